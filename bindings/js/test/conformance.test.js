@@ -1,0 +1,314 @@
+// Runs conformance/scenarios.json against the real component transpiled by jco (V8).
+// Format and comparison rules: conformance/README.md.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { CacheError, ComponentTrapError, createCache, MemoryStorage } from '../src/index.js';
+
+const DOC = JSON.parse(readFileSync(new URL('../../../conformance/scenarios.json', import.meta.url), 'utf8'));
+assert.equal(DOC.format, 1, `unsupported scenarios format ${DOC.format}`);
+
+const CALLS = {
+  'cache.configure': [['configs'], 'unit'],
+  'cache.get': [['str', 'str'], 'optjson'],
+  'cache.set': [['str', 'str', 'str'], 'unit'],
+  'cache.delete': [['str', 'str'], 'bool'],
+  'cache.get-many': [['str', 'strlist'], 'optjsonlist'],
+  'cache.set-many': [['str', 'pairs'], 'unit'],
+  'cache.clear-namespace': [['str'], 'unit'],
+  'cache.load-from-storage': [[], 'load'],
+  'cache.persist-all': [[], 'persist'],
+  'cache.stats': [[], 'stats'],
+  'bot.get-chat-settings': [['s64'], 'json'],
+  'bot.set-chat-settings': [['s64', 'str'], 'unit'],
+  'bot.get-chat-info': [['s64'], 'optjson'],
+  'bot.set-chat-info': [['s64', 'str'], 'unit'],
+  'bot.get-user-data': [['s64', 's64'], 'json'],
+  'bot.set-user-data': [['s64', 's64', 'str', 'str'], 'unit'],
+  'bot.get-user-state': [['s64', 'str'], 'optjson'],
+  'bot.set-user-state': [['s64', 'str', 'str'], 'unit'],
+  'bot.clear-user-state': [['s64', 'optstr'], 'unit'],
+};
+const SCENARIO_KEYS = new Set(['name', 'covers', 'description', 'configure', 'storage', 'steps']);
+const CALL_KEYS = new Set(['call', 'args', 'ok', 'err', 'err_contains', 'outcome', 'storage_calls', 'storage_calls_include', 'note']);
+const MOCK_KEYS = new Set(['mock', 'message', 'times', 'fns', 'rows', 'chat_settings', 'user_data', 'note']);
+const STAT_FIELDS = { name: 'name', persistence: 'persistence', size: 'size', 'max-entries': 'maxEntries', dirty: 'dirty', hits: 'hits', misses: 'misses', evictions: 'evictions' };
+const WRITE_FNS = ['write', 'set-chat-settings', 'add-user-data'];
+const READ_FNS = ['load', 'get', 'get-chat-settings', 'get-user-data'];
+const camel = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
+function genStr(spec) {
+  if (typeof spec === 'string') return spec;
+  if (spec && typeof spec === 'object' && 'repeat' in spec) return genStr(spec.repeat).repeat(spec.times);
+  if (spec && typeof spec === 'object' && 'concat' in spec) return spec.concat.map(genStr).join('');
+  throw new Error(`not a string or generated string: ${JSON.stringify(spec)}`);
+}
+const toBig = (v) => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  throw new Error(`not an integer: ${v}`);
+};
+
+function convertArg(kind, v) {
+  switch (kind) {
+    case 'str': return genStr(v);
+    case 'optstr': return v === null ? undefined : genStr(v);
+    case 's64': return toBig(v);
+    case 'strlist': return v.map(genStr);
+    case 'pairs': return v.map(([k, x]) => [genStr(k), genStr(x)]);
+    case 'configs': return v.map((c) => ({ name: genStr(c.name), maxEntries: c['max-entries'], persistence: c.persistence }));
+    default: throw new Error(kind);
+  }
+}
+
+function jsonEqual(a, b) {
+  if (typeof a !== typeof b) return false;
+  if (a === null || b === null) return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (typeof a === 'object') {
+    const ka = Object.keys(a).sort(); const kb = Object.keys(b).sort();
+    return jsonEqual(ka, kb) && ka.every((k) => jsonEqual(a[k], b[k]));
+  }
+  return a === b;
+}
+function jsonTextEqual(expected, actual) {
+  let e; let a;
+  try { e = JSON.parse(expected); a = JSON.parse(actual); } catch { return expected === actual; }
+  return jsonEqual(e, a);
+}
+function multisetEqual(expected, actual, eq) {
+  if (expected.length !== actual.length) return false;
+  const remaining = [...actual];
+  return expected.every((e) => {
+    const i = remaining.findIndex((a) => eq(e, a));
+    if (i < 0) return false;
+    remaining.splice(i, 1);
+    return true;
+  });
+}
+
+function callMatches(exp, act) {
+  const ek = Object.keys(exp).sort(); const ak = Object.keys(act).sort();
+  if (exp.fn !== act.fn || ek.join() !== ak.join()) return false;
+  if (exp.fn === 'write') {
+    const eb = exp.batch; const ab = act.batch;
+    return multisetEqual(eb.clear, ab.clear, (x, y) => x === y)
+      && multisetEqual(eb.delete, ab.delete, (x, y) => x.namespace === y.namespace && x.key === y.key)
+      && multisetEqual(eb.upsert, ab.upsert, (x, y) => x.namespace === y.namespace && x.key === y.key && jsonTextEqual(x.value, y.value));
+  }
+  return ek.every((k) => {
+    const v = exp[k]; const a = act[k];
+    if (k === 'chat-id' || k === 'user-id') return toBig(v) === a;
+    if (k === 'settings') return multisetEqual(v, a, (x, y) => x[0] === y[0] && x[1] === y[1]);
+    if (k === 'value' && exp.fn === 'add-user-data') return jsonTextEqual(v, a);
+    return v === a;
+  });
+}
+function isSubsequence(expected, actual) {
+  let i = 0;
+  for (const a of actual) if (i < expected.length && callMatches(expected[i], a)) i += 1;
+  return i === expected.length;
+}
+
+const show = (v) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}n` : x));
+
+function checkOk(kind, expected, actual) {
+  const bad = () => `expected ok ${show(expected)}, got ok ${show(actual)}`;
+  switch (kind) {
+    case 'unit': return actual === undefined && expected === null ? null : bad();
+    case 'bool': return actual === expected ? null : bad();
+    case 'json':
+    case 'optjson': {
+      const a = actual ?? null;
+      if (expected === null || a === null) return expected === a ? null : bad();
+      return jsonTextEqual(expected, a) ? null : bad();
+    }
+    case 'optjsonlist':
+      if (!Array.isArray(actual) || actual.length !== expected.length) return bad();
+      return expected.every((e, i) => {
+        const a = actual[i] ?? null;
+        return (e === null) === (a === null) && (e === null || jsonTextEqual(e, a));
+      }) ? null : bad();
+    case 'persist':
+      return actual.written === expected.written && actual.deleted === expected.deleted ? null : bad();
+    case 'load': {
+      if (actual.loaded !== expected.loaded) return bad();
+      if (actual.skipped.some((s) => typeof s.reason !== 'string' || !s.reason)) return `empty reason: ${show(actual)}`;
+      return multisetEqual(expected.skipped, actual.skipped, (e, a) => e.namespace === a.namespace && e.key === a.key) ? null : bad();
+    }
+    case 'stats': {
+      if (actual.length !== expected.length) return bad();
+      return expected.every((e, i) => Object.entries(e).every(([f, v]) => {
+        assert.ok(f in STAT_FIELDS, `unknown stats field ${f}`);
+        const a = actual[i][STAT_FIELDS[f]];
+        return typeof a === 'bigint' ? a === BigInt(v) : a === v;
+      })) ? null : bad();
+    }
+    default: throw new Error(kind);
+  }
+}
+
+class RecordingStorage extends MemoryStorage {
+  constructor() {
+    super();
+    this.calls = [];
+    this.rules = { writes: null, reads: null };
+  }
+
+  setRule(kind, message, times, fns, allowed) {
+    const chosen = fns ?? allowed;
+    assert.ok(chosen.every((f) => allowed.includes(f)), `fail-${kind}: bad fns ${fns}`);
+    this.rules[kind] = { message, times: times ?? null, fns: chosen };
+  }
+
+  heal() { this.rules = { writes: null, reads: null }; }
+
+  enter(call) {
+    this.calls.push(call);
+    const kind = WRITE_FNS.includes(call.fn) ? 'writes' : 'reads';
+    const rule = this.rules[kind];
+    if (!rule || !rule.fns.includes(call.fn)) return;
+    if (rule.times !== null) {
+      rule.times -= 1;
+      if (rule.times <= 0) this.rules[kind] = null;
+    }
+    throw new Error(rule.message);
+  }
+
+  load(namespace, limit) { this.enter({ fn: 'load', namespace, limit }); return super.load(namespace, limit); }
+
+  get(namespace, key) { this.enter({ fn: 'get', namespace, key }); return super.get(namespace, key); }
+
+  write(batch) {
+    this.enter({ fn: 'write', batch: {
+      clear: [...batch.clear],
+      delete: batch.delete.map(({ namespace, key }) => ({ namespace, key })),
+      upsert: batch.upsert.map(({ namespace, key, value }) => ({ namespace, key, value })),
+    } });
+    super.write(batch);
+  }
+
+  getChatSettings(chatId) { this.enter({ fn: 'get-chat-settings', 'chat-id': chatId }); return super.getChatSettings(chatId); }
+
+  setChatSettings(chatId, settings) {
+    this.enter({ fn: 'set-chat-settings', 'chat-id': chatId, settings: settings.map(([k, v]) => [k, v]) });
+    super.setChatSettings(chatId, settings);
+  }
+
+  getUserData(chatId, userId) {
+    this.enter({ fn: 'get-user-data', 'chat-id': chatId, 'user-id': userId });
+    return super.getUserData(chatId, userId);
+  }
+
+  addUserData(chatId, userId, key, value) {
+    this.enter({ fn: 'add-user-data', 'chat-id': chatId, 'user-id': userId, key, value });
+    super.addUserData(chatId, userId, key, value);
+  }
+}
+
+function storageMismatch(mock, step) {
+  const problems = [];
+  if ('rows' in step) {
+    const actual = mock.rows();
+    if (!multisetEqual(step.rows, actual, (e, a) => e.namespace === a.namespace && e.key === a.key && jsonTextEqual(e.value, a.value))) {
+      problems.push(`rows: expected ${show(step.rows)}, got ${show(actual)}`);
+    }
+  }
+  if ('chat_settings' in step) {
+    const actual = mock.chatSettings();
+    if (!multisetEqual(step.chat_settings, actual, (e, a) => toBig(e.chat_id) === a.chatId && e.key === a.key && e.value === a.value)) {
+      problems.push(`chat_settings: expected ${show(step.chat_settings)}, got ${show(actual)}`);
+    }
+  }
+  if ('user_data' in step) {
+    const actual = mock.userDataItems();
+    if (!multisetEqual(step.user_data, actual, (e, a) => toBig(e.chat_id) === a.chatId && toBig(e.user_id) === a.userId
+      && e.key === a.key && jsonTextEqual(e.data, a.data))) {
+      problems.push(`user_data: expected ${show(step.user_data)}, got ${show(actual)}`);
+    }
+  }
+  return problems.length ? problems.join('; ') : null;
+}
+
+async function runScenario(scenario) {
+  const unknown = Object.keys(scenario).filter((k) => !SCENARIO_KEYS.has(k));
+  assert.deepEqual(unknown, [], 'unknown scenario keys');
+  const mock = new RecordingStorage();
+  const initial = scenario.storage ?? {};
+  mock.putRows(initial.rows ?? []);
+  for (const s of initial.chat_settings ?? []) mock.setChatSettings(toBig(s.chat_id), [[s.key, s.value]]);
+  for (const u of initial.user_data ?? []) mock.addUserData(toBig(u.chat_id), toBig(u.user_id), u.key, u.data);
+  mock.calls = [];
+  const cache = await createCache({ storage: mock });
+  if (scenario.configure) cache.call('cache', 'configure', convertArg('configs', scenario.configure));
+  mock.calls = [];
+
+  scenario.steps.forEach((step, index) => {
+    const where = `step ${index} ${show(step).slice(0, 300)}`;
+    if ('mock' in step) {
+      assert.deepEqual(Object.keys(step).filter((k) => !MOCK_KEYS.has(k)), [], `${where}: unknown keys`);
+      switch (step.mock) {
+        case 'fail-writes': mock.setRule('writes', step.message, step.times, step.fns, WRITE_FNS); break;
+        case 'fail-reads': mock.setRule('reads', step.message, step.times, step.fns, READ_FNS); break;
+        case 'heal': mock.heal(); break;
+        case 'expect-storage': {
+          const problem = storageMismatch(mock, step);
+          assert.equal(problem, null, `${where}: ${problem}`);
+          break;
+        }
+        default: assert.fail(`${where}: unknown mock step`);
+      }
+      return;
+    }
+    assert.deepEqual(Object.keys(step).filter((k) => !CALL_KEYS.has(k)), [], `${where}: unknown keys`);
+    assert.equal(['ok', 'err', 'outcome'].filter((k) => k in step).length, 1, `${where}: need one of ok/err/outcome`);
+    const [params, kind] = CALLS[step.call];
+    const rawArgs = step.args ?? [];
+    assert.equal(rawArgs.length, params.length, `${where}: wrong arity`);
+    const args = params.map((p, i) => convertArg(p, rawArgs[i]));
+    const [iface, fn] = step.call.split('.');
+
+    mock.calls = [];
+    let error = null; let result;
+    try {
+      result = cache.call(iface, camel(fn), ...args);
+    } catch (e) {
+      if (e instanceof ComponentTrapError) assert.fail(`${where}: the component trapped: ${e.message}`);
+      if (!(e instanceof CacheError)) throw e;
+      error = e;
+    }
+    const calls = mock.calls;
+    if ('ok' in step) {
+      assert.equal(error, null, `${where}: expected ok ${show(step.ok)}, got ${error?.message}`);
+      const problem = checkOk(kind, step.ok, result);
+      assert.equal(problem, null, `${where}: ${problem}`);
+    } else if ('err' in step) {
+      assert.ok(error, `${where}: expected err ${step.err}, got ok ${show(result)}`);
+      assert.equal(error.case, step.err, `${where}: expected err ${step.err}, got ${error.message}`);
+      if ('err_contains' in step) assert.ok(error.detail.includes(step.err_contains), `${where}: ${error.detail} lacks ${step.err_contains}`);
+    } else {
+      assert.equal(step.outcome, 'any');
+    }
+    if ('storage_calls' in step) {
+      const exp = step.storage_calls;
+      const ok = exp.length === calls.length && exp.every((e, i) => callMatches(e, calls[i]));
+      assert.ok(ok, `${where}: storage calls differ\n expected ${show(exp)}\n actual   ${show(calls)}`);
+    }
+    if ('storage_calls_include' in step) {
+      assert.ok(isSubsequence(step.storage_calls_include, calls),
+        `${where}: storage calls lack\n ${show(step.storage_calls_include)}\n actual ${show(calls)}`);
+    }
+  });
+}
+
+for (const scenario of DOC.scenarios) {
+  test(`conformance: ${scenario.name}`, () => runScenario(scenario));
+}
+
+test('scenarios cover semantics 1-12', () => {
+  const covered = new Set(DOC.scenarios.flatMap((s) => s.covers));
+  for (let n = 1; n <= 12; n += 1) assert.ok(covered.has(n), `semantic ${n} not covered`);
+});
