@@ -1,0 +1,79 @@
+//! [`Error`]: every way a call of the embedding API can fail.
+
+use std::path::PathBuf;
+
+use crate::storage::StorageError;
+use crate::CacheError;
+
+/// Why a [`CacheService`](crate::CacheService) call (or opening one) failed.
+///
+/// The first five variants are the component's own `cache-error`: the call changed
+/// nothing. [`Error::Trapped`] means the guest crashed during the call; the host
+/// dropped that instance and started a fresh one from storage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No namespace of this name is configured; carries the name.
+    #[error("unknown namespace {0:?}")]
+    UnknownNamespace(String),
+    /// A value is not JSON, is JSON `null`, or does not have the shape the call needs.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// A namespace table with an empty or duplicate name, or `max-entries` of 0.
+    #[error("invalid namespace configuration: {0}")]
+    InvalidConfig(String),
+    /// A key over 1024 bytes or a value over 1 MiB.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// Storage failed during the call; the cache is unchanged. Carries the storage's
+    /// message (which names the file and what to do).
+    #[error("storage failed: {0}")]
+    Storage(String),
+    /// The guest trapped (CPU bound hit, memory limit hit, or a bug in the
+    /// component). Changes not yet written to storage by that instance are lost; the
+    /// next call runs on a fresh instance (`restarted` says whether it is already up).
+    #[error("the cache component trapped: {reason}{}", if *.restarted { "; restarted it from storage" } else { "; it will be restarted on the next call" })]
+    Trapped {
+        /// What happened, e.g. "wasm trap: interrupt".
+        reason: String,
+        /// Whether a fresh instance is already running.
+        restarted: bool,
+    },
+    /// Opening or preparing the storage failed.
+    #[error(transparent)]
+    OpenStorage(#[from] StorageError),
+    /// The component file could not be read or compiled.
+    #[error("cannot load the cache component {}: {message}", path.display())]
+    Component {
+        /// The `.wasm` file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The namespace policy file could not be read or is invalid.
+    #[error("invalid namespace policy {}: {message}", path.display())]
+    Policy {
+        /// The policy file.
+        path: PathBuf,
+        /// What is wrong, with the line when known.
+        message: String,
+    },
+    /// Wasmtime failed outside a guest call (engine setup, instantiation).
+    #[error("wasmtime: {0}")]
+    Runtime(String),
+    /// The service was closed with [`close`](crate::CacheService::close).
+    #[error("the cache service is closed")]
+    Closed,
+}
+
+impl From<CacheError> for Error {
+    fn from(e: CacheError) -> Self {
+        match e {
+            CacheError::UnknownNamespace(s) => Error::UnknownNamespace(s),
+            CacheError::InvalidJson(s) => Error::InvalidJson(s),
+            CacheError::InvalidConfig(s) => Error::InvalidConfig(s),
+            CacheError::TooLarge(s) => Error::TooLarge(s),
+            CacheError::Storage(s) => Error::Storage(s),
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! [`Runtime`]: the wasmtime engine, the compiled component, and the sandbox each
+//! instance runs in.
+//!
+//! - **One engine, one compiled component**, shared by every service built on the same
+//!   [`Runtime`] (it is a cheap `Clone`).
+//! - **Precompiled artifact cache**: the compiled component is saved next to the
+//!   `.wasm` as `<name>.wasm.<key>.cwasm`, where `key` is a SHA-256 of the `.wasm`
+//!   bytes and of wasmtime's engine compatibility hash (which covers the wasmtime
+//!   version and every compilation setting). A restart deserializes it instead of
+//!   recompiling; a changed `.wasm` or wasmtime gets a new key and is recompiled.
+//! - **Sandbox**: the linker provides the `storage` interface and nothing else; every
+//!   store has a memory limit ([`Limits::memory_bytes`]) and every call a CPU bound
+//!   ([`Limits::call_time`]) enforced by epoch interruption, with one background
+//!   thread advancing the epoch every [`RuntimeOptions::epoch_tick`].
+
+use std::fs;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, OptLevel, Store, StoreLimits, StoreLimitsBuilder};
+
+use crate::bindings::gromozeka::cache::storage as wit_storage;
+use crate::bindings::{CacheService as Bindings, CacheServicePre};
+use crate::storage::{Batch, Row, Storage};
+use crate::Error;
+
+/// Engine-wide settings of a [`Runtime`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeOptions {
+    /// How often the background thread advances the epoch: the granularity of the CPU
+    /// bound per call. Default 10 ms.
+    pub epoch_tick: Duration,
+    /// Save and reuse the compiled component next to the `.wasm`. Default `true`.
+    ///
+    /// The artifact is native code that is loaded without validation, so whoever can
+    /// write the `.wasm`'s directory can run code in this process: keep that directory
+    /// as trusted as the binary itself, or turn this off.
+    pub artifact_cache: bool,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            epoch_tick: Duration::from_millis(10),
+            artifact_cache: true,
+        }
+    }
+}
+
+/// The sandbox limits of one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum linear memory of the guest, in bytes: growing past it fails inside the
+    /// guest (which then traps). Default 256 MiB.
+    pub memory_bytes: usize,
+    /// Maximum wall-clock time of one call into the guest, rounded up to whole epoch
+    /// ticks; past it the guest traps with an interrupt. `Duration::ZERO` interrupts
+    /// every call at its first check (useful only in tests). Default 10 s.
+    pub call_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            call_time: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where the compiled component of a [`Runtime`] came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactSource {
+    /// Deserialized from this precompiled artifact.
+    Cached(PathBuf),
+    /// Compiled from the `.wasm`; `saved_to` is the artifact written for next time
+    /// (`None` if caching is off or the write failed, which is logged).
+    Compiled {
+        /// The artifact written, if any.
+        saved_to: Option<PathBuf>,
+    },
+}
+
+/// The engine and the compiled component, shared by every service built on it.
+///
+/// Cheap to clone; the epoch ticker thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    engine: Engine,
+    component: Component,
+    wasm_path: PathBuf,
+    epoch_tick: Duration,
+    source: ArtifactSource,
+    load_time: Duration,
+    _ticker: Ticker,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("wasm_path", &self.inner.wasm_path)
+            .field("epoch_tick", &self.inner.epoch_tick)
+            .field("source", &self.inner.source)
+            .field("load_time", &self.inner.load_time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Loads the component at `wasm_path` with default options.
+    pub fn load(wasm_path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::load_with(wasm_path, &RuntimeOptions::default())
+    }
+
+    /// Creates the engine (no async, epoch interruption on, Cranelift at `speed`) and
+    /// loads the component at `wasm_path`, from its precompiled artifact when there is
+    /// a valid one.
+    pub fn load_with(wasm_path: impl AsRef<Path>, options: &RuntimeOptions) -> Result<Self, Error> {
+        let started = Instant::now();
+        let wasm_path = wasm_path.as_ref().to_path_buf();
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            .parallel_compilation(true);
+        let engine = Engine::new(&config).map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        let (component, source) = load_component(&engine, &wasm_path, options.artifact_cache)?;
+        let epoch_tick = options.epoch_tick.max(Duration::from_micros(100));
+        let ticker = Ticker::start(engine.clone(), epoch_tick)?;
+        let load_time = started.elapsed();
+        tracing::info!(wasm = %wasm_path.display(), ?source, ?load_time, "cache component loaded");
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                component,
+                wasm_path,
+                epoch_tick,
+                source,
+                load_time,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The `.wasm` file this runtime was loaded from.
+    pub fn wasm_path(&self) -> &Path {
+        &self.inner.wasm_path
+    }
+
+    /// Whether the component was compiled or deserialized from the artifact cache.
+    pub fn artifact_source(&self) -> &ArtifactSource {
+        &self.inner.source
+    }
+
+    /// How long creating the engine and loading the component took.
+    pub fn load_time(&self) -> Duration {
+        self.inner.load_time
+    }
+
+    /// The epoch tick (granularity of the CPU bound).
+    pub fn epoch_tick(&self) -> Duration {
+        self.inner.epoch_tick
+    }
+
+    /// The number of epoch ticks a call of `limit` may run for (rounded up).
+    pub(crate) fn ticks_for(&self, limit: Duration) -> u64 {
+        let tick = self.inner.epoch_tick.as_nanos().max(1);
+        u64::try_from(limit.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX)
+    }
+
+    /// Links the `storage` import (and nothing else) for storage type `S` and
+    /// type-checks the component against it.
+    pub(crate) fn instance_pre<S: Storage>(&self) -> Result<CacheServicePre<HostState<S>>, Error> {
+        let mut linker = Linker::<HostState<S>>::new(&self.inner.engine);
+        wit_storage::add_to_linker::<HostState<S>, HasSelf<HostState<S>>>(&mut linker, |s| s)
+            .map_err(|e| Error::Runtime(format!("linking storage: {e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&self.inner.component)
+            .map_err(|e| Error::Component {
+                path: self.inner.wasm_path.clone(),
+                message: format!(
+                    "it needs an import this host does not provide (only `storage` is): {e:#}"
+                ),
+            })?;
+        CacheServicePre::new(pre).map_err(|e| Error::Component {
+            path: self.inner.wasm_path.clone(),
+            message: format!("it does not export the `cache-service` world: {e:#}"),
+        })
+    }
+
+    /// A fresh instance over `storage` with `limits`. On failure the storage is handed
+    /// back so nothing is lost.
+    pub(crate) fn instantiate<S: Storage>(
+        &self,
+        pre: &CacheServicePre<HostState<S>>,
+        storage: S,
+        limits: &Limits,
+    ) -> Result<Instance<S>, (S, Error)> {
+        let state = HostState {
+            storage,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .trap_on_grow_failure(false)
+                .build(),
+        };
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.ticks_for(limits.call_time));
+        match pre.instantiate(&mut store) {
+            Ok(bindings) => Ok(Instance { store, bindings }),
+            Err(e) => Err((
+                store.into_data().storage,
+                Error::Runtime(format!("instantiating the cache component: {e:#}")),
+            )),
+        }
+    }
+}
+
+/// One running instance: its store (holding the storage) and its exports.
+pub(crate) struct Instance<S: Storage> {
+    pub(crate) store: Store<HostState<S>>,
+    pub(crate) bindings: Bindings,
+}
+
+impl<S: Storage> Instance<S> {
+    /// Drops the instance, keeping its storage.
+    pub(crate) fn into_storage(self) -> S {
+        self.store.into_data().storage
+    }
+}
+
+/// The data of a store: the storage the guest may call, and its memory limiter.
+pub(crate) struct HostState<S> {
+    pub(crate) storage: S,
+    limits: StoreLimits,
+}
+
+/// Logs a storage failure and turns it into the message the guest receives.
+fn to_guest<T>(call: &str, r: Result<T, crate::StorageError>) -> Result<T, String> {
+    r.map_err(|e| {
+        tracing::warn!(call, kind = %e.kind(), error = %e, "storage call failed");
+        e.to_string()
+    })
+}
+
+impl<S: Storage> wit_storage::Host for HostState<S> {
+    fn load(&mut self, namespace: String, limit: u32) -> Result<Vec<Row>, String> {
+        to_guest("load", self.storage.load(&namespace, limit))
+    }
+
+    fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, String> {
+        to_guest("get", self.storage.get(&namespace, &key))
+    }
+
+    fn write(&mut self, batch: Batch) -> Result<(), String> {
+        to_guest("write", self.storage.write(&batch))
+    }
+
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, String> {
+        to_guest("get-chat-settings", self.storage.get_chat_settings(chat_id))
+    }
+
+    fn set_chat_settings(
+        &mut self,
+        chat_id: i64,
+        settings: Vec<(String, String)>,
+    ) -> Result<(), String> {
+        to_guest(
+            "set-chat-settings",
+            self.storage.set_chat_settings(chat_id, &settings),
+        )
+    }
+
+    fn get_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, String> {
+        to_guest("get-user-data", self.storage.get_user_data(chat_id, user_id))
+    }
+
+    fn add_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        key: String,
+        value: String,
+    ) -> Result<(), String> {
+        to_guest(
+            "add-user-data",
+            self.storage.add_user_data(chat_id, user_id, &key, &value),
+        )
+    }
+}
+
+/// Feeds `Hash` output into SHA-256, so wasmtime's compatibility hash can be part of
+/// a key that is stable across runs (unlike `std`'s `DefaultHasher`).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        0 // unused: the digest is read with `finalize`
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// The artifact key: SHA-256 over the engine's compatibility hash and the `.wasm`
+/// bytes, first 16 bytes in hex.
+fn artifact_key(engine: &Engine, wasm: &[u8]) -> String {
+    use std::hash::Hash;
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.write(&(wasm.len() as u64).to_le_bytes());
+    hasher.write(wasm);
+    let digest = hasher.0.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn load_component(
+    engine: &Engine,
+    wasm_path: &Path,
+    use_cache: bool,
+) -> Result<(Component, ArtifactSource), Error> {
+    let component_error = |message: String| Error::Component {
+        path: wasm_path.to_path_buf(),
+        message,
+    };
+    let wasm = fs::read(wasm_path).map_err(|e| {
+        component_error(format!("{e} (build it with `just build`, or pass the right path)"))
+    })?;
+    let file_name = wasm_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "component.wasm".into());
+    let artifact = use_cache.then(|| {
+        let key = artifact_key(engine, &wasm);
+        wasm_path.with_file_name(format!("{file_name}.{key}.cwasm"))
+    });
+    if let Some(artifact) = artifact.as_ref().filter(|a| a.is_file()) {
+        // SAFETY: the artifact was written by `Component::serialize` of this same
+        // engine configuration (its name carries the compatibility hash), into the
+        // directory of the `.wasm`, which the embedder trusts (see
+        // `RuntimeOptions::artifact_cache`). Wasmtime also checks its header and
+        // version before using it.
+        match unsafe { Component::deserialize_file(engine, artifact) } {
+            Ok(component) => return Ok((component, ArtifactSource::Cached(artifact.clone()))),
+            Err(e) => tracing::warn!(
+                artifact = %artifact.display(),
+                error = %format!("{e:#}"),
+                "precompiled artifact unusable; recompiling"
+            ),
+        }
+    }
+    let component =
+        Component::new(engine, &wasm).map_err(|e| component_error(format!("{e:#}")))?;
+    let saved_to = match artifact {
+        Some(artifact) => match save_artifact(&component, &artifact, &file_name) {
+            Ok(()) => Some(artifact),
+            Err(e) => {
+                tracing::warn!(artifact = %artifact.display(), error = %e, "cannot save the precompiled artifact; the next start will compile again");
+                None
+            }
+        },
+        None => None,
+    };
+    Ok((component, ArtifactSource::Compiled { saved_to }))
+}
+
+/// Writes the artifact atomically (temp file + rename) and removes stale artifacts of
+/// the same `.wasm`.
+fn save_artifact(component: &Component, artifact: &Path, file_name: &str) -> Result<(), String> {
+    let bytes = component.serialize().map_err(|e| format!("{e:#}"))?;
+    let tmp = artifact.with_extension(format!("cwasm.tmp{}", std::process::id()));
+    fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
+    if let Err(e) = fs::rename(&tmp, artifact) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.to_string());
+    }
+    if let Some(dir) = artifact.parent() {
+        let prefix = format!("{file_name}.");
+        if let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let stale = name.starts_with(&prefix)
+                    && name.ends_with(".cwasm")
+                    && Some(entry.file_name().as_os_str()) != artifact.file_name();
+                if stale {
+                    if let Err(e) = fs::remove_file(entry.path()) {
+                        tracing::debug!(file = %name, error = %e, "cannot remove a stale artifact");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The background thread advancing the engine's epoch; stopped on drop.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, tick: Duration) -> Result<Self, Error> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("cache-host-epoch".into())
+            .spawn(move || {
+                let mut next = Instant::now() + tick;
+                while !flag.load(Ordering::Acquire) {
+                    let now = Instant::now();
+                    if now >= next {
+                        engine.increment_epoch();
+                        next += tick;
+                        if next < now {
+                            next = now + tick;
+                        }
+                    } else {
+                        std::thread::park_timeout(next - now);
+                    }
+                }
+            })
+            .map_err(|e| Error::Runtime(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            if thread.join().is_err() {
+                tracing::error!("the epoch thread panicked");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_key_is_stable_and_depends_on_the_bytes() {
+        let engine = Engine::default();
+        let a = artifact_key(&engine, b"abc");
+        assert_eq!(a, artifact_key(&engine, b"abc"));
+        assert_ne!(a, artifact_key(&engine, b"abd"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn ticker_advances_the_epoch() {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).unwrap();
+        let ticker = Ticker::start(engine.clone(), Duration::from_millis(1)).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        drop(ticker); // joins: must not hang
+    }
+}
