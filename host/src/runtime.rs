@@ -16,14 +16,14 @@
 use std::fs;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, OptLevel, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store};
 
 use crate::bindings::gromozeka::cache::storage as wit_storage;
 use crate::bindings::{CacheService as Bindings, CacheServicePre};
@@ -214,10 +214,11 @@ impl Runtime {
     ) -> Result<Instance<S>, (S, Error)> {
         let state = HostState {
             storage,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .trap_on_grow_failure(false)
-                .build(),
+            limits: GuestLimiter {
+                max_memory: limits.memory_bytes,
+                memory: 0,
+                refused: 0,
+            },
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -249,7 +250,51 @@ impl<S: Storage> Instance<S> {
 /// The data of a store: the storage the guest may call, and its memory limiter.
 pub(crate) struct HostState<S> {
     pub(crate) storage: S,
-    limits: StoreLimits,
+    pub(crate) limits: GuestLimiter,
+}
+
+/// The guest's memory limit: a linear memory may not grow past `max_memory` bytes in
+/// total. A refused growth is reported to the guest as a failed `memory.grow` (an
+/// allocation failure inside the guest, which then traps); nothing is allocated on the
+/// host. Also counts the memory in use, for stats.
+#[derive(Debug)]
+pub(crate) struct GuestLimiter {
+    max_memory: usize,
+    /// Bytes of linear memory currently allocated to the guest.
+    pub(crate) memory: usize,
+    /// Growths refused since the instance started.
+    pub(crate) refused: u64,
+}
+
+impl ResourceLimiter for GuestLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = self.memory.saturating_sub(current).saturating_add(desired);
+        if total > self.max_memory {
+            self.refused += 1;
+            tracing::warn!(
+                requested = desired,
+                limit = self.max_memory,
+                "guest memory growth refused by the memory limit"
+            );
+            return Ok(false);
+        }
+        self.memory = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
 }
 
 /// Logs a storage failure and turns it into the message the guest receives.
@@ -389,7 +434,12 @@ fn load_component(
 /// the same `.wasm`.
 fn save_artifact(component: &Component, artifact: &Path, file_name: &str) -> Result<(), String> {
     let bytes = component.serialize().map_err(|e| format!("{e:#}"))?;
-    let tmp = artifact.with_extension(format!("cwasm.tmp{}", std::process::id()));
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = artifact.with_extension(format!(
+        "cwasm.tmp{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
     if let Err(e) = fs::rename(&tmp, artifact) {
         let _ = fs::remove_file(&tmp);

@@ -26,6 +26,7 @@ use crate::sqlite_storage::{SqliteOptions, SqliteStorage};
 use crate::storage::Storage;
 use crate::{
     CacheError, Error, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Policy,
+    SkippedRow,
 };
 
 /// Builds a [`CacheService`]: where the component is, the sandbox limits, the
@@ -285,7 +286,8 @@ impl<S: Storage> Shared<S> {
             .gromozeka_cache_cache()
             .call_load_from_storage(&mut inst.store);
         match loaded {
-            Ok(Ok(report)) => {
+            Ok(Ok(mut report)) => {
+                report_unknown_namespaces(&mut inst.store.data_mut().storage, namespaces, &mut report);
                 for row in &report.skipped {
                     tracing::warn!(namespace = %row.namespace, key = %row.key, reason = %row.reason, "stored row skipped at load");
                 }
@@ -433,6 +435,33 @@ impl<S: Storage> Drop for Shared<S> {
     }
 }
 
+/// Adds to `report` one skipped entry per stored namespace that `namespaces` does not
+/// define (the component never reads those rows). A failure to list them is logged,
+/// not returned: it must not stop the cache from starting.
+fn report_unknown_namespaces<S: Storage>(
+    storage: &mut S,
+    namespaces: &[NamespaceConfig],
+    report: &mut LoadReport,
+) {
+    match storage.stored_namespaces() {
+        Ok(stored) => {
+            for (name, rows) in stored {
+                if !namespaces.iter().any(|n| n.name == name) {
+                    report.skipped.push(SkippedRow {
+                        reason: format!(
+                            "namespace {name:?} is not configured: its {rows} stored row(s) were not loaded \
+                             (left in storage); add it to the namespace policy or delete them"
+                        ),
+                        namespace: name,
+                        key: String::new(),
+                    });
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list the stored namespaces"),
+    }
+}
+
 fn trap_reason(e: &wasmtime::Error) -> String {
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => format!("wasm trap: {trap}"),
@@ -523,11 +552,24 @@ impl<S: Storage> CacheService<S> {
         }))
     }
 
-    /// Loads the newest stored rows into free capacity; reports skipped rows.
+    /// Loads the newest stored rows into free capacity (the component's
+    /// `load-from-storage`). The report lists the rows the component skipped (not
+    /// JSON, empty, `null`) and, from the host, one entry per stored namespace that the
+    /// namespace table does not cover (its rows are left in storage, untouched).
     pub fn load_from_storage(&self) -> Result<LoadReport, Error> {
-        flatten(self.shared.call(|b, s| {
+        let mut state = self.shared.lock();
+        let mut report = flatten(self.shared.call_locked(&mut state, |b, s| {
             b.gromozeka_cache_cache().call_load_from_storage(s)
-        }))
+        }))?;
+        let state = &mut *state;
+        if let Slot::Live(inst) = &mut state.slot {
+            report_unknown_namespaces(
+                &mut inst.store.data_mut().storage,
+                &state.namespaces,
+                &mut report,
+            );
+        }
+        Ok(report)
     }
 
     /// Writes every pending on-shutdown change in one storage batch.
@@ -660,6 +702,14 @@ impl<S: Storage> CacheService<S> {
     /// How long the phases of the last (re)start took.
     pub fn last_start_timing(&self) -> Option<StartTiming> {
         self.shared.lock().last_start_timing
+    }
+
+    /// Bytes of linear memory the current guest instance holds (0 if none is running).
+    pub fn guest_memory_bytes(&self) -> usize {
+        match &self.shared.lock().slot {
+            Slot::Live(inst) => inst.store.data().limits.memory,
+            _ => 0,
+        }
     }
 
     /// The namespace table in force.

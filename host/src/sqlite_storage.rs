@@ -544,6 +544,19 @@ impl Storage for SqliteStorage {
             )
         })
     }
+
+    fn stored_namespaces(&mut self) -> Result<Vec<(String, u64)>, StorageError> {
+        let run = || -> rusqlite::Result<Vec<(String, u64)>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT namespace, count(*) FROM cache_storage GROUP BY namespace ORDER BY namespace",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        };
+        run().map_err(|e| self.error("list the stored namespaces", e))
+    }
 }
 
 #[cfg(test)]

@@ -121,4 +121,11 @@ pub trait Storage: Send + 'static {
         key: &str,
         value: &str,
     ) -> Result<(), StorageError>;
+
+    /// Every namespace that has stored rows, with its row count. Not part of the WIT
+    /// interface: the host uses it to report rows of namespaces the namespace table
+    /// does not cover (which the component never loads). The default reports none.
+    fn stored_namespaces(&mut self) -> Result<Vec<(String, u64)>, StorageError> {
+        Ok(Vec::new())
+    }
 }
