@@ -1,0 +1,616 @@
+//! The cache: a table of namespaces and the storage behind them.
+
+use hashbrown::{HashMap, HashSet};
+
+use crate::namespace::{Entry, Namespace, NamespaceConfig, NamespaceStats, Persistence};
+use crate::storage::{Batch, RowKey, Storage};
+use crate::{validate, CacheError, LoadReport, PersistReport, SkippedRow};
+
+/// Capacity of each namespace of the default table.
+pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
+
+/// How a store of entries treats their dirty marks and storage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A change by the caller: written now (on-change) or marked dirty (on-shutdown).
+    Mutation,
+    /// Caching what storage already holds: never written, the dirty mark kept as it
+    /// was; if making room fails, the entries are simply not cached.
+    Refresh,
+}
+
+/// Namespaced LRU maps over a [`Storage`]. One value per service: the
+/// component holds exactly one; native users may hold many.
+pub struct Cache<S> {
+    namespaces: Vec<Namespace>,
+    storage: S,
+}
+
+impl<S: Storage> Cache<S> {
+    /// A cache with the seed's table: `chats` on-shutdown, `chatUsers`
+    /// on-change, `users` memory-only, [`DEFAULT_MAX_ENTRIES`] each.
+    pub fn new(storage: S) -> Self {
+        let namespaces = Self::default_config()
+            .into_iter()
+            .map(Namespace::new)
+            .collect();
+        Cache {
+            namespaces,
+            storage,
+        }
+    }
+
+    /// The seed's namespace table, which a new cache starts with.
+    pub fn default_config() -> Vec<NamespaceConfig> {
+        [
+            (crate::bot::CHATS, Persistence::OnShutdown),
+            (crate::bot::CHAT_USERS, Persistence::OnChange),
+            (crate::bot::USERS, Persistence::MemoryOnly),
+        ]
+        .into_iter()
+        .map(|(name, persistence)| NamespaceConfig {
+            name: name.to_owned(),
+            max_entries: DEFAULT_MAX_ENTRIES,
+            persistence,
+        })
+        .collect()
+    }
+
+    /// The storage, for inspection.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The storage, for tests that change it behind the cache's back.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
+    pub(crate) fn index(&self, namespace: &str) -> Result<usize, CacheError> {
+        self.namespaces
+            .iter()
+            .position(|ns| ns.name() == namespace)
+            .ok_or_else(|| CacheError::UnknownNamespace(namespace.to_owned()))
+    }
+
+    /// Replaces the namespace table; see `configure` in `wit/cache.wit`.
+    /// Kept namespaces keep their entries and counters. Pending changes that
+    /// would otherwise be dropped (a namespace removed or no longer
+    /// on-shutdown, dirty entries evicted by a smaller capacity) and entries of
+    /// a namespace turned on-change are written first, in one write; if it
+    /// fails, nothing changes.
+    pub fn configure(&mut self, configs: Vec<NamespaceConfig>) -> Result<(), CacheError> {
+        validate_config(&configs)?;
+        let find = |name: &str| configs.iter().find(|c| c.name == name);
+        let flushes: Vec<Flush> = self
+            .namespaces
+            .iter()
+            .map(|ns| Flush::needed(ns, find(ns.name())))
+            .collect();
+        let mut batch = Batch::default();
+        for (ns, flush) in self.namespaces.iter().zip(&flushes) {
+            match *flush {
+                Flush::Nothing => {}
+                Flush::AllPending => ns.push_all_pending(&mut batch),
+                Flush::EvictedDirty(victims) => {
+                    ns.push_pending_removals(&mut batch);
+                    batch.upsert.extend(
+                        ns.entries
+                            .iter()
+                            .rev()
+                            .take(victims)
+                            .filter(|(_, e)| e.dirty)
+                            .map(|(key, e)| ns.row(key, &e.value)),
+                    );
+                }
+                Flush::AllEntries => batch.upsert.extend(
+                    ns.entries
+                        .iter()
+                        .rev()
+                        .map(|(key, e)| ns.row(key, &e.value)),
+                ),
+            }
+        }
+        if !batch.is_empty() {
+            self.storage
+                .write(&batch)
+                .map_err(|e| CacheError::storage("write", e))?;
+        }
+        // The write (if any) succeeded: apply the new table.
+        let mut old: Vec<Namespace> = std::mem::take(&mut self.namespaces);
+        for (ns, flush) in old.iter_mut().zip(flushes) {
+            match flush {
+                Flush::AllPending => ns.mark_all_written(),
+                Flush::EvictedDirty(_) => ns.mark_removals_written(),
+                Flush::Nothing | Flush::AllEntries => {}
+            }
+        }
+        for config in configs {
+            let ns = match old.iter().position(|ns| ns.name() == config.name) {
+                Some(i) => {
+                    let mut ns = old.swap_remove(i);
+                    if ns.persistence() == Persistence::MemoryOnly
+                        && config.persistence == Persistence::OnShutdown
+                    {
+                        // Storage has never seen these entries: they are now pending.
+                        for (_, entry) in ns.entries.iter_mut() {
+                            entry.dirty = true;
+                        }
+                        ns.dirty_entries = u32::try_from(ns.entries.len()).unwrap_or(u32::MAX);
+                    }
+                    ns.config = config;
+                    let capacity = ns.capacity();
+                    ns.evict_to(capacity);
+                    ns
+                }
+                None => Namespace::new(config),
+            };
+            self.namespaces.push(ns);
+        }
+        Ok(())
+    }
+
+    /// The value of `key`; a miss in a persisted namespace reads through storage.
+    pub fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, CacheError> {
+        validate::key(key)?;
+        let idx = self.index(namespace)?;
+        self.lookup(idx, key)
+    }
+
+    /// The value of each key, in order; see [`Cache::get`].
+    pub fn get_many<K: AsRef<str>>(
+        &mut self,
+        namespace: &str,
+        keys: &[K],
+    ) -> Result<Vec<Option<String>>, CacheError> {
+        for key in keys {
+            validate::key(key.as_ref())?;
+        }
+        let idx = self.index(namespace)?;
+        keys.iter()
+            .map(|key| self.lookup(idx, key.as_ref()))
+            .collect()
+    }
+
+    /// Looks `key` up in namespace `idx`: a hit makes it most recent; a miss
+    /// reads through storage when storage may hold it.
+    pub(crate) fn lookup(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
+        let ns = &mut self.namespaces[idx];
+        if let Some(entry) = ns.entries.get(key) {
+            ns.hits += 1;
+            return Ok(Some(String::from(&*entry.value)));
+        }
+        ns.misses += 1;
+        if !ns.storage_may_have(key) {
+            return Ok(None);
+        }
+        let found = self
+            .storage
+            .get(ns.name(), key)
+            .map_err(|e| CacheError::storage("get", e))?;
+        let Some(value) = found else {
+            return Ok(None);
+        };
+        validate::value(&value).map_err(|e| stored_value_error(ns.name(), key, e))?;
+        self.store(
+            idx,
+            vec![(key.into(), value.clone().into_boxed_str())],
+            Mode::Refresh,
+        )?;
+        Ok(Some(value))
+    }
+
+    /// Stores `value` under `key`; see `set` in `wit/cache.wit`.
+    pub fn set(&mut self, namespace: &str, key: String, value: String) -> Result<(), CacheError> {
+        validate::key(&key)?;
+        validate::value(&value)?;
+        let idx = self.index(namespace)?;
+        self.store(
+            idx,
+            vec![(key.into_boxed_str(), value.into_boxed_str())],
+            Mode::Mutation,
+        )
+    }
+
+    /// Stores every entry, in order, or none of them.
+    pub fn set_many(
+        &mut self,
+        namespace: &str,
+        entries: Vec<(String, String)>,
+    ) -> Result<(), CacheError> {
+        for (key, value) in &entries {
+            validate::key(key)?;
+            validate::value(value)?;
+        }
+        let idx = self.index(namespace)?;
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+            .collect();
+        self.store(idx, entries, Mode::Mutation)
+    }
+
+    /// Stores validated entries into namespace `idx` as sequential sets would,
+    /// writing first whatever the policy requires: all entries for an
+    /// on-change mutation, the dirty entries that must be evicted (with the
+    /// namespace's pending removals) for on-shutdown. Nothing changes if that
+    /// write fails: a mutation returns the error, a refresh just does not cache.
+    pub(crate) fn store(
+        &mut self,
+        idx: usize,
+        mut entries: Vec<(Box<str>, Box<str>)>,
+        mode: Mode,
+    ) -> Result<(), CacheError> {
+        keep_last_of_each_key(&mut entries);
+        let Cache {
+            namespaces,
+            storage,
+        } = self;
+        let ns = &mut namespaces[idx];
+        let persistence = ns.persistence();
+        let dirty_after = |ns: &Namespace, key: &str| match mode {
+            Mode::Mutation => persistence == Persistence::OnShutdown,
+            Mode::Refresh => ns.entries.peek(key).is_some_and(|e| e.dirty),
+        };
+
+        let wrote_removals = {
+            let mut batch = Batch::default();
+            if persistence == Persistence::OnChange && mode == Mode::Mutation {
+                batch
+                    .upsert
+                    .extend(entries.iter().map(|(key, value)| ns.row(key, value)));
+            }
+            if persistence == Persistence::OnShutdown {
+                // The entries sequential sets would evict: untouched ones from
+                // the least recent end, then (if still over) the first new ones.
+                let capacity = ns.capacity();
+                let new_keys = entries
+                    .iter()
+                    .filter(|(key, _)| !ns.entries.contains(&**key))
+                    .count();
+                let mut overflow = (ns.entries.len() + new_keys).saturating_sub(capacity);
+                if overflow > 0 {
+                    let planned = PlannedKeys::new(&entries);
+                    let mut upserts = Vec::new();
+                    for (key, entry) in ns.entries.iter().rev() {
+                        if overflow == 0 {
+                            break;
+                        }
+                        if planned.contains(key) {
+                            continue;
+                        }
+                        overflow -= 1;
+                        if entry.dirty {
+                            upserts.push(ns.row(key, &entry.value));
+                        }
+                    }
+                    for (key, value) in entries.iter().take(overflow) {
+                        if dirty_after(ns, key) {
+                            upserts.push(ns.row(key, value));
+                        }
+                    }
+                    if !upserts.is_empty() {
+                        ns.push_pending_removals(&mut batch);
+                        batch.upsert = upserts;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                false
+            } else {
+                match storage.write(&batch) {
+                    Ok(()) => persistence == Persistence::OnShutdown,
+                    Err(_) if mode == Mode::Refresh => return Ok(()),
+                    Err(e) => return Err(CacheError::storage("write", e)),
+                }
+            }
+        };
+
+        if wrote_removals {
+            ns.mark_removals_written();
+        }
+        for (key, value) in entries {
+            let dirty = dirty_after(ns, &key);
+            if mode == Mode::Mutation && dirty {
+                ns.deleted.remove(&*key);
+            }
+            if let Some(old) = ns.entries.put(key, Entry { value, dirty }) {
+                if old.dirty {
+                    ns.dirty_entries -= 1;
+                }
+            }
+            if dirty {
+                ns.dirty_entries += 1;
+            }
+        }
+        let capacity = ns.capacity();
+        ns.evict_to(capacity);
+        Ok(())
+    }
+
+    /// Removes `key`; `true` if it was held in memory. See `delete` in `wit/cache.wit`.
+    pub fn delete(&mut self, namespace: &str, key: &str) -> Result<bool, CacheError> {
+        validate::key(key)?;
+        let idx = self.index(namespace)?;
+        let ns = &mut self.namespaces[idx];
+        match ns.persistence() {
+            Persistence::MemoryOnly => {}
+            Persistence::OnChange => {
+                let batch = Batch {
+                    delete: vec![RowKey {
+                        namespace: ns.name(),
+                        key,
+                    }],
+                    ..Batch::default()
+                };
+                self.storage
+                    .write(&batch)
+                    .map_err(|e| CacheError::storage("write", e))?;
+            }
+            Persistence::OnShutdown => {
+                if !ns.cleared {
+                    ns.deleted.insert(key.into());
+                }
+            }
+        }
+        let removed = ns.entries.pop(key);
+        if removed.as_ref().is_some_and(|e| e.dirty) {
+            ns.dirty_entries -= 1;
+        }
+        Ok(removed.is_some())
+    }
+
+    /// Removes every entry of the namespace, in memory and as its policy says in storage.
+    pub fn clear_namespace(&mut self, namespace: &str) -> Result<(), CacheError> {
+        let idx = self.index(namespace)?;
+        let ns = &mut self.namespaces[idx];
+        match ns.persistence() {
+            Persistence::MemoryOnly => {}
+            Persistence::OnChange => {
+                let batch = Batch {
+                    clear: vec![ns.name()],
+                    ..Batch::default()
+                };
+                self.storage
+                    .write(&batch)
+                    .map_err(|e| CacheError::storage("write", e))?;
+            }
+            Persistence::OnShutdown => {
+                ns.deleted.clear();
+                ns.cleared = true;
+                ns.dirty_entries = 0;
+            }
+        }
+        ns.entries.clear();
+        Ok(())
+    }
+
+    /// Writes every pending change of every on-shutdown namespace in one
+    /// write; on error every change stays pending. Storage is not called when
+    /// nothing is pending.
+    pub fn persist_all(&mut self) -> Result<PersistReport, CacheError> {
+        let mut batch = Batch::default();
+        for ns in &self.namespaces {
+            if ns.persistence() == Persistence::OnShutdown {
+                ns.push_all_pending(&mut batch);
+            }
+        }
+        let report = PersistReport {
+            written: u32::try_from(batch.upsert.len()).unwrap_or(u32::MAX),
+            deleted: u32::try_from(batch.delete.len() + batch.clear.len()).unwrap_or(u32::MAX),
+        };
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        self.storage
+            .write(&batch)
+            .map_err(|e| CacheError::storage("write", e))?;
+        for ns in &mut self.namespaces {
+            if ns.persistence() == Persistence::OnShutdown {
+                ns.mark_all_written();
+            }
+        }
+        Ok(report)
+    }
+
+    /// Loads each persisted namespace's newest stored rows into its free
+    /// capacity; see `load-from-storage` in `wit/cache.wit`. If a storage load
+    /// fails, namespaces loaded before it stay loaded (their entries are clean).
+    pub fn load_from_storage(&mut self) -> Result<LoadReport, CacheError> {
+        let mut report = LoadReport::default();
+        for ns in &mut self.namespaces {
+            if !ns.persistence().is_persisted() {
+                continue;
+            }
+            let rows = self
+                .storage
+                .load(ns.name(), ns.config.max_entries)
+                .map_err(|e| CacheError::storage("load", e))?;
+            let newest = &rows[rows.len().saturating_sub(ns.capacity())..];
+            let mut usable = Vec::with_capacity(newest.len());
+            for row in newest {
+                let problem = if row.namespace != ns.name() {
+                    Some(format!(
+                        "row belongs to namespace {:?}, not {:?}",
+                        row.namespace,
+                        ns.name()
+                    ))
+                } else if row.key.len() > validate::MAX_KEY_BYTES {
+                    Some(format!("key of {} bytes is over the limit", row.key.len()))
+                } else if row.value.len() > validate::MAX_VALUE_BYTES {
+                    Some(format!(
+                        "value of {} bytes is over the limit",
+                        row.value.len()
+                    ))
+                } else {
+                    validate::json(&row.value).err()
+                };
+                match problem {
+                    Some(reason) => report.skipped.push(SkippedRow {
+                        namespace: ns.name().to_owned(),
+                        key: row.key.clone(),
+                        reason,
+                    }),
+                    None => usable.push(row),
+                }
+            }
+            // Newest first, each pushed behind everything already held.
+            for row in usable.into_iter().rev() {
+                if ns.entries.len() >= ns.capacity()
+                    || ns.entries.contains(row.key.as_str())
+                    || !ns.storage_may_have(&row.key)
+                {
+                    continue;
+                }
+                let key: Box<str> = row.key.as_str().into();
+                ns.entries.put(
+                    key,
+                    Entry {
+                        value: row.value.as_str().into(),
+                        dirty: false,
+                    },
+                );
+                ns.entries.demote(row.key.as_str());
+                report.loaded += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// One snapshot per namespace, in configuration order.
+    pub fn stats(&self) -> Vec<NamespaceStats> {
+        self.namespaces.iter().map(Namespace::stats).collect()
+    }
+}
+
+/// What `configure` must write for an existing namespace before the table changes.
+#[derive(Clone, Copy)]
+enum Flush {
+    /// Nothing: no pending change would be dropped.
+    Nothing,
+    /// Every pending change: the namespace goes, or stops being on-shutdown.
+    AllPending,
+    /// The dirty entries among this many least recent ones, which a smaller
+    /// capacity evicts, with the pending removals.
+    EvictedDirty(usize),
+    /// Every entry: a memory-only namespace becomes on-change.
+    AllEntries,
+}
+
+impl Flush {
+    fn needed(ns: &Namespace, new: Option<&NamespaceConfig>) -> Flush {
+        let Some(new) = new else {
+            return Flush::AllPending;
+        };
+        match (ns.persistence(), new.persistence) {
+            (Persistence::OnShutdown, Persistence::OnShutdown) => {
+                let victims = ns.entries.len().saturating_sub(new.max_entries as usize);
+                if ns.entries.iter().rev().take(victims).any(|(_, e)| e.dirty) {
+                    Flush::EvictedDirty(victims)
+                } else {
+                    Flush::Nothing
+                }
+            }
+            (Persistence::OnShutdown, _) => Flush::AllPending,
+            (Persistence::MemoryOnly, Persistence::OnChange) => Flush::AllEntries,
+            _ => Flush::Nothing,
+        }
+    }
+}
+
+/// Refuses an empty table, empty, oversized or duplicate names, and zero capacities.
+fn validate_config(configs: &[NamespaceConfig]) -> Result<(), CacheError> {
+    if configs.is_empty() {
+        return Err(CacheError::InvalidConfig(
+            "at least one namespace is required".to_owned(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for config in configs {
+        if config.name.is_empty() {
+            return Err(CacheError::InvalidConfig(
+                "a namespace name is empty".to_owned(),
+            ));
+        }
+        if config.name.len() > validate::MAX_KEY_BYTES {
+            return Err(CacheError::InvalidConfig(format!(
+                "namespace name of {} bytes is over the limit of {}",
+                config.name.len(),
+                validate::MAX_KEY_BYTES
+            )));
+        }
+        if config.max_entries == 0 {
+            return Err(CacheError::InvalidConfig(format!(
+                "namespace {:?} has max-entries 0; it must be at least 1",
+                config.name
+            )));
+        }
+        if !seen.insert(config.name.as_str()) {
+            return Err(CacheError::InvalidConfig(format!(
+                "namespace {:?} is listed twice",
+                config.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a stored value that fails validation.
+fn stored_value_error(namespace: &str, key: &str, error: CacheError) -> CacheError {
+    match error {
+        CacheError::InvalidJson(why) => {
+            CacheError::InvalidJson(format!("stored value of {namespace}/{key}: {why}"))
+        }
+        CacheError::TooLarge(why) => {
+            CacheError::TooLarge(format!("stored value of {namespace}/{key}: {why}"))
+        }
+        other => other,
+    }
+}
+
+/// Keeps only the last entry of each key, in the order of those last entries:
+/// the order in which sequential sets would leave them, most recent last.
+fn keep_last_of_each_key(entries: &mut Vec<(Box<str>, Box<str>)>) {
+    if entries.len() < 2 {
+        return;
+    }
+    let keep: Vec<bool> = {
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+        for (i, (key, _)) in entries.iter().enumerate() {
+            last.insert(key, i);
+        }
+        if last.len() == entries.len() {
+            return;
+        }
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| last.get(&**key) == Some(&i))
+            .collect()
+    };
+    let mut flags = keep.into_iter();
+    entries.retain(|_| flags.next().unwrap_or(false));
+}
+
+/// Membership test over the keys of a store, cheap for the one-key case.
+enum PlannedKeys<'a> {
+    Few(&'a [(Box<str>, Box<str>)]),
+    Many(HashSet<&'a str>),
+}
+
+impl<'a> PlannedKeys<'a> {
+    fn new(entries: &'a [(Box<str>, Box<str>)]) -> Self {
+        if entries.len() <= 8 {
+            PlannedKeys::Few(entries)
+        } else {
+            PlannedKeys::Many(entries.iter().map(|(key, _)| &**key).collect())
+        }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        match self {
+            PlannedKeys::Few(entries) => entries.iter().any(|(k, _)| &**k == key),
+            PlannedKeys::Many(keys) => keys.contains(key),
+        }
+    }
+}

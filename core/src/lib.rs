@@ -1,0 +1,56 @@
+//! The cache service's logic, in plain Rust: namespaced LRU maps from string
+//! keys to JSON text, each with a persistence policy, over a small [`Storage`]
+//! trait. The WebAssembly component (`component/`) is a thin adapter that puts
+//! this behind the WIT contract in `wit/`; natively it runs under any
+//! [`Storage`], which is how most of it is tested.
+//!
+//! Promises (the contract in `wit/cache.wit` spells them out):
+//! - a call either succeeds or returns a [`CacheError`] and leaves the cache as it was;
+//! - nothing acknowledged is lost: a dirty on-shutdown entry is written before it
+//!   is evicted, and a failed write keeps every pending change;
+//! - memory-only namespaces never reach storage.
+
+mod bot;
+mod cache;
+mod error;
+mod memory_storage;
+mod namespace;
+mod storage;
+mod validate;
+
+pub use bot::{CHATS, CHAT_USERS, USERS};
+pub use cache::{Cache, DEFAULT_MAX_ENTRIES};
+pub use error::CacheError;
+pub use memory_storage::MemoryStorage;
+pub use namespace::{NamespaceConfig, NamespaceStats, Persistence};
+pub use storage::{Batch, Row, RowKey, Storage, StoredRow};
+pub use validate::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+
+/// What [`Cache::load_from_storage`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Rows now held in memory.
+    pub loaded: u32,
+    /// Rows refused, with the reason.
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// A stored row that [`Cache::load_from_storage`] refused to load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// The namespace the row was read for.
+    pub namespace: String,
+    /// The row's key.
+    pub key: String,
+    /// Why it was refused, for a person.
+    pub reason: String,
+}
+
+/// What [`Cache::persist_all`] wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PersistReport {
+    /// Entries upserted.
+    pub written: u32,
+    /// Keys deleted one by one, plus one per namespace cleared as a whole.
+    pub deleted: u32,
+}
