@@ -41,9 +41,8 @@ pub mod bindings {
     });
 }
 
-pub use bindings::gromozeka::cache::types::{
-    CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence,
-    SkippedRow,
+pub use bindings::exports::gromozeka::cache::types::{
+    CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence, SkippedRow,
 };
 pub use error::Error;
 pub use policy::Policy;

@@ -96,7 +96,8 @@ impl Policy {
 
     /// Parses a policy from TOML text (see the module docs for the format).
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
         let namespaces = file
             .namespaces
             .into_iter()

@@ -338,7 +338,10 @@ impl<S: Storage> wit_storage::Host for HostState<S> {
         chat_id: i64,
         user_id: i64,
     ) -> Result<Vec<(String, String)>, String> {
-        to_guest("get-user-data", self.storage.get_user_data(chat_id, user_id))
+        to_guest(
+            "get-user-data",
+            self.storage.get_user_data(chat_id, user_id),
+        )
     }
 
     fn add_user_data(
@@ -390,7 +393,9 @@ fn load_component(
         message,
     };
     let wasm = fs::read(wasm_path).map_err(|e| {
-        component_error(format!("{e} (build it with `just build`, or pass the right path)"))
+        component_error(format!(
+            "{e} (build it with `just build`, or pass the right path)"
+        ))
     })?;
     let file_name = wasm_path
         .file_name()
@@ -415,8 +420,7 @@ fn load_component(
             ),
         }
     }
-    let component =
-        Component::new(engine, &wasm).map_err(|e| component_error(format!("{e:#}")))?;
+    let component = Component::new(engine, &wasm).map_err(|e| component_error(format!("{e:#}")))?;
     let saved_to = match artifact {
         Some(artifact) => match save_artifact(&component, &artifact, &file_name) {
             Ok(()) => Some(artifact),
@@ -447,7 +451,11 @@ fn save_artifact(component: &Component, artifact: &Path, file_name: &str) -> Res
     }
     if let Some(dir) = artifact.parent() {
         let prefix = format!("{file_name}.");
-        if let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
+        if let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let stale = name.starts_with(&prefix)

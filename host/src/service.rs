@@ -287,12 +287,21 @@ impl<S: Storage> Shared<S> {
             .call_load_from_storage(&mut inst.store);
         match loaded {
             Ok(Ok(mut report)) => {
-                report_unknown_namespaces(&mut inst.store.data_mut().storage, namespaces, &mut report);
+                report_unknown_namespaces(
+                    &mut inst.store.data_mut().storage,
+                    namespaces,
+                    &mut report,
+                );
                 for row in &report.skipped {
                     tracing::warn!(namespace = %row.namespace, key = %row.key, reason = %row.reason, "stored row skipped at load");
                 }
                 timing.load = t2.elapsed();
-                tracing::debug!(loaded = report.loaded, skipped = report.skipped.len(), ?timing, "cache instance started");
+                tracing::debug!(
+                    loaded = report.loaded,
+                    skipped = report.skipped.len(),
+                    ?timing,
+                    "cache instance started"
+                );
                 Ok(Started {
                     inst,
                     report: Some(report),
@@ -335,7 +344,11 @@ impl<S: Storage> Shared<S> {
 
     /// Runs `f` on the live instance with the CPU bound armed; on a trap, replaces the
     /// instance.
-    fn call_locked<R>(&self, state: &mut State<S>, f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>) -> Result<R, Error> {
+    fn call_locked<R>(
+        &self,
+        state: &mut State<S>,
+        f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
         self.ensure_live(state)?;
         let Slot::Live(inst) = &mut state.slot else {
             return Err(Error::Runtime("no live instance".into()));
@@ -347,7 +360,10 @@ impl<S: Storage> Shared<S> {
         }
     }
 
-    fn call<R>(&self, f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>) -> Result<R, Error> {
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
         let mut state = self.lock();
         self.call_locked(&mut state, f)
     }
@@ -395,10 +411,7 @@ impl<S: Storage> Shared<S> {
             });
         }
         let report = self
-            .call_locked(
-                state,
-                |b, s| b.gromozeka_cache_cache().call_persist_all(s),
-            )?
+            .call_locked(state, |b, s| b.gromozeka_cache_cache().call_persist_all(s))?
             .map_err(Error::from)?;
         state.closed = true;
         if let Slot::Live(inst) = std::mem::replace(&mut state.slot, Slot::Empty) {
@@ -500,10 +513,9 @@ impl<S: Storage> CacheService<S> {
     /// table is also used by every later restart.
     pub fn configure(&self, namespaces: &[NamespaceConfig]) -> Result<(), Error> {
         let mut state = self.shared.lock();
-        let r = self.shared.call_locked(
-            &mut state,
-            |b, s| b.gromozeka_cache_cache().call_configure(s, namespaces),
-        );
+        let r = self.shared.call_locked(&mut state, |b, s| {
+            b.gromozeka_cache_cache().call_configure(s, namespaces)
+        });
         flatten(r)?;
         state.namespaces = namespaces.to_vec();
         Ok(())
@@ -511,45 +523,51 @@ impl<S: Storage> CacheService<S> {
 
     /// The JSON value of `key`, reading through to storage in persisted namespaces.
     pub fn get(&self, namespace: &str, key: &str) -> Result<Option<String>, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_get(s, namespace, key)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_get(s, namespace, key)),
+        )
     }
 
     /// Stores `value` (JSON text) under `key`; on-change namespaces are written to
     /// storage before this returns.
     pub fn set(&self, namespace: &str, key: &str, value: &str) -> Result<(), Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_set(s, namespace, key, value)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_set(s, namespace, key, value)),
+        )
     }
 
     /// Removes `key`; `true` if it was held in memory.
     pub fn delete(&self, namespace: &str, key: &str) -> Result<bool, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_delete(s, namespace, key)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_delete(s, namespace, key)),
+        )
     }
 
     /// [`get`](Self::get) of each key, in the order of `keys`, in one guest call.
     pub fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<String>>, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_get_many(s, namespace, keys)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_get_many(s, namespace, keys)),
+        )
     }
 
     /// [`set`](Self::set) of each (key, JSON) entry, all or nothing, in one guest call.
     pub fn set_many(&self, namespace: &str, entries: &[(String, String)]) -> Result<(), Error> {
         flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_set_many(s, namespace, entries)
+            b.gromozeka_cache_cache()
+                .call_set_many(s, namespace, entries)
         }))
     }
 
     /// Removes every entry of the namespace (in storage too, as its policy says).
     pub fn clear_namespace(&self, namespace: &str) -> Result<(), Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_clear_namespace(s, namespace)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_clear_namespace(s, namespace)),
+        )
     }
 
     /// Loads the newest stored rows into free capacity (the component's
@@ -574,9 +592,10 @@ impl<S: Storage> CacheService<S> {
 
     /// Writes every pending on-shutdown change in one storage batch.
     pub fn persist_all(&self) -> Result<PersistReport, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache().call_persist_all(s)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_persist_all(s)),
+        )
     }
 
     /// One record per namespace, in configuration order.
@@ -596,7 +615,12 @@ impl<S: Storage> CacheService<S> {
     }
 
     /// [`set`](Self::set) of a `serde_json::Value`.
-    pub fn set_json(&self, namespace: &str, key: &str, value: &serde_json::Value) -> Result<(), Error> {
+    pub fn set_json(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), Error> {
         self.set(namespace, key, &value.to_string())
     }
 
@@ -604,42 +628,53 @@ impl<S: Storage> CacheService<S> {
 
     /// The chat's settings as a JSON object (loaded from storage if not cached).
     pub fn get_chat_settings(&self, chat_id: i64) -> Result<String, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_get_chat_settings(s, chat_id)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_bot().call_get_chat_settings(s, chat_id)),
+        )
     }
 
     /// Replaces the chat's settings (a JSON object); each key is written to storage
     /// first.
     pub fn set_chat_settings(&self, chat_id: i64, settings: &str) -> Result<(), Error> {
         flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_set_chat_settings(s, chat_id, settings)
+            b.gromozeka_cache_bot()
+                .call_set_chat_settings(s, chat_id, settings)
         }))
     }
 
     /// The chat's info object, if one was set.
     pub fn get_chat_info(&self, chat_id: i64) -> Result<Option<String>, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_get_chat_info(s, chat_id)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_bot().call_get_chat_info(s, chat_id)),
+        )
     }
 
     /// Replaces the chat's info (a JSON object).
     pub fn set_chat_info(&self, chat_id: i64, info: &str) -> Result<(), Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_set_chat_info(s, chat_id, info)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_bot().call_set_chat_info(s, chat_id, info)),
+        )
     }
 
     /// The user's data in the chat, as a JSON object.
     pub fn get_user_data(&self, chat_id: i64, user_id: i64) -> Result<String, Error> {
         flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_get_user_data(s, chat_id, user_id)
+            b.gromozeka_cache_bot()
+                .call_get_user_data(s, chat_id, user_id)
         }))
     }
 
     /// Sets one data item (JSON) of the user in the chat; written to storage first.
-    pub fn set_user_data(&self, chat_id: i64, user_id: i64, key: &str, value: &str) -> Result<(), Error> {
+    pub fn set_user_data(
+        &self,
+        chat_id: i64,
+        user_id: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
         flatten(self.shared.call(|b, s| {
             b.gromozeka_cache_bot()
                 .call_set_user_data(s, chat_id, user_id, key, value)
@@ -649,7 +684,8 @@ impl<S: Storage> CacheService<S> {
     /// One item of the user's state, if set.
     pub fn get_user_state(&self, user_id: i64, state_key: &str) -> Result<Option<String>, Error> {
         flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_get_user_state(s, user_id, state_key)
+            b.gromozeka_cache_bot()
+                .call_get_user_state(s, user_id, state_key)
         }))
     }
 
@@ -664,7 +700,8 @@ impl<S: Storage> CacheService<S> {
     /// Removes one item of the user's state, or with `None` all of it.
     pub fn clear_user_state(&self, user_id: i64, state_key: Option<&str>) -> Result<(), Error> {
         flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot().call_clear_user_state(s, user_id, state_key)
+            b.gromozeka_cache_bot()
+                .call_clear_user_state(s, user_id, state_key)
         }))
     }
 

@@ -157,7 +157,10 @@ impl SqliteStorage {
 
     /// Opens the database at `path` with `options`, and creates or migrates its schema
     /// to version 1 (a no-op, with no write, if it is already there).
-    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self, StorageError> {
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: &SqliteOptions,
+    ) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         let flags = if options.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -320,11 +323,14 @@ fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
             [],
             |r| r.get(0),
         )?;
-        let needs_rebuild = has_table
-            && !updated_at_type.is_some_and(|t| t.eq_ignore_ascii_case("INTEGER"));
+        let needs_rebuild =
+            has_table && !updated_at_type.is_some_and(|t| t.eq_ignore_ascii_case("INTEGER"));
         if needs_rebuild {
             let rows: i64 = tx.query_row("SELECT count(*) FROM cache_storage", [], |r| r.get(0))?;
-            tracing::info!(rows, "migrating a seed-design cache_storage table to schema version 1");
+            tracing::info!(
+                rows,
+                "migrating a seed-design cache_storage table to schema version 1"
+            );
             tx.execute_batch(MIGRATE_SEED_SQL)?;
         }
         tx.execute_batch(SCHEMA_SQL)?;
@@ -632,7 +638,7 @@ mod tests {
     fn write_sequence_survives_reopen_and_clock_going_backwards() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
-        let mut s = SqliteStorage::open(&path).unwrap();
+        let s = SqliteStorage::open(&path).unwrap();
         // A row from "the future": later writes must still sort after it.
         s.connection()
             .execute(
@@ -732,10 +738,7 @@ mod tests {
         s.add_user_data(1, 2, "k", "[1]").unwrap();
         s.add_user_data(1, 2, "k", "[2]").unwrap();
         s.add_user_data(1, 3, "k", "[3]").unwrap();
-        assert_eq!(
-            s.get_user_data(1, 2).unwrap(),
-            [("k".into(), "[2]".into())]
-        );
+        assert_eq!(s.get_user_data(1, 2).unwrap(), [("k".into(), "[2]".into())]);
     }
 
     #[test]
@@ -779,7 +782,8 @@ mod tests {
             .unwrap();
         assert_eq!(old_ts, 1_704_103_200_000_000);
         // New writes sort after every migrated row.
-        s.write(&upserts(vec![row("chats", "newest", "1")])).unwrap();
+        s.write(&upserts(vec![row("chats", "newest", "1")]))
+            .unwrap();
         assert_eq!(keys(&s.load("chats", 1).unwrap()), ["newest"]);
         drop(s);
         // Re-opening is a no-op.
@@ -850,7 +854,9 @@ mod tests {
         let err = ro.write(&upserts(vec![row("ns", "b", "1")])).unwrap_err();
         assert_eq!(err.kind(), StorageErrorKind::ReadOnly, "{err}");
         assert!(err.message().contains("read-only"), "{err}");
-        let err = ro.set_chat_settings(1, &[("a".into(), "b".into())]).unwrap_err();
+        let err = ro
+            .set_chat_settings(1, &[("a".into(), "b".into())])
+            .unwrap_err();
         assert_eq!(err.kind(), StorageErrorKind::ReadOnly, "{err}");
         assert_eq!(keys(&ro.load("ns", 10).unwrap()), ["a"]);
     }
@@ -867,15 +873,27 @@ mod tests {
     fn usage_counts_rows_and_bytes_per_namespace() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStorage::open(dir.path().join("c.db")).unwrap();
-        s.write(&upserts(vec![row("a", "k1", "12"), row("a", "k2", "é"), row("b", "x", "1")]))
-            .unwrap();
+        s.write(&upserts(vec![
+            row("a", "k1", "12"),
+            row("a", "k2", "é"),
+            row("b", "x", "1"),
+        ]))
+        .unwrap();
         s.add_user_data(1, 2, "k", "1").unwrap();
         let u = s.usage().unwrap();
         assert_eq!(
             u.namespaces,
             [
-                NamespaceUsage { namespace: "a".into(), rows: 2, bytes: 8 },
-                NamespaceUsage { namespace: "b".into(), rows: 1, bytes: 2 },
+                NamespaceUsage {
+                    namespace: "a".into(),
+                    rows: 2,
+                    bytes: 8
+                },
+                NamespaceUsage {
+                    namespace: "b".into(),
+                    rows: 1,
+                    bytes: 2
+                },
             ]
         );
         assert_eq!(u.user_data_rows, 1);

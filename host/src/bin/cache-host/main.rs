@@ -48,7 +48,8 @@ enum Command {
     Get {
         /// Namespace, e.g. chats.
         namespace: String,
-        /// Key within the namespace.
+        /// Key within the namespace (may start with '-', e.g. a chat id).
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
     /// Store a JSON value under a key (persisted as the namespace's policy says; the
@@ -56,16 +57,19 @@ enum Command {
     Set {
         /// Namespace, e.g. chats.
         namespace: String,
-        /// Key within the namespace.
+        /// Key within the namespace (may start with '-', e.g. a chat id).
+        #[arg(allow_hyphen_values = true)]
         key: String,
         /// The value, as JSON text.
+        #[arg(allow_hyphen_values = true)]
         json: String,
     },
     /// Delete a key (in storage too for persisted namespaces).
     Delete {
         /// Namespace, e.g. chats.
         namespace: String,
-        /// Key within the namespace.
+        /// Key within the namespace (may start with '-', e.g. a chat id).
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
     /// Per-namespace statistics after loading from storage.
@@ -91,7 +95,10 @@ fn main() -> ExitCode {
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
-            eprintln!("cache-host: {} (see cache-host --help)", line.trim_start_matches("error: "));
+            eprintln!(
+                "cache-host: {} (see cache-host --help)",
+                line.trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
     };
@@ -191,7 +198,14 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
             let cache = open(cli)?;
             let held = cache.delete(namespace, key)?;
             cache.close()?;
-            println!("{}", if held { "deleted" } else { "not held in memory; storage row (if any) deleted" });
+            println!(
+                "{}",
+                if held {
+                    "deleted"
+                } else {
+                    "not held in memory; storage row (if any) deleted"
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats => {

@@ -127,7 +127,15 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        step(&cache, &mut rng, args, i, &mut expected, &mut stats, &mut mismatches);
+        step(
+            &cache,
+            &mut rng,
+            args,
+            i,
+            &mut expected,
+            &mut stats,
+            &mut mismatches,
+        );
         done += 1;
     }
     let workload_time = t.elapsed();
@@ -138,7 +146,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
     drop(cache);
     drop(runtime);
     if stop.load(Ordering::Relaxed) {
-        eprintln!("cache-host: interrupted after {done} operations; persisted {} entries and stopped", persisted.written);
+        eprintln!(
+            "cache-host: interrupted after {done} operations; persisted {} entries and stopped",
+            persisted.written
+        );
         return Ok(ExitCode::from(130));
     }
 
@@ -163,11 +174,24 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
     // ---- report ----
     let evictions: u64 = stats_before_close.iter().map(|s| s.evictions).sum();
     let errors: u64 = stats.iter().map(|s| s.errors).sum();
-    println!("cache-host run: {} ({} ops, {} chats, {} users)", cli.db.display(), done, args.chats, args.users);
+    println!(
+        "cache-host run: {} ({} ops, {} chats, {} users)",
+        cli.db.display(),
+        done,
+        args.chats,
+        args.users
+    );
     println!();
-    println!("{:<22} {:>10} {:>12} {:>12} {:>8}", "operation", "count", "mean µs", "max µs", "errors");
+    println!(
+        "{:<22} {:>10} {:>12} {:>12} {:>8}",
+        "operation", "count", "mean µs", "max µs", "errors"
+    );
     for (name, s) in OPS.iter().zip(stats.iter()) {
-        let mean = if s.count > 0 { s.total.as_secs_f64() * 1e6 / s.count as f64 } else { 0.0 };
+        let mean = if s.count > 0 {
+            s.total.as_secs_f64() * 1e6 / s.count as f64
+        } else {
+            0.0
+        };
         println!(
             "{:<22} {:>10} {:>12.2} {:>12.1} {:>8}",
             name,
@@ -180,7 +204,11 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
     println!();
     println!("{:<40} {:>12}", "namespace (before close)", "size/evicted");
     for s in &stats_before_close {
-        println!("{:<40} {:>12}", s.name, format!("{}/{}", s.size, s.evictions));
+        println!(
+            "{:<40} {:>12}",
+            s.name,
+            format!("{}/{}", s.size, s.evictions)
+        );
     }
     println!();
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
@@ -189,8 +217,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
         ArtifactSource::Compiled { .. } => "compiled",
     };
     let row = |k: &str, v: String| println!("{k:<40} {v:>20}");
-    row(&format!("runtime load, 1st start ({})", src(&source_1)), ms(runtime_load_1));
-    row(&format!("runtime load, restart ({})", src(&source_2)), ms(runtime_load_2));
+    row(
+        &format!("runtime load, 1st start ({})", src(&source_1)),
+        ms(runtime_load_1),
+    );
+    row(
+        &format!("runtime load, restart ({})", src(&source_2)),
+        ms(runtime_load_2),
+    );
     if let Some(s) = start_1 {
         row("instantiate, 1st start", ms(s.instantiate));
     }
@@ -200,9 +234,26 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
     }
     row("open service, 1st start", ms(open_1));
     row("open service, restart", ms(open_2));
-    row(&format!("rows loaded at start (1st / restart)"), format!("{} / {}", loaded_1, report_2.as_ref().map(|r| r.loaded).unwrap_or(0)));
-    row("workload", format!("{} ({:.0} ops/s)", ms(workload_time), done as f64 / workload_time.as_secs_f64().max(1e-9)));
-    row("close (persist-all)", format!("{} ({} written)", ms(close_time), persisted.written));
+    row(
+        &format!("rows loaded at start (1st / restart)"),
+        format!(
+            "{} / {}",
+            loaded_1,
+            report_2.as_ref().map(|r| r.loaded).unwrap_or(0)
+        ),
+    );
+    row(
+        "workload",
+        format!(
+            "{} ({:.0} ops/s)",
+            ms(workload_time),
+            done as f64 / workload_time.as_secs_f64().max(1e-9)
+        ),
+    );
+    row(
+        "close (persist-all)",
+        format!("{} ({} written)", ms(close_time), persisted.written),
+    );
     row("verify after restart", ms(verify_time));
     row("evictions", evictions.to_string());
     row("operation errors", errors.to_string());
@@ -291,7 +342,8 @@ fn step(
             }
         }
         43..=50 => {
-            let info = json!({"title": format!("chat {chat}"), "members": rng.next() % 500, "rev": i});
+            let info =
+                json!({"title": format!("chat {chat}"), "members": rng.next() % 500, "rev": i});
             let text = info.to_string();
             if timed(&mut stats[3], || cache.set_chat_info(chat, &text)).is_some() {
                 expected.info.insert(chat, info);
@@ -302,7 +354,8 @@ fn step(
                 if let Some(want) = expected.user_data.get(&(chat, user)) {
                     let want = Value::Object(want.clone().into_iter().collect());
                     if !contains(&text, &want) {
-                        mismatches.push(format!("chat {chat} user {user}: data {text} lack {want}"));
+                        mismatches
+                            .push(format!("chat {chat} user {user}: data {text} lack {want}"));
                     }
                 }
             }
@@ -315,7 +368,11 @@ fn step(
                 _ => json!({"ts": i, "chat": chat}),
             };
             let text = value.to_string();
-            if timed(&mut stats[5], || cache.set_user_data(chat, user, key, &text)).is_some() {
+            if timed(&mut stats[5], || {
+                cache.set_user_data(chat, user, key, &text)
+            })
+            .is_some()
+            {
                 expected
                     .user_data
                     .entry((chat, user))
@@ -357,7 +414,9 @@ fn verify(cache: &CacheService, expected: &Expected) -> Result<(u64, Vec<String>
         checked += 1;
         let got = cache.get_chat_settings(*chat)?;
         if !contains(&got, want) {
-            lost.push(format!("chat {chat}: settings after restart {got}, expected {want}"));
+            lost.push(format!(
+                "chat {chat}: settings after restart {got}, expected {want}"
+            ));
         }
     }
     for (chat, want) in &expected.info {
@@ -368,7 +427,9 @@ fn verify(cache: &CacheService, expected: &Expected) -> Result<(u64, Vec<String>
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
             .is_some_and(|v| &v == want);
         if !ok {
-            lost.push(format!("chat {chat}: info after restart {got:?}, expected {want}"));
+            lost.push(format!(
+                "chat {chat}: info after restart {got:?}, expected {want}"
+            ));
         }
     }
     for ((chat, user), want) in &expected.user_data {
@@ -376,12 +437,16 @@ fn verify(cache: &CacheService, expected: &Expected) -> Result<(u64, Vec<String>
         let got = cache.get_user_data(*chat, *user)?;
         let want = Value::Object(want.clone().into_iter().collect());
         if !contains(&got, &want) {
-            lost.push(format!("chat {chat} user {user}: data after restart {got}, expected {want}"));
+            lost.push(format!(
+                "chat {chat} user {user}: data after restart {got}, expected {want}"
+            ));
         }
     }
     for user in expected.state_users.iter().take(200) {
         if let Some(state) = cache.get_user_state(*user, "step")? {
-            lost.push(format!("user {user}: memory-only state survived the restart: {state}"));
+            lost.push(format!(
+                "user {user}: memory-only state survived the restart: {state}"
+            ));
         }
     }
     Ok((checked, lost))

@@ -1,0 +1,179 @@
+//! Storage failures (read-only, locked) and guest traps (CPU bound, memory limit):
+//! clear errors, nothing acknowledged lost, the service keeps serving.
+
+mod common;
+
+use std::time::Duration;
+
+use cache_host::sqlite_storage::{SqliteOptions, SqliteStorage};
+use cache_host::{Error, Storage, StorageErrorKind};
+use common::{builder, temp_db};
+
+fn storage_message(r: Result<(), Error>) -> String {
+    match r {
+        Err(Error::Storage(msg)) => msg,
+        other => panic!("expected a storage error, got {other:?}"),
+    }
+}
+
+#[test]
+fn read_only_database_fails_writes_clearly_and_keeps_serving_reads() {
+    let (_dir, db) = temp_db();
+    let cache = builder().open_sqlite(&db).unwrap();
+    cache.set("chatUsers", "a", r#"{"v":1}"#).unwrap();
+    cache.set_user_data(1, 2, "k", "1").unwrap();
+    cache
+        .with_storage(|s| s.connection().execute_batch("PRAGMA query_only = ON"))
+        .unwrap()
+        .unwrap();
+
+    let msg = storage_message(cache.set("chatUsers", "b", r#"{"v":2}"#));
+    assert!(msg.contains("read-only") && msg.contains("cache.db"), "{msg}");
+    let msg = storage_message(cache.set_user_data(1, 2, "k", "2"));
+    assert!(msg.contains("read-only"), "{msg}");
+    // The failed calls changed nothing; reads still work.
+    assert_eq!(cache.get("chatUsers", "b").unwrap(), None);
+    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some(r#"{"v":1}"#));
+    let data: serde_json::Value =
+        serde_json::from_str(&cache.get_user_data(1, 2).unwrap()).unwrap();
+    assert_eq!(data["k"], 1);
+    // On-shutdown changes stay pending when persisting fails; close can be retried.
+    cache.set("chats", "9", r#"{"info":{}}"#).unwrap();
+    assert!(matches!(cache.close(), Err(Error::Storage(_))));
+    assert!(!cache.is_closed());
+    cache
+        .with_storage(|s| s.connection().execute_batch("PRAGMA query_only = OFF"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(cache.close().unwrap().written, 1);
+    drop(cache);
+
+    let mut s = SqliteStorage::open(&db).unwrap();
+    assert!(s.get("chatUsers", "a").unwrap().is_some());
+    assert!(s.get("chatUsers", "b").unwrap().is_none());
+    assert!(s.get("chats", "9").unwrap().is_some());
+    assert_eq!(s.get_user_data(1, 2).unwrap()[0].1, "1");
+}
+
+#[test]
+fn database_opened_read_only_loads_and_refuses_writes() {
+    let (_dir, db) = temp_db();
+    let cache = builder().open_sqlite(&db).unwrap();
+    cache.set("chatUsers", "a", "1").unwrap();
+    cache.close().unwrap();
+    drop(cache);
+    let ro = SqliteOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    let cache = builder().open_sqlite_with(&db, &ro).unwrap();
+    assert_eq!(cache.last_start_report().unwrap().loaded, 1);
+    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
+    let msg = storage_message(cache.set("chatUsers", "b", "2"));
+    assert!(msg.contains("read-only"), "{msg}");
+    cache.close().unwrap(); // nothing pending: no write needed
+}
+
+#[test]
+fn locked_database_fails_writes_with_busy_and_recovers_when_released() {
+    let (_dir, db) = temp_db();
+    let opts = SqliteOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let cache = builder().open_sqlite_with(&db, &opts).unwrap();
+    cache.set("chatUsers", "a", "1").unwrap();
+    {
+        let s = SqliteStorage::open(&db).unwrap();
+        s.connection()
+            .execute("INSERT INTO cache_storage VALUES ('chatUsers', 'only-in-db', '2', 1)", [])
+            .unwrap();
+    }
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let msg = storage_message(cache.set("chatUsers", "b", "2"));
+    assert!(msg.contains("locked"), "{msg}");
+    let msg = storage_message(cache.set_chat_settings(5, r#"{"lang":"en"}"#));
+    assert!(msg.contains("locked"), "{msg}");
+    // Reads keep working, from memory and through to the (WAL) file.
+    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
+    assert_eq!(cache.get("chatUsers", "only-in-db").unwrap().as_deref(), Some("2"));
+    assert_eq!(cache.get("chatUsers", "b").unwrap(), None);
+
+    other.execute_batch("ROLLBACK").unwrap();
+    cache.set("chatUsers", "b", "2").unwrap();
+    cache.close().unwrap();
+    let mut s = SqliteStorage::open(&db).unwrap();
+    assert_eq!(s.load("chatUsers", 10).unwrap().len(), 3);
+}
+
+#[test]
+fn storage_error_kinds_reach_the_caller_when_opening() {
+    let (dir, _db) = temp_db();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 4096]).unwrap();
+    match builder().open_sqlite(&junk) {
+        Err(Error::OpenStorage(e)) => {
+            assert_eq!(e.kind(), StorageErrorKind::Corrupt);
+            assert!(e.message().contains("junk.db"), "{e}");
+        }
+        other => panic!("expected a corrupt-file error, got {other:?}"),
+    }
+}
+
+#[test]
+fn cpu_bound_trap_is_survived_and_storage_is_intact() {
+    let (_dir, db) = temp_db();
+    let cache = builder().open_sqlite(&db).unwrap();
+    cache.set("chatUsers", "a", r#"{"v":1}"#).unwrap();
+    cache.set("chats", "persisted", r#"{"v":2}"#).unwrap();
+    cache.persist_all().unwrap();
+    cache.set("chats", "pending", r#"{"v":3}"#).unwrap();
+
+    // A test-only bound: zero ticks interrupts the guest at its first check.
+    cache.set_call_time_limit(Duration::ZERO);
+    match cache.get("chatUsers", "a") {
+        Err(Error::Trapped { reason, .. }) => assert!(reason.contains("interrupt"), "{reason}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    // The restart itself ran under the zero bound and could not finish either.
+    assert!(cache.get("chatUsers", "a").is_err());
+
+    cache.set_call_time_limit(Duration::from_secs(10));
+    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some(r#"{"v":1}"#));
+    assert_eq!(cache.get("chats", "persisted").unwrap().as_deref(), Some(r#"{"v":2}"#));
+    // Never acknowledged as durable: lost with the trapped instance.
+    assert_eq!(cache.get("chats", "pending").unwrap(), None);
+    assert!(cache.restarts() >= 1);
+    cache.set("chatUsers", "b", "1").unwrap();
+    cache.close().unwrap();
+    let mut s = SqliteStorage::open(&db).unwrap();
+    assert_eq!(s.load("chatUsers", 10).unwrap().len(), 2);
+}
+
+#[test]
+fn memory_limit_trap_is_survived() {
+    let (_dir, db) = temp_db();
+    let probe = builder().open_sqlite(&db).unwrap();
+    probe.set("chatUsers", "a", "1").unwrap();
+    let base = probe.guest_memory_bytes();
+    assert!(base > 0);
+    probe.close().unwrap();
+    drop(probe);
+
+    let cache = builder()
+        .memory_limit(base + (256 << 10))
+        .open_sqlite(&db)
+        .unwrap();
+    let big = format!("\"{}\"", "x".repeat(900 << 10));
+    match cache.set("users", "big", &big) {
+        Err(Error::Trapped { restarted, .. }) => assert!(restarted),
+        other => panic!("expected a trap from the memory limit, got {other:?}"),
+    }
+    assert!(cache.guest_memory_bytes() <= base + (256 << 10));
+    assert_eq!(cache.restarts(), 1);
+    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
+    cache.set("users", "small", "1").unwrap();
+    cache.close().unwrap();
+}
