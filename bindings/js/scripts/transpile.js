@@ -3,7 +3,6 @@
 // instance gets its own `storage` import. gen/ is generated: never edit or commit it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,9 +13,12 @@ if (!existsSync(wasm)) {
   console.error(`transpile: ${wasm} does not exist; build it with \`just build\` or set GROMOZEKA_CACHE_WASM`);
   process.exit(1);
 }
-const require = createRequire(import.meta.url);
-const jcoPkg = require('@bytecodealliance/jco/package.json');
-const bin = join(dirname(require.resolve('@bytecodealliance/jco/package.json')), jcoPkg.bin.jco);
+// The jco CLI as npm installed it (node_modules/.bin/jco -> @bytecodealliance/jco/dist/jco.js).
+const bin = join(pkg, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+if (!existsSync(bin)) {
+  console.error(`transpile: ${bin} missing; run \`npm ci\` in ${pkg}`);
+  process.exit(1);
+}
 const out = join(pkg, 'gen');
 rmSync(out, { recursive: true, force: true });
 execFileSync(process.execPath, [bin, 'transpile', wasm, '-o', out, '--name', 'cache',

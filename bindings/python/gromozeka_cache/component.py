@@ -136,7 +136,7 @@ def _storage_func_types(engine: wasmtime.Engine, comp: wc.Component) -> dict[str
     inst = imports.get(STORAGE_IMPORT)
     if inst is None:
         raise RuntimeError(f"the component does not import {STORAGE_IMPORT}; imports: {sorted(imports)}")
-    return dict(inst.exports(engine))
+    return {name: ext.ty for name, ext in inst.ty.exports(engine).items()}
 
 
 class CacheComponent:
