@@ -224,6 +224,9 @@ struct Started<S: Storage> {
     timing: StartTiming,
 }
 
+// One slot per service: its size does not matter, and boxing the instance would add
+// an indirection to every call.
+#[allow(clippy::large_enum_variant)]
 enum Slot<S: Storage> {
     /// A running instance.
     Live(Instance<S>),

@@ -24,10 +24,17 @@ fn text(b: &[u8]) -> String {
 
 /// Asserts a failure: non-zero exit, exactly one line on stderr, and returns it.
 fn one_line_failure(out: &Output) -> String {
-    assert!(!out.status.success(), "expected failure; stdout: {}", text(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "expected failure; stdout: {}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err:?}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
     err
 }
 
@@ -44,7 +51,10 @@ fn run_succeeds_on_a_fresh_and_on_a_reused_file() {
             text(&out.stderr)
         );
         assert!(stdout.contains("lost or wrong after restart"), "{stdout}");
-        assert!(stdout.contains("OK: every acknowledged write survived"), "{stdout}");
+        assert!(
+            stdout.contains("OK: every acknowledged write survived"),
+            "{stdout}"
+        );
     }
 }
 
@@ -86,7 +96,10 @@ fn bad_input_gives_one_line_and_a_non_zero_exit() {
     one_line_failure(&cache_host(&db, &["frobnicate"]));
     one_line_failure(&cache_host(&db, &["set", "chats"]));
     one_line_failure(&cache_host(&db, &["run", "--ops", "many"]));
-    let err = one_line_failure(&cache_host(&db, &["--policy", "/nonexistent.toml", "stats"]));
+    let err = one_line_failure(&cache_host(
+        &db,
+        &["--policy", "/nonexistent.toml", "stats"],
+    ));
     assert!(err.contains("/nonexistent.toml"), "{err}");
     let out = Command::new(env!("CARGO_BIN_EXE_cache-host"))
         .args(["--db"])

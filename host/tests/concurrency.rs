@@ -39,7 +39,7 @@ fn many_threads_mixed_operations_final_state_matches_the_writes() {
                             let ns = ["chats", "chatUsers", "users"][i % 3];
                             let key = format!("t{t}-k{}", i % 37);
                             match i % 7 {
-                                0 | 1 | 2 => {
+                                0..=2 => {
                                     let v = format!(r#"{{"t":{t},"i":{i}}}"#);
                                     cache.set(ns, &key, &v).unwrap();
                                     mine.insert((ns.to_string(), key), Some(v));

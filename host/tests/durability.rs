@@ -25,7 +25,12 @@ fn small_policy() -> Policy {
 
 fn stored_keys(db: &std::path::Path, ns: &str) -> Vec<String> {
     let mut s = SqliteStorage::open(db).unwrap();
-    let mut keys: Vec<String> = s.load(ns, 1000).unwrap().into_iter().map(|r| r.key).collect();
+    let mut keys: Vec<String> = s
+        .load(ns, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
     keys.sort();
     keys
 }
@@ -49,14 +54,23 @@ fn restart_keeps_on_change_and_closed_on_shutdown_writes_including_evicted() {
     // On-change rows are in SQLite before close; on-shutdown rows only as evicted.
     assert_eq!(stored_keys(&db, "chatUsers").len(), 10);
     let before_close = stored_keys(&db, "chats");
-    assert!(!before_close.contains(&"c9".to_string()), "{before_close:?}");
+    assert!(
+        !before_close.contains(&"c9".to_string()),
+        "{before_close:?}"
+    );
 
     let report = cache.close().unwrap();
     assert!(report.written >= 3, "{report:?}");
-    assert!(cache.get("chats", "c0").is_err(), "calls after close must fail");
+    assert!(
+        cache.get("chats", "c0").is_err(),
+        "calls after close must fail"
+    );
     drop(cache);
 
-    let mut want: Vec<String> = (0..10).filter(|i| *i != 1).map(|i| format!("c{i}")).collect();
+    let mut want: Vec<String> = (0..10)
+        .filter(|i| *i != 1)
+        .map(|i| format!("c{i}"))
+        .collect();
     want.sort();
     assert_eq!(stored_keys(&db, "chats"), want);
 
@@ -71,7 +85,11 @@ fn restart_keeps_on_change_and_closed_on_shutdown_writes_including_evicted() {
         let user = cache.get_json("chatUsers", &format!("u{i}")).unwrap();
         assert_eq!(user, Some(serde_json::json!({ "n": i })), "u{i}");
     }
-    assert_eq!(cache.get("users", "1").unwrap(), None, "memory-only survived");
+    assert_eq!(
+        cache.get("users", "1").unwrap(),
+        None,
+        "memory-only survived"
+    );
     cache.close().unwrap();
 }
 
@@ -80,7 +98,9 @@ fn dropping_the_last_clone_persists_on_shutdown_changes() {
     let (_dir, db) = temp_db();
     let cache = builder().open_sqlite(&db).unwrap();
     let clone = cache.clone();
-    cache.set("chats", "7", r#"{"info":{"title":"x"}}"#).unwrap();
+    cache
+        .set("chats", "7", r#"{"info":{"title":"x"}}"#)
+        .unwrap();
     drop(cache);
     // The clone still works: nothing was closed yet.
     assert!(clone.get("chats", "7").unwrap().is_some());
@@ -124,7 +144,10 @@ fn bot_data_survives_restart() {
                 [("karma".to_string(), "42".to_string())]
             );
             let settings = s.get_chat_settings(-100).unwrap();
-            assert!(settings.contains(&("lang".to_string(), "en".to_string())), "{settings:?}");
+            assert!(
+                settings.contains(&("lang".to_string(), "en".to_string())),
+                "{settings:?}"
+            );
         })
         .unwrap();
 }
@@ -187,7 +210,11 @@ fn policy_file_configures_namespaces_and_restarts_keep_it() {
         "[[namespace]]\nname = \"sessions\"\nmax_entries = 2\npersistence = \"on-change\"\n",
     )
     .unwrap();
-    let cache = builder().policy_file(&policy).unwrap().open_sqlite(&db).unwrap();
+    let cache = builder()
+        .policy_file(&policy)
+        .unwrap()
+        .open_sqlite(&db)
+        .unwrap();
     assert!(matches!(
         cache.set("chats", "1", "{}"),
         Err(cache_host::Error::UnknownNamespace(_))

@@ -28,12 +28,18 @@ fn read_only_database_fails_writes_clearly_and_keeps_serving_reads() {
         .unwrap();
 
     let msg = storage_message(cache.set("chatUsers", "b", r#"{"v":2}"#));
-    assert!(msg.contains("read-only") && msg.contains("cache.db"), "{msg}");
+    assert!(
+        msg.contains("read-only") && msg.contains("cache.db"),
+        "{msg}"
+    );
     let msg = storage_message(cache.set_user_data(1, 2, "k", "2"));
     assert!(msg.contains("read-only"), "{msg}");
     // The failed calls changed nothing; reads still work.
     assert_eq!(cache.get("chatUsers", "b").unwrap(), None);
-    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some(r#"{"v":1}"#));
+    assert_eq!(
+        cache.get("chatUsers", "a").unwrap().as_deref(),
+        Some(r#"{"v":1}"#)
+    );
     let data: serde_json::Value =
         serde_json::from_str(&cache.get_user_data(1, 2).unwrap()).unwrap();
     assert_eq!(data["k"], 1);
@@ -86,7 +92,10 @@ fn locked_database_fails_writes_with_busy_and_recovers_when_released() {
     {
         let s = SqliteStorage::open(&db).unwrap();
         s.connection()
-            .execute("INSERT INTO cache_storage VALUES ('chatUsers', 'only-in-db', '2', 1)", [])
+            .execute(
+                "INSERT INTO cache_storage VALUES ('chatUsers', 'only-in-db', '2', 1)",
+                [],
+            )
             .unwrap();
     }
     let other = rusqlite::Connection::open(&db).unwrap();
@@ -98,7 +107,10 @@ fn locked_database_fails_writes_with_busy_and_recovers_when_released() {
     assert!(msg.contains("locked"), "{msg}");
     // Reads keep working, from memory and through to the (WAL) file.
     assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
-    assert_eq!(cache.get("chatUsers", "only-in-db").unwrap().as_deref(), Some("2"));
+    assert_eq!(
+        cache.get("chatUsers", "only-in-db").unwrap().as_deref(),
+        Some("2")
+    );
     assert_eq!(cache.get("chatUsers", "b").unwrap(), None);
 
     other.execute_batch("ROLLBACK").unwrap();
@@ -141,8 +153,14 @@ fn cpu_bound_trap_is_survived_and_storage_is_intact() {
     assert!(cache.get("chatUsers", "a").is_err());
 
     cache.set_call_time_limit(Duration::from_secs(10));
-    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some(r#"{"v":1}"#));
-    assert_eq!(cache.get("chats", "persisted").unwrap().as_deref(), Some(r#"{"v":2}"#));
+    assert_eq!(
+        cache.get("chatUsers", "a").unwrap().as_deref(),
+        Some(r#"{"v":1}"#)
+    );
+    assert_eq!(
+        cache.get("chats", "persisted").unwrap().as_deref(),
+        Some(r#"{"v":2}"#)
+    );
     // Never acknowledged as durable: lost with the trapped instance.
     assert_eq!(cache.get("chats", "pending").unwrap(), None);
     assert!(cache.restarts() >= 1);

@@ -21,7 +21,10 @@ fn artifact_is_reused_and_invalidated_by_a_changed_wasm() {
     drop(first);
 
     let second = Runtime::load(&wasm).unwrap();
-    assert_eq!(second.artifact_source(), &ArtifactSource::Cached(saved.clone()));
+    assert_eq!(
+        second.artifact_source(),
+        &ArtifactSource::Cached(saved.clone())
+    );
     let cache = CacheService::builder(&wasm)
         .runtime(second)
         .load_on_start(false)
@@ -53,12 +56,18 @@ fn artifact_is_reused_and_invalidated_by_a_changed_wasm() {
     drop(third);
     std::fs::write(&current, b"garbage").unwrap();
     let fourth = Runtime::load(&wasm).unwrap();
-    assert!(matches!(fourth.artifact_source(), ArtifactSource::Compiled { .. }));
+    assert!(matches!(
+        fourth.artifact_source(),
+        ArtifactSource::Compiled { .. }
+    ));
 }
 
 #[test]
 fn missing_component_is_a_clear_error() {
     let err = Runtime::load("/nonexistent/cache.wasm").unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("/nonexistent/cache.wasm") && msg.contains("just build"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent/cache.wasm") && msg.contains("just build"),
+        "{msg}"
+    );
 }

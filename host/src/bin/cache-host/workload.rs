@@ -235,7 +235,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
     row("open service, 1st start", ms(open_1));
     row("open service, restart", ms(open_2));
     row(
-        &format!("rows loaded at start (1st / restart)"),
+        "rows loaded at start (1st / restart)",
         format!(
             "{} / {}",
             loaded_1,
