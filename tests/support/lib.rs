@@ -1,1 +1,354 @@
-//! placeholder
+//! Test support: the real component (`target/cache.wasm`, built by `just
+//! build`) instantiated in wasmtime over [`MockStorage`], an in-memory storage
+//! that records every call as JSON and fails on request. The semantics follow
+//! `conformance/README.md`, so the same scenarios run here, in Python and in Node.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+/// Bindings generated from `wit/`.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "cache-service" });
+}
+
+pub use bindings::exports::gromozeka::cache::types::{
+    CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence,
+};
+use bindings::gromozeka::cache::storage as wit_storage;
+
+/// Turns a wasmtime error (a trap, a failed instantiation) into an `anyhow` one.
+pub fn trap(e: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e:?}")
+}
+
+/// Path of the component under test.
+pub fn component_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/cache.wasm")
+}
+
+/// The engine and the compiled component, shared by every test of a binary.
+pub fn compiled() -> &'static (Engine, Component) {
+    static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let engine = Engine::new(&Config::new()).expect("wasmtime engine");
+        let path = component_path();
+        let component = Component::from_file(&engine, &path).unwrap_or_else(|e| {
+            panic!(
+                "cannot load {} (run `just build` first): {e:#}",
+                path.display()
+            )
+        });
+        (engine, component)
+    })
+}
+
+/// A failure rule of the mock: fail matching calls with `message`.
+#[derive(Clone, Debug)]
+pub struct FailRule {
+    /// The error string the storage call returns.
+    pub message: String,
+    /// How many matching calls fail; `None` = all until healed.
+    pub times: Option<u64>,
+    /// Restricts the rule to these storage functions; `None` = all of its kind.
+    pub fns: Option<Vec<String>>,
+}
+
+impl FailRule {
+    /// A rule failing every call of its kind until healed.
+    pub fn always(message: &str) -> Self {
+        FailRule {
+            message: message.to_owned(),
+            times: None,
+            fns: None,
+        }
+    }
+}
+
+/// In-memory storage with the SQLite storage's semantics, a JSON call log and
+/// failure rules.
+#[derive(Default, Debug)]
+pub struct MockStorage {
+    /// (namespace, key) → (value, write sequence).
+    pub rows: BTreeMap<(String, String), (String, u64)>,
+    seq: u64,
+    /// (chat id, key) → plain text.
+    pub chat_settings: BTreeMap<(i64, String), String>,
+    /// (chat id, user id, key) → JSON text.
+    pub user_data: BTreeMap<(i64, i64, String), String>,
+    /// Every call made, as in `conformance/README.md`.
+    pub calls: Vec<Value>,
+    /// Rule for `write`, `set-chat-settings`, `add-user-data`.
+    pub fail_writes: Option<FailRule>,
+    /// Rule for `load`, `get`, `get-chat-settings`, `get-user-data`.
+    pub fail_reads: Option<FailRule>,
+}
+
+impl MockStorage {
+    /// Inserts or replaces a row as the newest.
+    pub fn put_row(&mut self, namespace: &str, key: &str, value: &str) {
+        self.seq += 1;
+        self.rows.insert(
+            (namespace.to_owned(), key.to_owned()),
+            (value.to_owned(), self.seq),
+        );
+    }
+
+    /// The stored value of a row.
+    pub fn row(&self, namespace: &str, key: &str) -> Option<&str> {
+        self.rows
+            .get(&(namespace.to_owned(), key.to_owned()))
+            .map(|(v, _)| v.as_str())
+    }
+
+    /// Names of the functions called so far.
+    pub fn call_names(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .map(|c| c["fn"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    fn check(&mut self, call: Value, write: bool) -> Result<(), String> {
+        let name = call["fn"].as_str().unwrap_or_default().to_owned();
+        self.calls.push(call);
+        let rule = if write {
+            &mut self.fail_writes
+        } else {
+            &mut self.fail_reads
+        };
+        let Some(r) = rule else { return Ok(()) };
+        if r.fns.as_ref().is_some_and(|fns| !fns.contains(&name)) {
+            return Ok(());
+        }
+        match &mut r.times {
+            Some(0) => Ok(()),
+            Some(n) => {
+                *n -= 1;
+                Err(r.message.clone())
+            }
+            None => Err(r.message.clone()),
+        }
+    }
+}
+
+impl wit_storage::Host for MockStorage {
+    fn load(&mut self, namespace: String, limit: u32) -> Result<Vec<wit_storage::Row>, String> {
+        self.check(
+            json!({"fn": "load", "namespace": namespace, "limit": limit}),
+            false,
+        )?;
+        let mut rows: Vec<(&(String, String), &(String, u64))> = self
+            .rows
+            .iter()
+            .filter(|((ns, _), _)| *ns == namespace)
+            .collect();
+        rows.sort_by_key(|(_, (_, seq))| std::cmp::Reverse(*seq));
+        rows.truncate(limit as usize);
+        rows.reverse();
+        Ok(rows
+            .into_iter()
+            .map(|((ns, key), (value, _))| wit_storage::Row {
+                namespace: ns.clone(),
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect())
+    }
+
+    fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, String> {
+        self.check(
+            json!({"fn": "get", "namespace": namespace, "key": key}),
+            false,
+        )?;
+        Ok(self.row(&namespace, &key).map(str::to_owned))
+    }
+
+    fn write(&mut self, batch: wit_storage::Batch) -> Result<(), String> {
+        let record = json!({"fn": "write", "batch": {
+            "clear": batch.clear,
+            "delete": batch.delete.iter().map(|d| json!({"namespace": d.namespace, "key": d.key})).collect::<Vec<_>>(),
+            "upsert": batch.upsert.iter().map(|u| json!({"namespace": u.namespace, "key": u.key, "value": u.value})).collect::<Vec<_>>(),
+        }});
+        self.check(record, true)?;
+        for ns in &batch.clear {
+            self.rows.retain(|(n, _), _| n != ns);
+        }
+        for d in &batch.delete {
+            self.rows.remove(&(d.namespace.clone(), d.key.clone()));
+        }
+        for u in &batch.upsert {
+            self.put_row(&u.namespace, &u.key, &u.value);
+        }
+        Ok(())
+    }
+
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, String> {
+        self.check(
+            json!({"fn": "get-chat-settings", "chat-id": chat_id}),
+            false,
+        )?;
+        Ok(self
+            .chat_settings
+            .iter()
+            .filter(|((c, _), _)| *c == chat_id)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn set_chat_settings(
+        &mut self,
+        chat_id: i64,
+        settings: Vec<(String, String)>,
+    ) -> Result<(), String> {
+        self.check(
+            json!({"fn": "set-chat-settings", "chat-id": chat_id, "settings": settings}),
+            true,
+        )?;
+        for (k, v) in settings {
+            self.chat_settings.insert((chat_id, k), v);
+        }
+        Ok(())
+    }
+
+    fn get_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, String> {
+        self.check(
+            json!({"fn": "get-user-data", "chat-id": chat_id, "user-id": user_id}),
+            false,
+        )?;
+        Ok(self
+            .user_data
+            .iter()
+            .filter(|((c, u, _), _)| *c == chat_id && *u == user_id)
+            .map(|((_, _, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn add_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        key: String,
+        value: String,
+    ) -> Result<(), String> {
+        self.check(
+            json!({"fn": "add-user-data", "chat-id": chat_id, "user-id": user_id, "key": key, "value": value}),
+            true,
+        )?;
+        self.user_data.insert((chat_id, user_id, key), value);
+        Ok(())
+    }
+}
+
+/// One fresh component instance over its own [`MockStorage`].
+pub struct Harness {
+    /// The store; its data is the mock storage.
+    pub store: Store<MockStorage>,
+    /// The instance's exports.
+    pub service: bindings::CacheService,
+}
+
+impl Harness {
+    /// A fresh instance over an empty mock.
+    pub fn new() -> wasmtime::Result<Self> {
+        Self::with_storage(MockStorage::default())
+    }
+
+    /// A fresh instance over `storage`.
+    pub fn with_storage(storage: MockStorage) -> wasmtime::Result<Self> {
+        let (engine, component) = compiled();
+        let mut linker = Linker::new(engine);
+        wit_storage::add_to_linker::<MockStorage, HasSelf<MockStorage>>(&mut linker, |s| s)?;
+        let mut store = Store::new(engine, storage);
+        let service = bindings::CacheService::instantiate(&mut store, component, &linker)?;
+        Ok(Harness { store, service })
+    }
+
+    /// The mock storage.
+    pub fn storage(&mut self) -> &mut MockStorage {
+        self.store.data_mut()
+    }
+
+    /// `cache.get`; a trap is an `Err`.
+    pub fn get(
+        &mut self,
+        ns: &str,
+        key: &str,
+    ) -> wasmtime::Result<Result<Option<String>, CacheError>> {
+        self.service
+            .gromozeka_cache_cache()
+            .call_get(&mut self.store, ns, key)
+    }
+
+    /// `cache.set`; a trap is an `Err`.
+    pub fn set(
+        &mut self,
+        ns: &str,
+        key: &str,
+        value: &str,
+    ) -> wasmtime::Result<Result<(), CacheError>> {
+        self.service
+            .gromozeka_cache_cache()
+            .call_set(&mut self.store, ns, key, value)
+    }
+
+    /// `cache.delete`; a trap is an `Err`.
+    pub fn delete(&mut self, ns: &str, key: &str) -> wasmtime::Result<Result<bool, CacheError>> {
+        self.service
+            .gromozeka_cache_cache()
+            .call_delete(&mut self.store, ns, key)
+    }
+
+    /// `cache.configure`; a trap is an `Err`.
+    pub fn configure(
+        &mut self,
+        configs: &[NamespaceConfig],
+    ) -> wasmtime::Result<Result<(), CacheError>> {
+        self.service
+            .gromozeka_cache_cache()
+            .call_configure(&mut self.store, configs)
+    }
+
+    /// `cache.persist-all`; a trap is an `Err`.
+    pub fn persist_all(&mut self) -> wasmtime::Result<Result<PersistReport, CacheError>> {
+        self.service
+            .gromozeka_cache_cache()
+            .call_persist_all(&mut self.store)
+    }
+
+    /// `cache.stats`; a trap is an `Err`.
+    pub fn stats(&mut self) -> wasmtime::Result<Vec<NamespaceStats>> {
+        self.service
+            .gromozeka_cache_cache()
+            .call_stats(&mut self.store)
+    }
+}
+
+/// The WIT case name and payload of an error.
+pub fn error_case(e: &CacheError) -> (&'static str, &str) {
+    match e {
+        CacheError::UnknownNamespace(m) => ("unknown-namespace", m),
+        CacheError::InvalidJson(m) => ("invalid-json", m),
+        CacheError::InvalidConfig(m) => ("invalid-config", m),
+        CacheError::TooLarge(m) => ("too-large", m),
+        CacheError::Storage(m) => ("storage", m),
+    }
+}
+
+/// The WIT case name of a persistence policy.
+pub fn persistence_name(p: Persistence) -> &'static str {
+    match p {
+        Persistence::MemoryOnly => "memory-only",
+        Persistence::OnChange => "on-change",
+        Persistence::OnShutdown => "on-shutdown",
+    }
+}

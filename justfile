@@ -1,0 +1,53 @@
+# The cache component, its hosts and their tests. `just --list` shows every recipe.
+# Every recipe installs or detects what it needs (see scripts/setup).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+cargo := "scripts/cargo"
+venv := "target/py-venv"
+
+# Lists the recipes.
+default:
+    @just --list
+
+# Installs the missing toolchain pieces (Debian's rustc-web when no wasm32 std is installed).
+setup:
+    scripts/setup
+
+# Builds the component to target/cache.wasm.
+build: setup
+    scripts/build-component
+
+# Prints the built component's world (imports and exports), like `wasm-tools component wit`.
+wit: build
+    {{cargo}} run --quiet --release -p componentize -- wit target/cache.wasm
+
+# Runs every test: native core tests, the component in wasmtime, the SQLite host, Python and Node hosts.
+test: build test-rust test-python test-node
+
+# Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite host.
+test-rust: build
+    {{cargo}} test --release --workspace
+
+# The Python host (wasmtime-py) and the conformance scenarios under it.
+test-python: build
+    test -x {{venv}}/bin/python || python3 -m venv {{venv}}
+    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check -e 'bindings/python[test]'
+    {{venv}}/bin/python -m pytest -q bindings/python/tests
+
+# The Node host (jco transpile, V8) and the conformance scenarios under it.
+test-node: build
+    cd bindings/js && npm ci --no-audit --no-fund --loglevel=error && npm test
+
+# The main job: a realistic bot workload over SQLite, a restart, and a check that nothing acknowledged was lost.
+run *args: build
+    {{cargo}} run --release -p cache-host -- --db target/run.db run {{args}}
+
+# The command-line tool over ./cache.db, e.g. `just cli stats`.
+cli *args: build
+    {{cargo}} run --quiet --release -p cache-host -- {{args}}
+
+# Formatting and lints (clippy with warnings as errors).
+lint:
+    {{cargo}} fmt --all -- --check
+    {{cargo}} clippy --release --workspace --all-targets -- -D warnings
