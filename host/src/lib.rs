@@ -17,12 +17,27 @@
 //! ```no_run
 //! use cache_host::CacheService;
 //!
-//! let cache = CacheService::builder("target/cache.wasm").open_sqlite("cache.db")?;
-//! cache.set("users", "42", r#"{"step":"menu"}"#)?;
-//! assert_eq!(cache.get("users", "42")?.as_deref(), Some(r#"{"step":"menu"}"#));
-//! cache.close()?; // persists on-shutdown namespaces
-//! # Ok::<(), cache_host::Error>(())
+//! fn main() -> Result<(), cache_host::Error> {
+//!     // Loads the component (compiled once, then from the artifact cached next to
+//!     // it), opens or migrates the SQLite file, configures the namespaces, loads.
+//!     let cache = CacheService::builder("target/cache.wasm")
+//!         .policy_file("cache-policy.toml")? // optional; default: the seed's table
+//!         .open_sqlite("cache.db")?;
+//!     cache.set_chat_settings(-100123, r#"{"lang":"en"}"#)?; // written through to SQLite
+//!     let settings: String = cache.get_chat_settings(-100123)?; // JSON text
+//!     cache.set_user_state(42, "step", r#""menu""#)?; // memory-only
+//!     let worker = cache.clone(); // Send + Sync: clones share the one instance
+//!     std::thread::spawn(move || worker.set_user_data(-100123, 42, "karma", "1"))
+//!         .join()
+//!         .expect("worker thread")?;
+//!     cache.close()?; // persist-all (also done when the last clone is dropped)
+//!     Ok(())
+//! }
 //! ```
+//!
+//! (`tests/embed.rs` runs this example for real.)
+
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod policy;
