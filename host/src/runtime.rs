@@ -533,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn ticker_advances_the_epoch() {
+    fn ticker_stops_promptly_on_drop() {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).unwrap();

@@ -195,3 +195,51 @@ fn memory_limit_trap_is_survived() {
     cache.set("users", "small", "1").unwrap();
     cache.close().unwrap();
 }
+
+#[test]
+fn cpu_bound_interrupts_a_long_running_call_and_the_next_call_works() {
+    use cache_host::{Runtime, RuntimeOptions};
+    // A 1 ms epoch tick, so a few-millisecond bound is enforceable.
+    let runtime = Runtime::load_with(
+        common::wasm_path(),
+        &RuntimeOptions {
+            epoch_tick: Duration::from_millis(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (_dir, db) = temp_db();
+    let cache = cache_host::CacheService::builder(common::wasm_path())
+        .runtime(runtime)
+        .open_sqlite(&db)
+        .unwrap();
+    cache.set("chatUsers", "a", "1").unwrap();
+    // A heavy call: many keys looked up in a memory-only namespace (no storage).
+    let keys: Vec<String> = (0..300_000).map(|i| format!("user-{i}")).collect();
+    let normal = (0..3)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            assert_eq!(cache.get_many("users", &keys).unwrap().len(), keys.len());
+            t.elapsed()
+        })
+        .min()
+        .unwrap();
+    eprintln!("get-many of {} keys: {normal:?}", keys.len());
+    assert!(
+        normal >= Duration::from_millis(10),
+        "the heavy call is too fast ({normal:?}) to test the bound"
+    );
+    cache.set_call_time_limit(normal / 8);
+    match cache.get_many("users", &keys) {
+        Err(Error::Trapped { reason, restarted }) => {
+            assert!(reason.contains("interrupt"), "{reason}");
+            assert!(restarted);
+        }
+        other => panic!("expected an interrupt, got {:?}", other.map(|v| v.len())),
+    }
+    // Short calls fit in the bound; storage is intact after the restart.
+    assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
+    cache.set_call_time_limit(Duration::from_secs(10));
+    assert_eq!(cache.get_many("users", &keys).unwrap().len(), keys.len());
+    cache.close().unwrap();
+}
