@@ -216,7 +216,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
         ArtifactSource::Cached(_) => "precompiled artifact",
         ArtifactSource::Compiled { .. } => "compiled",
     };
-    let row = |k: &str, v: String| println!("{k:<40} {v:>20}");
+    let row = |k: &str, v: String| println!("{k:<46} {v:>24}");
     row(
         &format!("runtime load, 1st start ({})", src(&source_1)),
         ms(runtime_load_1),
