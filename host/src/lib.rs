@@ -35,7 +35,7 @@
 //! }
 //! ```
 //!
-//! (`tests/embed.rs` runs this example for real.)
+//! (Compiled as a doctest; `tests/embed.rs` runs the same code for real.)
 
 #![warn(missing_docs)]
 
