@@ -48,6 +48,7 @@ cli *args: build
     {{cargo}} run --quiet --release -p cache-host -- {{args}}
 
 # Formatting and lints (clippy with warnings as errors).
-lint:
+lint: setup
     {{cargo}} fmt --all -- --check
     {{cargo}} clippy --release --workspace --all-targets -- -D warnings
+    scripts/build-component --clippy

@@ -143,22 +143,23 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "load", "namespace": namespace, "limit": limit}),
             false,
         )?;
-        let mut rows: Vec<(&(String, String), &(String, u64))> = self
+        let mut rows: Vec<(u64, wit_storage::Row)> = self
             .rows
             .iter()
             .filter(|((ns, _), _)| *ns == namespace)
+            .map(|((ns, key), (value, seq))| {
+                let row = wit_storage::Row {
+                    namespace: ns.clone(),
+                    key: key.clone(),
+                    value: value.clone(),
+                };
+                (*seq, row)
+            })
             .collect();
-        rows.sort_by_key(|(_, (_, seq))| std::cmp::Reverse(*seq));
+        rows.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
         rows.truncate(limit as usize);
         rows.reverse();
-        Ok(rows
-            .into_iter()
-            .map(|((ns, key), (value, _))| wit_storage::Row {
-                namespace: ns.clone(),
-                key: key.clone(),
-                value: value.clone(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 
     fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, String> {
