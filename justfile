@@ -31,6 +31,7 @@ test-rust: build
 
 # The Python host (wasmtime-py) and the conformance scenarios under it.
 test-python: build
+    {{cargo}} build --quiet --release -p cache-host
     test -x {{venv}}/bin/python || python3 -m venv {{venv}}
     {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check -e 'bindings/python[test]'
     {{venv}}/bin/python -m pytest -q bindings/python/tests
