@@ -1,0 +1,178 @@
+//! The cache component and the no-op component called through wasmtime's
+//! generated bindings directly (no `CacheService` mutex), on the engine of a
+//! `cache_host::Runtime`: the same configuration the host uses.
+
+use anyhow::{anyhow, Context, Result};
+use cache_host::bindings::gromozeka::cache::storage as wit_storage;
+use cache_host::bindings::CacheService as CacheBindings;
+use cache_host::{ArtifactSource, Batch, NamespaceConfig, Row, Runtime};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::Store;
+
+/// Bindings of the no-op component (`bench/noop-component/wit`).
+#[allow(missing_docs, clippy::all)]
+pub mod noop_bindings {
+    wasmtime::component::bindgen!({ path: "noop-component/wit", world: "noop" });
+}
+
+/// A storage that holds nothing: the raw benchmarks use memory-only namespaces,
+/// so the component never calls it.
+pub struct NullStorage;
+
+impl wit_storage::Host for NullStorage {
+    fn load(&mut self, _namespace: String, _limit: u32) -> Result<Vec<Row>, String> {
+        Ok(Vec::new())
+    }
+    fn get(&mut self, _namespace: String, _key: String) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+    fn write(&mut self, _batch: Batch) -> Result<(), String> {
+        Ok(())
+    }
+    fn get_chat_settings(&mut self, _chat_id: i64) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+    fn set_chat_settings(
+        &mut self,
+        _chat_id: i64,
+        _settings: Vec<(String, String)>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+    fn get_user_data(
+        &mut self,
+        _chat_id: i64,
+        _user_id: i64,
+    ) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+    fn add_user_data(
+        &mut self,
+        _chat_id: i64,
+        _user_id: i64,
+        _key: String,
+        _value: String,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The runtime's component, from its precompiled artifact when there is one
+/// (no Cranelift compilation: fast, and usable under valgrind).
+pub fn component_of(runtime: &Runtime) -> Result<Component> {
+    match runtime.artifact_source() {
+        ArtifactSource::Cached(path)
+        | ArtifactSource::Compiled {
+            saved_to: Some(path),
+        } => {
+            // SAFETY: the artifact was written by `Component::serialize` of an engine
+            // with this configuration (its name carries the compatibility hash), into
+            // our own target/ directory; wasmtime checks its header and version.
+            unsafe { Component::deserialize_file(runtime.engine(), path) }.map_err(wt)
+        }
+        ArtifactSource::Compiled { saved_to: None } => {
+            Component::from_file(runtime.engine(), runtime.wasm_path()).map_err(wt)
+        }
+    }
+}
+
+/// Turns a wasmtime error (trap, link failure) into an `anyhow` one.
+fn wt(e: wasmtime::Error) -> anyhow::Error {
+    anyhow!("{e:?}")
+}
+
+/// A store with the host's per-call setup: a far epoch deadline that traps.
+fn store<T>(runtime: &Runtime, data: T) -> Store<T> {
+    let mut store = Store::new(runtime.engine(), data);
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(u64::MAX / 2);
+    store
+}
+
+/// The cache component, instantiated over [`NullStorage`].
+pub struct RawCache {
+    store: Store<NullStorage>,
+    bindings: CacheBindings,
+}
+
+impl RawCache {
+    /// Instantiates the runtime's cache component and configures `namespaces`.
+    pub fn new(runtime: &Runtime, namespaces: &[NamespaceConfig]) -> Result<Self> {
+        let component = component_of(runtime)?;
+        let mut linker = Linker::<NullStorage>::new(runtime.engine());
+        wit_storage::add_to_linker::<NullStorage, HasSelf<NullStorage>>(&mut linker, |s| s)
+            .map_err(wt)?;
+        let mut store = store(runtime, NullStorage);
+        let bindings = CacheBindings::instantiate(&mut store, &component, &linker).map_err(wt)?;
+        let mut raw = RawCache { store, bindings };
+        raw.bindings
+            .gromozeka_cache_cache()
+            .call_configure(&mut raw.store, namespaces)
+            .map_err(wt)?
+            .map_err(|e| anyhow!("configure: {e:?}"))?;
+        Ok(raw)
+    }
+
+    /// `get` of the cache interface.
+    pub fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>> {
+        self.bindings
+            .gromozeka_cache_cache()
+            .call_get(&mut self.store, namespace, key)
+            .map_err(wt)?
+            .map_err(|e| anyhow!("get: {e:?}"))
+    }
+
+    /// `set-many` of the cache interface.
+    pub fn set_many(&mut self, namespace: &str, entries: &[(String, String)]) -> Result<()> {
+        self.bindings
+            .gromozeka_cache_cache()
+            .call_set_many(&mut self.store, namespace, entries)
+            .map_err(wt)?
+            .map_err(|e| anyhow!("set-many: {e:?}"))
+    }
+}
+
+impl RawCache {
+    /// `persist-all` of the cache interface (written rows).
+    pub fn persist_all(&mut self) -> Result<u32> {
+        Ok(self
+            .bindings
+            .gromozeka_cache_cache()
+            .call_persist_all(&mut self.store)
+            .map_err(wt)?
+            .map_err(|e| anyhow!("persist-all: {e:?}"))?
+            .written)
+    }
+}
+
+/// The no-op component: `get` with the cache's signature, returning a fixed value.
+pub struct RawNoop {
+    store: Store<()>,
+    bindings: noop_bindings::Noop,
+}
+
+impl RawNoop {
+    /// Instantiates the no-op component of `runtime` (a `Runtime` loaded from
+    /// `target/bench-noop.wasm`: same engine configuration as the cache's).
+    pub fn new(runtime: &Runtime) -> Result<Self> {
+        let component = component_of(runtime).with_context(|| {
+            format!(
+                "loading {} (build it with bench/build-noop)",
+                runtime.wasm_path().display()
+            )
+        })?;
+        let linker = Linker::<()>::new(runtime.engine());
+        let mut store = store(runtime, ());
+        let bindings = noop_bindings::Noop::instantiate(&mut store, &component, &linker).map_err(wt)?;
+        Ok(RawNoop { store, bindings })
+    }
+
+    /// The no-op `get`.
+    pub fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>> {
+        self.bindings
+            .gromozeka_bench_noop_cache()
+            .call_get(&mut self.store, namespace, key)
+            .map_err(wt)?
+            .map_err(|e| anyhow!("no-op get: {e:?}"))
+    }
+}
