@@ -20,18 +20,22 @@ build: setup
 
 # Prints the built component's world (imports and exports), like `wasm-tools component wit`.
 wit: build
-    {{cargo}} run --quiet --release -p componentize -- wit target/cache.wasm
+    target/release/componentize wit target/cache.wasm
 
 # Runs every test: native core tests, the component in wasmtime, the SQLite host, Python and Node hosts.
 test: build test-rust test-python test-node
 
+# Builds every Rust target once, in release, with one feature set: wasmtime compiles once and
+# every recipe below reuses it (selecting packages with `-p` would resolve other features and rebuild).
+build-rust: setup
+    {{cargo}} build --release --workspace --all-targets
+
 # Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite host.
-test-rust: build
+test-rust: build build-rust
     {{cargo}} test --release --workspace
 
 # The Python host (wasmtime-py) and the conformance scenarios under it.
-test-python: build
-    {{cargo}} build --quiet --release -p cache-host
+test-python: build build-rust
     test -x {{venv}}/bin/python || python3 -m venv {{venv}}
     {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check -e 'bindings/python[test]'
     {{venv}}/bin/python -m pytest -q bindings/python/tests
@@ -41,12 +45,12 @@ test-node: build
     cd bindings/js && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 # The main job: a realistic bot workload over SQLite, a restart, and a check that nothing acknowledged was lost.
-run *args: build
-    {{cargo}} run --release -p cache-host -- --db target/run.db run {{args}}
+run *args: build build-rust
+    target/release/cache-host --db target/run.db run {{args}}
 
 # The command-line tool over ./cache.db, e.g. `just cli stats`.
-cli *args: build
-    {{cargo}} run --quiet --release -p cache-host -- {{args}}
+cli *args: build build-rust
+    target/release/cache-host {{args}}
 
 # Formatting and lints (clippy with warnings as errors).
 lint: setup

@@ -94,20 +94,20 @@ fn run_scenario(s: &Value) -> Result<()> {
 
 fn seed(mock: &mut MockStorage, storage: &Value) -> Result<()> {
     for row in storage["rows"].as_array().into_iter().flatten() {
-        mock.put_row(
+        mock.data.put_row(
             text(&row["namespace"])?,
             text(&row["key"])?,
             text(&row["value"])?,
         );
     }
     for row in storage["chat_settings"].as_array().into_iter().flatten() {
-        mock.chat_settings.insert(
+        mock.data.chat_settings.insert(
             (int(&row["chat_id"])?, text(&row["key"])?.to_owned()),
             text(&row["value"])?.to_owned(),
         );
     }
     for row in storage["user_data"].as_array().into_iter().flatten() {
-        mock.user_data.insert(
+        mock.data.user_data.insert(
             (
                 int(&row["chat_id"])?,
                 int(&row["user_id"])?,
@@ -365,14 +365,15 @@ fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> 
             let m = h.storage();
             if let Some(rows) = o.get("rows") {
                 let actual: Vec<Value> = m
-                    .rows
-                    .iter()
-                    .map(|((ns, k), (v, _))| json!({"namespace": ns, "key": k, "value": v}))
+                    .data
+                    .rows()
+                    .map(|(ns, k, v)| json!({"namespace": ns, "key": k, "value": v}))
                     .collect();
                 ensure_multiset(rows, &actual, "rows")?;
             }
             if let Some(settings) = o.get("chat_settings") {
                 let actual: Vec<Value> = m
+                    .data
                     .chat_settings
                     .iter()
                     .map(|((c, k), v)| json!({"chat_id": c, "key": k, "value": v}))
@@ -381,6 +382,7 @@ fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> 
             }
             if let Some(data) = o.get("user_data") {
                 let actual: Vec<Value> = m
+                    .data
                     .user_data
                     .iter()
                     .map(|((c, u, k), v)| json!({"chat_id": c, "user_id": u, "key": k, "data": v}))

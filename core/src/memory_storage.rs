@@ -46,6 +46,13 @@ impl MemoryStorage {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every row as (namespace, key, value), in (namespace, key) order.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.rows
+            .iter()
+            .map(|((ns, k), (_, v))| (ns.as_str(), k.as_str(), v.as_str()))
+    }
+
     /// Every row of a namespace as (key, value), in key order.
     pub fn rows_of(&self, namespace: &str) -> BTreeMap<String, String> {
         self.rows

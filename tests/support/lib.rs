@@ -3,10 +3,10 @@
 //! that records every call as JSON and fails on request. The semantics follow
 //! `conformance/README.md`, so the same scenarios run here, in Python and in Node.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use cache_core::{Batch, MemoryStorage, Row, RowKey, Storage};
 use serde_json::{json, Value};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
@@ -70,17 +70,13 @@ impl FailRule {
     }
 }
 
-/// In-memory storage with the SQLite storage's semantics, a JSON call log and
+/// [`cache_core::MemoryStorage`] (the SQLite storage's semantics, in memory)
+/// seen through the WIT `storage` interface, with a JSON call log and
 /// failure rules.
 #[derive(Default, Debug)]
 pub struct MockStorage {
-    /// (namespace, key) → (value, write sequence).
-    pub rows: BTreeMap<(String, String), (String, u64)>,
-    seq: u64,
-    /// (chat id, key) → plain text.
-    pub chat_settings: BTreeMap<(i64, String), String>,
-    /// (chat id, user id, key) → JSON text.
-    pub user_data: BTreeMap<(i64, i64, String), String>,
+    /// The stored rows, chat settings and user data.
+    pub data: MemoryStorage,
     /// Every call made, as in `conformance/README.md`.
     pub calls: Vec<Value>,
     /// Rule for `write`, `set-chat-settings`, `add-user-data`.
@@ -90,22 +86,6 @@ pub struct MockStorage {
 }
 
 impl MockStorage {
-    /// Inserts or replaces a row as the newest.
-    pub fn put_row(&mut self, namespace: &str, key: &str, value: &str) {
-        self.seq += 1;
-        self.rows.insert(
-            (namespace.to_owned(), key.to_owned()),
-            (value.to_owned(), self.seq),
-        );
-    }
-
-    /// The stored value of a row.
-    pub fn row(&self, namespace: &str, key: &str) -> Option<&str> {
-        self.rows
-            .get(&(namespace.to_owned(), key.to_owned()))
-            .map(|(v, _)| v.as_str())
-    }
-
     /// Names of the functions called so far.
     pub fn call_names(&self) -> Vec<String> {
         self.calls
@@ -114,6 +94,7 @@ impl MockStorage {
             .collect()
     }
 
+    /// Records `call`, then fails it if a rule says so.
     fn check(&mut self, call: Value, write: bool) -> Result<(), String> {
         let name = call["fn"].as_str().unwrap_or_default().to_owned();
         self.calls.push(call);
@@ -143,23 +124,16 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "load", "namespace": namespace, "limit": limit}),
             false,
         )?;
-        let mut rows: Vec<(u64, wit_storage::Row)> = self
-            .rows
-            .iter()
-            .filter(|((ns, _), _)| *ns == namespace)
-            .map(|((ns, key), (value, seq))| {
-                let row = wit_storage::Row {
-                    namespace: ns.clone(),
-                    key: key.clone(),
-                    value: value.clone(),
-                };
-                (*seq, row)
+        Ok(self
+            .data
+            .load(&namespace, limit)?
+            .into_iter()
+            .map(|r| wit_storage::Row {
+                namespace: r.namespace,
+                key: r.key,
+                value: r.value,
             })
-            .collect();
-        rows.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-        rows.truncate(limit as usize);
-        rows.reverse();
-        Ok(rows.into_iter().map(|(_, row)| row).collect())
+            .collect())
     }
 
     fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, String> {
@@ -167,7 +141,7 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "get", "namespace": namespace, "key": key}),
             false,
         )?;
-        Ok(self.row(&namespace, &key).map(str::to_owned))
+        self.data.get(&namespace, &key)
     }
 
     fn write(&mut self, batch: wit_storage::Batch) -> Result<(), String> {
@@ -177,16 +151,26 @@ impl wit_storage::Host for MockStorage {
             "upsert": batch.upsert.iter().map(|u| json!({"namespace": u.namespace, "key": u.key, "value": u.value})).collect::<Vec<_>>(),
         }});
         self.check(record, true)?;
-        for ns in &batch.clear {
-            self.rows.retain(|(n, _), _| n != ns);
-        }
-        for d in &batch.delete {
-            self.rows.remove(&(d.namespace.clone(), d.key.clone()));
-        }
-        for u in &batch.upsert {
-            self.put_row(&u.namespace, &u.key, &u.value);
-        }
-        Ok(())
+        self.data.write(&Batch {
+            clear: batch.clear.iter().map(String::as_str).collect(),
+            delete: batch
+                .delete
+                .iter()
+                .map(|d| RowKey {
+                    namespace: &d.namespace,
+                    key: &d.key,
+                })
+                .collect(),
+            upsert: batch
+                .upsert
+                .iter()
+                .map(|u| Row {
+                    namespace: &u.namespace,
+                    key: &u.key,
+                    value: &u.value,
+                })
+                .collect(),
+        })
     }
 
     fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, String> {
@@ -194,12 +178,7 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "get-chat-settings", "chat-id": chat_id}),
             false,
         )?;
-        Ok(self
-            .chat_settings
-            .iter()
-            .filter(|((c, _), _)| *c == chat_id)
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect())
+        self.data.get_chat_settings(chat_id)
     }
 
     fn set_chat_settings(
@@ -211,10 +190,7 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "set-chat-settings", "chat-id": chat_id, "settings": settings}),
             true,
         )?;
-        for (k, v) in settings {
-            self.chat_settings.insert((chat_id, k), v);
-        }
-        Ok(())
+        self.data.set_chat_settings(chat_id, &settings)
     }
 
     fn get_user_data(
@@ -226,12 +202,7 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "get-user-data", "chat-id": chat_id, "user-id": user_id}),
             false,
         )?;
-        Ok(self
-            .user_data
-            .iter()
-            .filter(|((c, u, _), _)| *c == chat_id && *u == user_id)
-            .map(|((_, _, k), v)| (k.clone(), v.clone()))
-            .collect())
+        self.data.get_user_data(chat_id, user_id)
     }
 
     fn add_user_data(
@@ -245,8 +216,7 @@ impl wit_storage::Host for MockStorage {
             json!({"fn": "add-user-data", "chat-id": chat_id, "user-id": user_id, "key": key, "value": value}),
             true,
         )?;
-        self.user_data.insert((chat_id, user_id, key), value);
-        Ok(())
+        self.data.add_user_data(chat_id, user_id, &key, &value)
     }
 }
 
