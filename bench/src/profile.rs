@@ -17,13 +17,25 @@ use crate::workload::{self, Size};
 pub const WORKLOADS: [(&str, &str); 9] = [
     ("noop64", "no-op component `get`, 64 B value, bare bindings"),
     ("get64", "cache `get` hit, 64 B value, bare bindings"),
-    ("noop2k", "no-op component `get`, 2 KiB value, bare bindings"),
+    (
+        "noop2k",
+        "no-op component `get`, 2 KiB value, bare bindings",
+    ),
     ("get2k", "cache `get` hit, 2 KiB value, bare bindings"),
-    ("service-get64", "cache `get` hit, 64 B, through `CacheService`"),
+    (
+        "service-get64",
+        "cache `get` hit, 64 B, through `CacheService`",
+    ),
     ("service-set64", "cache `set`, 64 B, through `CacheService`"),
-    ("service-get-many64", "`get-many` of 100 keys, 64 B, through `CacheService`"),
+    (
+        "service-get-many64",
+        "`get-many` of 100 keys, 64 B, through `CacheService`",
+    ),
     ("lru-get-many64", "native `lru` + `Mutex`, 100 gets, 64 B"),
-    ("service-set-many64", "`set-many` of 100 entries, 64 B, through `CacheService`"),
+    (
+        "service-set-many64",
+        "`set-many` of 100 entries, 64 B, through `CacheService`",
+    ),
 ];
 
 /// Runs `calls` times `call`; the only function callgrind collects in.
@@ -75,7 +87,11 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
         "get64" | "get2k" => {
             let rt = Runtime::load(&wasm)?;
             let mut cache = RawCache::new(&rt, &namespaces())?;
-            let size = if workload == "get64" { Size::Small } else { Size::Large };
+            let size = if workload == "get64" {
+                Size::Small
+            } else {
+                Size::Large
+            };
             for chunk in entries(size).chunks(100) {
                 cache.set_many(size.namespace(), chunk)?;
             }
@@ -95,8 +111,9 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                     persistence: Persistence::OnShutdown,
                 }],
             )?;
-            let rows: Vec<(String, String)> =
-                (0..n).map(|i| (workload::key(i), workload::value(i, Size::Small))).collect();
+            let rows: Vec<(String, String)> = (0..n)
+                .map(|i| (workload::key(i), workload::value(i, Size::Small)))
+                .collect();
             for c in rows.chunks(1000) {
                 cache.set_many("p", c)?;
             }
@@ -104,7 +121,9 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             Ok(())
         }
         "debug-persist-service" => {
-            let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .try_init();
             let n = calls as usize;
             let tmp = tempfile::tempdir()?;
             let policy = Policy::new(vec![NamespaceConfig {
@@ -118,8 +137,9 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                 .memory_limit(1 << 30)
                 .load_on_start(false)
                 .open_sqlite(tmp.path().join("p.db"))?;
-            let rows: Vec<(String, String)> =
-                (0..n).map(|i| (workload::key(i), workload::value(i, Size::Small))).collect();
+            let rows: Vec<(String, String)> = (0..n)
+                .map(|i| (workload::key(i), workload::value(i, Size::Small)))
+                .collect();
             for c in rows.chunks(1000) {
                 svc.set_many("p", c)?;
             }
@@ -184,23 +204,34 @@ pub fn callgrind_all(quick: bool) -> Result<Vec<(String, f64)>, String> {
     let mut out = Vec::new();
     for (name, what) in WORKLOADS {
         let count = callgrind_one(&exe, tmp.path(), name, calls).map_err(|e| format!("{e:#}"))?;
-        out.push((format!("{name}` — {what}: `"), count / calls as f64));
+        out.push((format!("`{name}` — {what}"), count / calls as f64));
     }
     Ok(out)
 }
 
-fn callgrind_one(exe: &std::path::Path, dir: &std::path::Path, name: &str, calls: u64) -> Result<f64> {
+fn callgrind_one(
+    exe: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    calls: u64,
+) -> Result<f64> {
     let output = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg("--toggle-collect=*measured_loop*")
-        .arg(format!("--callgrind-out-file={}/callgrind.%p", dir.display()))
+        .arg(format!(
+            "--callgrind-out-file={}/callgrind.%p",
+            dir.display()
+        ))
         .arg(exe)
         .args(["--profile", name, "--calls", &calls.to_string()])
         .output()
         .context("running valgrind (apt-get install valgrind)")?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("valgrind on {name} failed: {}", stderr.lines().rev().take(5).collect::<Vec<_>>().join(" / "));
+        bail!(
+            "valgrind on {name} failed: {}",
+            stderr.lines().rev().take(5).collect::<Vec<_>>().join(" / ")
+        );
     }
     let collected = stderr
         .lines()

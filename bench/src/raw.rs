@@ -163,7 +163,8 @@ impl RawNoop {
         })?;
         let linker = Linker::<()>::new(runtime.engine());
         let mut store = store(runtime, ());
-        let bindings = noop_bindings::Noop::instantiate(&mut store, &component, &linker).map_err(wt)?;
+        let bindings =
+            noop_bindings::Noop::instantiate(&mut store, &component, &linker).map_err(wt)?;
         Ok(RawNoop { store, bindings })
     }
 

@@ -133,13 +133,13 @@ pub fn render(report: &Report, took: Duration) -> String {
         Ok(counts) => {
             let _ = writeln!(
                 s,
-                "`valgrind --tool=callgrind target/release/cache-bench --profile <workload> --calls N`, \
-                 run with N and with 0 calls; the difference divided by N. Counts every instruction \
+                "`valgrind --tool=callgrind --toggle-collect='*measured_loop*' target/release/cache-bench --profile <workload> --calls N`: \
+                 instructions collected inside the loop of N calls, divided by N. Counts every instruction \
                  of the call: host bindings, wasmtime trampolines, guest code. Stable on a noisy machine.\n"
             );
             let _ = writeln!(s, "| Workload | Instructions per call |\n|---|---|");
             for (w, n) in counts {
-                let _ = writeln!(s, "| `{w}` | {n:.0} |");
+                let _ = writeln!(s, "| {w} | {n:.0} |");
             }
         }
         Err(why) => {

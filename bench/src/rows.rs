@@ -8,9 +8,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use cache_host::{
-    CacheService, NamespaceConfig, Persistence, Policy, Runtime, SqliteStorage,
-};
+use cache_host::{CacheService, NamespaceConfig, Persistence, Policy, Runtime, SqliteStorage};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::measure::{interleaved, interleaved_timed, Body, Rounds, TimedBody};
@@ -61,13 +59,7 @@ fn hot_namespaces() -> Vec<NamespaceConfig> {
 }
 
 /// Stores `entries` in `namespace` with `set-many` calls of `chunk` entries.
-fn fill(
-    svc: &CacheService,
-    namespace: &str,
-    n: usize,
-    size: Size,
-    chunk: usize,
-) -> Result<()> {
+fn fill(svc: &CacheService, namespace: &str, n: usize, size: Size, chunk: usize) -> Result<()> {
     let mut i = 0;
     while i < n {
         let end = (i + chunk).min(n);
@@ -100,7 +92,10 @@ pub fn run_all(args: &Args) -> Result<Report> {
     let hot = if args.quick {
         Rounds { warmup: 1, reps: 5 }
     } else {
-        Rounds { warmup: 5, reps: 31 }
+        Rounds {
+            warmup: 5,
+            reps: 31,
+        }
     };
     let bulk = if args.quick {
         Rounds { warmup: 0, reps: 1 }
@@ -238,7 +233,10 @@ fn hot_vs_python(
         );
         report.lines.push(Line {
             row: "1",
-            what: format!("hot `get`, {}: CPython LRUCache time ÷ component time", size.label()),
+            what: format!(
+                "hot `get`, {}: CPython LRUCache time ÷ component time",
+                size.label()
+            ),
             subject: format!("{} /get", ns(m[0])),
             baseline: format!("{} /get", ns(py_get)),
             value: py_get / m[0],
@@ -247,7 +245,10 @@ fn hot_vs_python(
         });
         report.lines.push(Line {
             row: "1",
-            what: format!("hot `set`, {}: CPython LRUCache time ÷ component time", size.label()),
+            what: format!(
+                "hot `set`, {}: CPython LRUCache time ÷ component time",
+                size.label()
+            ),
             subject: format!("{} /set", ns(m[1])),
             baseline: format!("{} /set", ns(py_set)),
             value: py_set / m[1],
@@ -264,7 +265,12 @@ fn hot_vs_python(
 }
 
 /// Row 2: hot `get` vs a no-op component call of the same signature.
-fn get_vs_noop(paths: &Paths, runtime: &Runtime, rounds: Rounds, report: &mut Report) -> Result<()> {
+fn get_vs_noop(
+    paths: &Paths,
+    runtime: &Runtime,
+    rounds: Rounds,
+    report: &mut Report,
+) -> Result<()> {
     let mut cache = RawCache::new(runtime, &hot_namespaces())?;
     let noop_runtime = Runtime::load(&paths.noop)?;
     let mut noop = RawNoop::new(&noop_runtime)?;
@@ -337,7 +343,12 @@ fn get_vs_noop(paths: &Paths, runtime: &Runtime, rounds: Rounds, report: &mut Re
 }
 
 /// Row 3: `get-many` / `set-many` with 100 keys per call vs `lru` behind a `Mutex`.
-fn batch_vs_lru(paths: &Paths, runtime: &Runtime, rounds: Rounds, report: &mut Report) -> Result<()> {
+fn batch_vs_lru(
+    paths: &Paths,
+    runtime: &Runtime,
+    rounds: Rounds,
+    report: &mut Report,
+) -> Result<()> {
     let svc = service(paths, runtime, "batch.db", hot_namespaces(), 256 << 20)?;
     let keys: Vec<String> = (0..HOT_ENTRIES).map(workload::key).collect();
     let pattern = workload::pattern(HOT_OPS, HOT_ENTRIES);
@@ -358,11 +369,17 @@ fn batch_vs_lru(paths: &Paths, runtime: &Runtime, rounds: Rounds, report: &mut R
             .collect();
         let entry_batches: Vec<Vec<(String, String)>> = pattern
             .chunks(BATCH)
-            .map(|c| c.iter().map(|&i| (keys[i].clone(), values[i].clone())).collect())
+            .map(|c| {
+                c.iter()
+                    .map(|&i| (keys[i].clone(), values[i].clone()))
+                    .collect()
+            })
             .collect();
         let first = svc.get_many(ns_name, &key_batches[0])?;
         ensure!(
-            first.iter().all(|v| v.as_ref().map(String::len) == Some(size.bytes())),
+            first
+                .iter()
+                .all(|v| v.as_ref().map(String::len) == Some(size.bytes())),
             "get-many missed"
         );
         let ops = pattern.len() as u64;
@@ -403,7 +420,10 @@ fn batch_vs_lru(paths: &Paths, runtime: &Runtime, rounds: Rounds, report: &mut R
         for (op, c, n) in [("get-many", m[0], m[1]), ("set-many", m[2], m[3])] {
             report.lines.push(Line {
                 row: "3",
-                what: format!("`{op}`, {BATCH} keys/call, {}: component ÷ `lru` + `Mutex` (per key)", size.label()),
+                what: format!(
+                    "`{op}`, {BATCH} keys/call, {}: component ÷ `lru` + `Mutex` (per key)",
+                    size.label()
+                ),
                 subject: format!("{} /key", ns(c)),
                 baseline: format!("{} /key", ns(n)),
                 value: c / n,
@@ -448,7 +468,10 @@ fn persist_once(
         vec![ns_config(NS, n, Persistence::OnShutdown)],
         memory,
     )?;
-    let bare_path = paths.tmp.path().join(format!("bare-{}-{n}.db", size.suffix()));
+    let bare_path = paths
+        .tmp
+        .path()
+        .join(format!("bare-{}-{n}.db", size.suffix()));
     let mut bare = bare_sqlite(&bare_path)?;
     let mut seq: i64 = 0;
     let component: TimedBody<'_> = Box::new(|| {
@@ -458,7 +481,11 @@ fn persist_once(
         let t = Instant::now();
         let r = svc.persist_all()?;
         let took = t.elapsed().as_nanos() as f64;
-        ensure!(r.written as usize == n, "persist-all wrote {} rows", r.written);
+        ensure!(
+            r.written as usize == n,
+            "persist-all wrote {} rows",
+            r.written
+        );
         Ok(took)
     });
     let baseline: TimedBody<'_> = Box::new(|| {
@@ -521,7 +548,9 @@ fn persist_and_cold_start(
                         goal: Goal::AtMost(1.25),
                     });
                     report.notes.push(format!(
-                        "Row 4, {n} × {}: `persist-all` FAILED ({:.0} MiB of keys and values in one `storage.write`): {}",
+                        "Row 4, {n} × {}: `persist-all` FAILED ({:.0} MiB of keys and values in one `storage.write`; wasmtime's \
+                         default hostcall fuel, `Store::set_hostcall_fuel`, allows 128 MiB per guest-to-host call, and the host \
+                         log above names the cause): {}",
                         size.label(),
                         bytes as f64 / (1u64 << 20) as f64,
                         format!("{e:#}").lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with(|c: char| c.is_ascii_digit())).collect::<Vec<_>>().join(" ")
@@ -556,7 +585,10 @@ fn persist_and_cold_start(
                 .open_sqlite(&db_path)?;
             let total = t.elapsed().as_nanos() as f64;
             let loaded = svc.last_start_report().map(|r| r.loaded).unwrap_or(0);
-            ensure!(loaded as usize == BULK_ROWS, "cold start loaded {loaded} rows");
+            ensure!(
+                loaded as usize == BULK_ROWS,
+                "cold start loaded {loaded} rows"
+            );
             if let Some(timing) = svc.last_start_timing() {
                 parts.push([
                     artifact,
@@ -602,7 +634,10 @@ fn persist_and_cold_start(
         });
         report.lines.push(Line {
             row: "5",
-            what: format!("instantiate alone (store + instance from the precompiled component), {}", size.label()),
+            what: format!(
+                "instantiate alone (store + instance from the precompiled component), {}",
+                size.label()
+            ),
             subject: ns(med(1)),
             baseline: "—".into(),
             value: med(1) / 1e6,
@@ -633,7 +668,11 @@ fn scaling_and_memory(
 ) -> Result<()> {
     const NS: &str = "s";
     let size = Size::Small;
-    let scales: Vec<usize> = if quick { vec![1_000, 100_000] } else { SCALES.to_vec() };
+    let scales: Vec<usize> = if quick {
+        vec![1_000, 100_000]
+    } else {
+        SCALES.to_vec()
+    };
     let mut services = Vec::new();
     for &n in &scales {
         let svc = service(
@@ -677,12 +716,20 @@ fn scaling_and_memory(
     for (i, (n, _, _)) in services.iter().enumerate().skip(1) {
         report.lines.push(Line {
             row: "6",
-            what: format!("hot `get` at {n} entries ÷ at {} entries ({} values, uniform random keys)", services[0].0, size.label()),
+            what: format!(
+                "hot `get` at {n} entries ÷ at {} entries ({} values, uniform random keys)",
+                services[0].0,
+                size.label()
+            ),
             subject: format!("{} /get", ns(m[i])),
             baseline: format!("{} /get", ns(m[0])),
             value: m[i] / m[0],
             unit: "×",
-            goal: if *n >= 1_000_000 { Goal::AtMost(2.0) } else { Goal::Info },
+            goal: if *n >= 1_000_000 {
+                Goal::AtMost(2.0)
+            } else {
+                Goal::Info
+            },
         });
     }
     // Row 7 lines were pushed before row 6's; keep the table in issue order.
@@ -704,7 +751,9 @@ fn machine_info() -> Vec<String> {
     }
     out.push(format!(
         "{} logical CPUs",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
     ));
     if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
         out.push(format!("Linux {}", release.trim()));
