@@ -52,6 +52,10 @@ run *args: build build-rust
 cli *args: build build-rust
     target/release/cache-host {{args}}
 
+# Benchmarks: ratios measured side by side in one run, written to BENCHMARKS.md (under 10 minutes).
+bench *args: build build-rust
+    bench/run {{args}}
+
 # Formatting and lints (clippy with warnings as errors).
 lint: setup
     {{cargo}} fmt --all -- --check

@@ -222,6 +222,11 @@ impl Runtime {
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
+        // One `storage.write` carries every pending change, which can exceed
+        // wasmtime's default 128 MiB per host call: allow whatever the guest's
+        // memory can hold (data plus per-record overhead), so persist-all never
+        // traps on a batch the cache legitimately built.
+        store.set_hostcall_fuel(limits.memory_bytes.saturating_mul(4));
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.ticks_for(limits.call_time));
         match pre.instantiate(&mut store) {

@@ -236,3 +236,34 @@ fn service_is_send_sync_and_cheap_to_clone() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<CacheService>();
 }
+
+/// One persist-all batch bigger than wasmtime's default 128 MiB per host call
+/// (70k dirty entries of 2 KiB: ~140 MiB) is written, not trapped on and lost.
+#[test]
+fn persist_all_writes_a_batch_larger_than_the_default_hostcall_limit() {
+    let (_dir, db) = temp_db();
+    let policy = Policy::new(vec![NamespaceConfig {
+        name: "chats".into(),
+        max_entries: 70_000,
+        persistence: Persistence::OnShutdown,
+    }])
+    .unwrap();
+    let cache = builder().policy(policy.clone()).open_sqlite(&db).unwrap();
+    let filler = "x".repeat(2040);
+    let entries: Vec<(String, String)> = (0..70_000)
+        .map(|i| (i.to_string(), format!("\"{filler}{i:06}\"")))
+        .collect();
+    for chunk in entries.chunks(1000) {
+        cache.set_many("chats", chunk).unwrap();
+    }
+    let report = cache.persist_all().unwrap();
+    assert_eq!(report.written, 70_000);
+    assert_eq!(cache.restarts(), 0, "the guest did not trap");
+    drop(cache);
+    let mut storage = SqliteStorage::open(&db).unwrap();
+    assert_eq!(
+        storage.get("chats", "69999").unwrap(),
+        Some(entries[69_999].1.clone())
+    );
+    assert_eq!(storage.load("chats", 100_000).unwrap().len(), 70_000);
+}
