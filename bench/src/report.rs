@@ -95,7 +95,7 @@ pub fn render(report: &Report, took: Duration) -> String {
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
         s,
-        "Written by `just bench` (`bench/run`, i.e. `scripts/cargo run --release -p cache-bench -- --out BENCHMARKS.md`) \
+        "Written by `just bench` (`bench/run`: builds the no-op component and the workspace, then `target/release/cache-bench --out BENCHMARKS.md`) \
          in {:.0} s. Every ratio compares two measurements taken in the same run, interleaved \
          round by round; each side is the median of its timed rounds after warm-up rounds. \
          Absolute times are for orientation only: they drift on a shared machine, the ratios much less.\n",
