@@ -112,9 +112,7 @@ impl<S: Storage> Cache<S> {
             }
         }
         if !batch.is_empty() {
-            self.storage
-                .write(&batch)
-                .map_err(|e| CacheError::storage("write", e))?;
+            write(&mut self.storage, &batch)?;
         }
         // The write (if any) succeeded: apply the new table.
         let mut old: Vec<Namespace> = std::mem::take(&mut self.namespaces);
@@ -298,10 +296,10 @@ impl<S: Storage> Cache<S> {
             if batch.is_empty() {
                 false
             } else {
-                match storage.write(&batch) {
+                match write(storage, &batch) {
                     Ok(()) => persistence == Persistence::OnShutdown,
                     Err(_) if mode == Mode::Refresh => return Ok(()),
-                    Err(e) => return Err(CacheError::storage("write", e)),
+                    Err(e) => return Err(e),
                 }
             }
         };
@@ -343,9 +341,7 @@ impl<S: Storage> Cache<S> {
                     }],
                     ..Batch::default()
                 };
-                self.storage
-                    .write(&batch)
-                    .map_err(|e| CacheError::storage("write", e))?;
+                write(&mut self.storage, &batch)?;
             }
             Persistence::OnShutdown => {
                 if !ns.cleared {
@@ -371,9 +367,7 @@ impl<S: Storage> Cache<S> {
                     clear: vec![ns.name()],
                     ..Batch::default()
                 };
-                self.storage
-                    .write(&batch)
-                    .map_err(|e| CacheError::storage("write", e))?;
+                write(&mut self.storage, &batch)?;
             }
             Persistence::OnShutdown => {
                 ns.deleted.clear();
@@ -402,9 +396,7 @@ impl<S: Storage> Cache<S> {
         if batch.is_empty() {
             return Ok(report);
         }
-        self.storage
-            .write(&batch)
-            .map_err(|e| CacheError::storage("write", e))?;
+        write(&mut self.storage, &batch)?;
         for ns in &mut self.namespaces {
             if ns.persistence() == Persistence::OnShutdown {
                 ns.mark_all_written();
@@ -481,6 +473,13 @@ impl<S: Storage> Cache<S> {
     pub fn stats(&self) -> Vec<NamespaceStats> {
         self.namespaces.iter().map(Namespace::stats).collect()
     }
+}
+
+/// Applies `batch` to `storage`, naming the operation in the error.
+fn write<S: Storage>(storage: &mut S, batch: &Batch<'_>) -> Result<(), CacheError> {
+    storage
+        .write(batch)
+        .map_err(|e| CacheError::storage("write", e))
 }
 
 /// What `configure` must write for an existing namespace before the table changes.
