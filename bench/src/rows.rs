@@ -732,6 +732,51 @@ fn scaling_and_memory(
             },
         });
     }
+    // The same access pattern on the native `lru` crate (one process, no Wasm): how
+    // much of row 6's growth is the memory hierarchy alone.
+    let natives: Vec<(
+        usize,
+        std::sync::Mutex<lru::LruCache<String, String>>,
+        &Vec<String>,
+    )> = services
+        .iter()
+        .map(|(n, _, seq)| {
+            let mut cache = lru::LruCache::unbounded();
+            for i in 0..*n {
+                cache.put(workload::key(i), workload::value(i, size));
+            }
+            (*n, std::sync::Mutex::new(cache), seq)
+        })
+        .collect();
+    let native_bodies: Vec<Body<'_>> = natives
+        .iter()
+        .map(|(_, cache, seq)| {
+            Box::new(move || {
+                let mut cache = cache
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("lru mutex poisoned"))?;
+                for k in seq.iter() {
+                    black_box(cache.get(k.as_str()).cloned());
+                }
+                Ok(seq.len() as u64)
+            }) as Body<'_>
+        })
+        .collect();
+    let nm = interleaved(rounds, native_bodies)?;
+    for (i, (n, _, _)) in natives.iter().enumerate().skip(1) {
+        report.lines.push(Line {
+            row: "6",
+            what: format!(
+                "baseline: native `lru` + `Mutex` `get` at {n} entries ÷ at {} entries (same keys, values and order)",
+                natives[0].0
+            ),
+            subject: format!("{} /get", ns(nm[i])),
+            baseline: format!("{} /get", ns(nm[0])),
+            value: nm[i] / nm[0],
+            unit: "×",
+            goal: Goal::Info,
+        });
+    }
     // Row 7 lines were pushed before row 6's; keep the table in issue order.
     report.lines.sort_by_key(|l| l.row);
     Ok(())
