@@ -734,11 +734,8 @@ fn scaling_and_memory(
     }
     // The same access pattern on the native `lru` crate (one process, no Wasm): how
     // much of row 6's growth is the memory hierarchy alone.
-    let natives: Vec<(
-        usize,
-        std::sync::Mutex<lru::LruCache<String, String>>,
-        &Vec<String>,
-    )> = services
+    type NativeLru = std::sync::Mutex<lru::LruCache<String, String>>;
+    let natives: Vec<(usize, NativeLru, &Vec<String>)> = services
         .iter()
         .map(|(n, _, seq)| {
             let mut cache = lru::LruCache::unbounded();
