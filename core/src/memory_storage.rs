@@ -62,11 +62,6 @@ impl MemoryStorage {
             .collect()
     }
 
-    /// How many times the storage function `name` was called.
-    pub fn count(&self, name: &str) -> usize {
-        self.calls.iter().filter(|c| **c == name).count()
-    }
-
     fn read(&mut self, name: &'static str) -> Result<(), String> {
         self.calls.push(name);
         self.fail_reads.clone().map_or(Ok(()), Err)

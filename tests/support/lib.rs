@@ -249,36 +249,6 @@ impl Harness {
         self.store.data_mut()
     }
 
-    /// `cache.get`; a trap is an `Err`.
-    pub fn get(
-        &mut self,
-        ns: &str,
-        key: &str,
-    ) -> wasmtime::Result<Result<Option<String>, CacheError>> {
-        self.service
-            .gromozeka_cache_cache()
-            .call_get(&mut self.store, ns, key)
-    }
-
-    /// `cache.set`; a trap is an `Err`.
-    pub fn set(
-        &mut self,
-        ns: &str,
-        key: &str,
-        value: &str,
-    ) -> wasmtime::Result<Result<(), CacheError>> {
-        self.service
-            .gromozeka_cache_cache()
-            .call_set(&mut self.store, ns, key, value)
-    }
-
-    /// `cache.delete`; a trap is an `Err`.
-    pub fn delete(&mut self, ns: &str, key: &str) -> wasmtime::Result<Result<bool, CacheError>> {
-        self.service
-            .gromozeka_cache_cache()
-            .call_delete(&mut self.store, ns, key)
-    }
-
     /// `cache.configure`; a trap is an `Err`.
     pub fn configure(
         &mut self,
@@ -287,13 +257,6 @@ impl Harness {
         self.service
             .gromozeka_cache_cache()
             .call_configure(&mut self.store, configs)
-    }
-
-    /// `cache.persist-all`; a trap is an `Err`.
-    pub fn persist_all(&mut self) -> wasmtime::Result<Result<PersistReport, CacheError>> {
-        self.service
-            .gromozeka_cache_cache()
-            .call_persist_all(&mut self.store)
     }
 
     /// `cache.stats`; a trap is an `Err`.
