@@ -5,14 +5,15 @@ use std::cell::RefCell;
 
 use cache_core as core;
 
+use exports::gromozeka::cache::bot::SettingsMode;
 use exports::gromozeka::cache::types::{
     CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence, SkippedRow,
 };
 use exports::gromozeka::cache::{bot, cache};
-use gromozeka::cache::storage;
+use gromozeka::cache::{bot_storage, rows};
 
 wit_bindgen::generate!({
-    world: "cache-service",
+    world: "bot-service",
     path: "../wit",
     ownership: Borrowing { duplicate_if_necessary: true },
 });
@@ -22,92 +23,149 @@ export!(Component);
 /// The exported interfaces' implementation.
 struct Component;
 
-/// The `storage` the host provides, as cache-core's [`core::Storage`].
+/// The storage the host provides (`rows` and `bot-storage`), as cache-core's traits.
 struct HostStorage;
 
 thread_local! {
-    static CACHE: RefCell<core::Cache<HostStorage>> = RefCell::new(core::Cache::new(HostStorage));
+    static CACHE: RefCell<core::BotCache<HostStorage>> = RefCell::new(core::BotCache::new(HostStorage));
 }
 
 /// Runs `f` on this instance's cache. The component model forbids re-entering
 /// an instance, so the borrow is never contended.
-fn with_cache<R>(f: impl FnOnce(&mut core::Cache<HostStorage>) -> R) -> R {
+fn with_bot<R>(f: impl FnOnce(&mut core::BotCache<HostStorage>) -> R) -> R {
     CACHE.with(|cache| f(&mut cache.borrow_mut()))
 }
 
+/// Runs `f` on the generic cache of this instance.
+fn with_cache<R>(f: impl FnOnce(&mut core::Cache<HostStorage>) -> R) -> R {
+    with_bot(|bot| f(bot.cache()))
+}
+
+fn storage_error(e: rows::StorageError) -> core::StorageError {
+    use rows::StorageErrorKind as W;
+    use core::StorageErrorKind as K;
+    let kind = match e.kind {
+        W::Busy => K::Busy,
+        W::Full => K::Full,
+        W::ReadOnly => K::ReadOnly,
+        W::Corrupt => K::Corrupt,
+        W::Constraint => K::Constraint,
+        W::Schema => K::Schema,
+        W::Unavailable => K::Unavailable,
+        W::Conflict => K::Conflict,
+        W::Other => K::Other,
+    };
+    core::StorageError::new(kind, e.message)
+}
+
+fn storage_error_to_wit(e: core::StorageError) -> rows::StorageError {
+    use rows::StorageErrorKind as W;
+    use core::StorageErrorKind as K;
+    let kind = match e.kind {
+        K::Busy => W::Busy,
+        K::Full => W::Full,
+        K::ReadOnly => W::ReadOnly,
+        K::Corrupt => W::Corrupt,
+        K::Constraint => W::Constraint,
+        K::Schema => W::Schema,
+        K::Unavailable => W::Unavailable,
+        K::Conflict => W::Conflict,
+        K::Other => W::Other,
+    };
+    rows::StorageError {
+        kind,
+        message: e.message,
+    }
+}
+
 impl core::Storage for HostStorage {
-    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<core::StoredRow>, String> {
-        Ok(storage::load(namespace, limit)?
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<core::StoredRow>, core::StorageError> {
+        Ok(rows::load(namespace, limit)
+            .map_err(storage_error)?
             .into_iter()
             .map(|row| core::StoredRow {
-                namespace: row.namespace,
                 key: row.key,
                 value: row.value,
             })
             .collect())
     }
 
-    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, String> {
-        storage::get(namespace, key)
+    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, core::StorageError> {
+        rows::get(namespace, key).map_err(storage_error)
     }
 
-    fn write(&mut self, batch: &core::Batch<'_>) -> Result<(), String> {
-        let delete: Vec<storage::RowKey<'_>> = batch
+    fn write(&mut self, batch: &core::Batch<'_>) -> Result<(), core::StorageError> {
+        let delete: Vec<rows::RowKey<'_>> = batch
             .delete
             .iter()
-            .map(|r| storage::RowKey {
+            .map(|r| rows::RowKey {
                 namespace: r.namespace,
                 key: r.key,
             })
             .collect();
-        let upsert: Vec<storage::RowParam<'_>> = batch
+        let upsert: Vec<rows::RowParam<'_>> = batch
             .upsert
             .iter()
-            .map(|r| storage::RowParam {
+            .map(|r| rows::RowParam {
                 namespace: r.namespace,
                 key: r.key,
-                value: r.value,
+                value: &r.value,
             })
             .collect();
-        storage::write(storage::Batch {
+        rows::write(rows::Batch {
             clear: &batch.clear,
             delete: &delete,
             upsert: &upsert,
         })
+        .map_err(storage_error)
+    }
+}
+
+impl core::BotStorage for HostStorage {
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, core::StorageError> {
+        bot_storage::get_chat_settings(chat_id).map_err(storage_error)
     }
 
-    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, String> {
-        storage::get_chat_settings(chat_id)
-    }
-
-    fn set_chat_settings(
+    fn write_chat_settings(
         &mut self,
         chat_id: i64,
-        settings: &[(String, String)],
-    ) -> Result<(), String> {
-        let pairs: Vec<(&str, &str)> = settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        storage::set_chat_settings(chat_id, &pairs)
+        change: &core::SettingsChange,
+    ) -> Result<(), core::StorageError> {
+        let pairs = |list: &[(String, String)]| -> Vec<(&str, &str)> {
+            list.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        };
+        match change {
+            core::SettingsChange::Merge(list) => {
+                let list = pairs(list);
+                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChangeParam::Merge(&list))
+            }
+            core::SettingsChange::Rewrite(list) => {
+                let list = pairs(list);
+                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChangeParam::Rewrite(&list))
+            }
+            core::SettingsChange::Unset(key) => {
+                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChangeParam::Unset(key))
+            }
+        }
+        .map_err(storage_error)
     }
 
     fn get_user_data(
         &mut self,
         chat_id: i64,
         user_id: i64,
-    ) -> Result<Vec<(String, String)>, String> {
-        storage::get_user_data(chat_id, user_id)
+    ) -> Result<Vec<(String, String)>, core::StorageError> {
+        bot_storage::get_user_data(chat_id, user_id).map_err(storage_error)
     }
 
-    fn add_user_data(
+    fn set_user_data(
         &mut self,
         chat_id: i64,
         user_id: i64,
         key: &str,
         value: &str,
-    ) -> Result<(), String> {
-        storage::add_user_data(chat_id, user_id, key, value)
+    ) -> Result<(), core::StorageError> {
+        bot_storage::set_user_data(chat_id, user_id, key, value).map_err(storage_error)
     }
 }
 
@@ -118,7 +176,7 @@ impl From<core::CacheError> for CacheError {
             core::CacheError::InvalidJson(m) => CacheError::InvalidJson(m),
             core::CacheError::InvalidConfig(m) => CacheError::InvalidConfig(m),
             core::CacheError::TooLarge(m) => CacheError::TooLarge(m),
-            core::CacheError::Storage(m) => CacheError::Storage(m),
+            core::CacheError::Storage(e) => CacheError::Storage(storage_error_to_wit(e)),
         }
     }
 }
@@ -219,23 +277,31 @@ impl cache::Guest for Component {
 
 impl bot::Guest for Component {
     fn get_chat_settings(chat_id: i64) -> Result<String, CacheError> {
-        with_cache(|c| c.get_chat_settings(chat_id)).map_err(Into::into)
+        with_bot(|c| c.get_chat_settings(chat_id)).map_err(Into::into)
     }
 
-    fn set_chat_settings(chat_id: i64, settings: String) -> Result<(), CacheError> {
-        with_cache(|c| c.set_chat_settings(chat_id, &settings)).map_err(Into::into)
+    fn set_chat_settings(chat_id: i64, settings: String, mode: SettingsMode) -> Result<(), CacheError> {
+        let mode = match mode {
+            SettingsMode::Merge => core::SettingsMode::Merge,
+            SettingsMode::Rewrite => core::SettingsMode::Rewrite,
+        };
+        with_bot(|c| c.set_chat_settings(chat_id, &settings, mode)).map_err(Into::into)
+    }
+
+    fn unset_chat_setting(chat_id: i64, key: String) -> Result<(), CacheError> {
+        with_bot(|c| c.unset_chat_setting(chat_id, &key)).map_err(Into::into)
     }
 
     fn get_chat_info(chat_id: i64) -> Result<Option<String>, CacheError> {
-        with_cache(|c| c.get_chat_info(chat_id)).map_err(Into::into)
+        with_bot(|c| c.get_chat_info(chat_id)).map_err(Into::into)
     }
 
     fn set_chat_info(chat_id: i64, info: String) -> Result<(), CacheError> {
-        with_cache(|c| c.set_chat_info(chat_id, &info)).map_err(Into::into)
+        with_bot(|c| c.set_chat_info(chat_id, &info)).map_err(Into::into)
     }
 
     fn get_user_data(chat_id: i64, user_id: i64) -> Result<String, CacheError> {
-        with_cache(|c| c.get_user_data(chat_id, user_id)).map_err(Into::into)
+        with_bot(|c| c.get_user_data(chat_id, user_id)).map_err(Into::into)
     }
 
     fn set_user_data(
@@ -244,18 +310,18 @@ impl bot::Guest for Component {
         key: String,
         value: String,
     ) -> Result<(), CacheError> {
-        with_cache(|c| c.set_user_data(chat_id, user_id, &key, &value)).map_err(Into::into)
+        with_bot(|c| c.set_user_data(chat_id, user_id, &key, &value)).map_err(Into::into)
     }
 
     fn get_user_state(user_id: i64, state_key: String) -> Result<Option<String>, CacheError> {
-        with_cache(|c| c.get_user_state(user_id, &state_key)).map_err(Into::into)
+        with_bot(|c| c.get_user_state(user_id, &state_key)).map_err(Into::into)
     }
 
     fn set_user_state(user_id: i64, state_key: String, value: String) -> Result<(), CacheError> {
-        with_cache(|c| c.set_user_state(user_id, &state_key, &value)).map_err(Into::into)
+        with_bot(|c| c.set_user_state(user_id, &state_key, &value)).map_err(Into::into)
     }
 
     fn clear_user_state(user_id: i64, state_key: Option<String>) -> Result<(), CacheError> {
-        with_cache(|c| c.clear_user_state(user_id, state_key.as_deref())).map_err(Into::into)
+        with_bot(|c| c.clear_user_state(user_id, state_key.as_deref())).map_err(Into::into)
     }
 }

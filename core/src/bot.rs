@@ -1,101 +1,162 @@
-//! The bot's API over three namespaces, as in the seed design, with its bugs
-//! fixed: a cached entry is never mutated behind the cache's back, setting one
-//! user-data item first loads the others, and clearing absent state creates
-//! nothing.
+//! [`BotCache`]: the bot's API (`wit/bot.wit`) on the generic cache's public
+//! API, over a [`BotStorage`].
+//!
+//! One source of truth for every datum: chat settings live only in the bot's
+//! chat-settings table and user data only in its user-data table. The cache
+//! keeps copies of them as the mirrored fields `settings` of `chats` entries and
+//! `data` of `chatUsers` entries (see [`Cache::mirror`]), which never reach the
+//! row store. So every bot write is one storage transaction, and after a crash
+//! there is no second copy to disagree with it.
+//!
+//! The seed's bugs stay fixed: a cached entry is never mutated behind the
+//! cache's back, and clearing absent state creates nothing.
 
 use serde_json::{Map, Value};
 
-use crate::cache::Mode;
-use crate::{validate, Cache, CacheError, Storage};
+use crate::config::{CHATS, CHAT_USERS, USERS};
+use crate::storage::{BotStorage, SettingsChange};
+use crate::{validate, Cache, CacheError};
 
-/// Namespace of chat entries `{"settings": {...}, "info": {...}}`, keyed by chat id.
-pub const CHATS: &str = "chats";
-/// Namespace of per-chat user entries `{"data": {...}}`, keyed `"{chat}:{user}"`.
-pub const CHAT_USERS: &str = "chatUsers";
-/// Namespace of per-user UI state objects, keyed by user id.
-pub const USERS: &str = "users";
+/// The mirrored field of `chats` entries: the chat's settings.
+pub const SETTINGS_FIELD: &str = "settings";
+/// The mirrored field of `chatUsers` entries: the user's data in the chat.
+pub const DATA_FIELD: &str = "data";
+/// The field of `chats` entries holding the chat's info.
+const INFO_FIELD: &str = "info";
 
 type Object = Map<String, Value>;
 
-impl<S: Storage> Cache<S> {
-    /// The chat's settings as a JSON object, loaded from
-    /// `Storage::get_chat_settings` (and cached, not dirty) if the cached chat has none.
+/// How [`BotCache::set_chat_settings`] combines new settings with stored ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettingsMode {
+    /// Insert or replace the given keys, keep the others.
+    Merge,
+    /// The given settings become the only ones.
+    Rewrite,
+}
+
+/// The bot's cache: a [`Cache`] with the seed's namespaces and the bot's API.
+pub struct BotCache<S> {
+    cache: Cache<S>,
+}
+
+impl<S: BotStorage> BotCache<S> {
+    /// A bot cache with the default table, its mirrored fields declared.
+    pub fn new(storage: S) -> Self {
+        let mut cache = Cache::new(storage);
+        cache.mirror(CHATS, SETTINGS_FIELD);
+        cache.mirror(CHAT_USERS, DATA_FIELD);
+        BotCache { cache }
+    }
+
+    /// The generic cache underneath, for the generic API.
+    pub fn cache(&mut self) -> &mut Cache<S> {
+        &mut self.cache
+    }
+
+    /// The generic cache underneath, read-only (stats, storage inspection).
+    pub fn cache_ref(&self) -> &Cache<S> {
+        &self.cache
+    }
+
+    /// The chat's settings as a JSON object of strings, read from
+    /// [`BotStorage::get_chat_settings`] (and cached) if not cached.
     pub fn get_chat_settings(&mut self, chat_id: i64) -> Result<String, CacheError> {
-        let (idx, key) = (self.index(CHATS)?, chat_id.to_string());
-        let mut entry = self.object_at(idx, &key)?;
-        if let Some(settings) = entry.get("settings") {
-            return Ok(settings.to_string());
+        let key = chat_id.to_string();
+        let cached = self.cache.get_json(CHATS, &key, |entry| {
+            entry.and_then(|e| e.get(SETTINGS_FIELD)).map(Value::to_string)
+        })?;
+        if let Some(text) = cached {
+            return Ok(text);
         }
-        let settings: Object = self
-            .storage_mut()
-            .get_chat_settings(chat_id)
-            .map_err(|e| CacheError::storage("get-chat-settings", e))?
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        let settings = Value::Object(settings);
-        let text = settings.to_string();
-        entry.insert("settings".to_owned(), settings);
-        self.put_object(idx, key, &entry, Mode::Refresh)?;
+        let settings = self.stored_settings(chat_id)?;
+        let text = Value::Object(settings.clone()).to_string();
+        self.refresh_field(CHATS, key, SETTINGS_FIELD, Value::Object(settings))?;
         Ok(text)
     }
 
-    /// Replaces the chat's settings with `settings` (a JSON object): each key
-    /// goes to `Storage::set_chat_settings` first, then the chat is cached dirty.
-    pub fn set_chat_settings(&mut self, chat_id: i64, settings: &str) -> Result<(), CacheError> {
+    /// Changes the chat's settings (`settings`: a JSON object of strings) with
+    /// one [`BotStorage::write_chat_settings`], then the cached copy.
+    pub fn set_chat_settings(
+        &mut self,
+        chat_id: i64,
+        settings: &str,
+        mode: SettingsMode,
+    ) -> Result<(), CacheError> {
         let settings = parse_object(settings, "settings")?;
-        let (idx, key) = (self.index(CHATS)?, chat_id.to_string());
-        let mut entry = self.object_at(idx, &key)?;
-        let pairs: Vec<(String, String)> = settings
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => (k.clone(), s.clone()),
-                other => (k.clone(), other.to_string()),
-            })
-            .collect();
-        entry.insert("settings".to_owned(), Value::Object(settings));
-        let text = encode(&entry)?;
-        if !pairs.is_empty() {
-            self.storage_mut()
-                .set_chat_settings(chat_id, &pairs)
-                .map_err(|e| CacheError::storage("set-chat-settings", e))?;
+        let mut pairs = Vec::with_capacity(settings.len());
+        for (key, value) in &settings {
+            validate::key(key)?;
+            match value {
+                Value::String(text) => pairs.push((key.clone(), text.clone())),
+                other => {
+                    return Err(CacheError::InvalidJson(format!(
+                        "setting {key:?} is {other}: a setting's value must be a JSON string"
+                    )))
+                }
+            }
         }
-        self.store(idx, vec![(key.into(), text.into())], Mode::Mutation)
+        let change = match mode {
+            SettingsMode::Merge => SettingsChange::Merge(pairs),
+            SettingsMode::Rewrite => SettingsChange::Rewrite(pairs),
+        };
+        self.write_settings(chat_id, &change)?;
+        self.update_cached_settings(chat_id, |cached| match mode {
+            SettingsMode::Merge => {
+                let mut merged = cached?;
+                merged.extend(settings);
+                Some(merged)
+            }
+            SettingsMode::Rewrite => Some(settings),
+        })
+    }
+
+    /// Deletes one setting of the chat, in storage and in the cached copy.
+    pub fn unset_chat_setting(&mut self, chat_id: i64, key: &str) -> Result<(), CacheError> {
+        validate::key(key)?;
+        self.write_settings(chat_id, &SettingsChange::Unset(key.to_owned()))?;
+        self.update_cached_settings(chat_id, |cached| {
+            let mut settings = cached?;
+            settings.remove(key);
+            Some(settings)
+        })
     }
 
     /// The chat's info object, if one was set.
     pub fn get_chat_info(&mut self, chat_id: i64) -> Result<Option<String>, CacheError> {
-        let (idx, key) = (self.index(CHATS)?, chat_id.to_string());
-        Ok(self.object_at(idx, &key)?.get("info").map(Value::to_string))
+        self.cache.get_json(CHATS, &chat_id.to_string(), |entry| {
+            entry.and_then(|e| e.get(INFO_FIELD)).map(Value::to_string)
+        })
     }
 
-    /// Replaces the chat's info with `info` (a JSON object); the chat becomes dirty.
+    /// Replaces the chat's info with `info` (a JSON object), stored as the
+    /// `chats` namespace's persistence says.
     pub fn set_chat_info(&mut self, chat_id: i64, info: &str) -> Result<(), CacheError> {
         let info = parse_object(info, "info")?;
-        let (idx, key) = (self.index(CHATS)?, chat_id.to_string());
-        let mut entry = self.object_at(idx, &key)?;
-        entry.insert("info".to_owned(), Value::Object(info));
-        self.put_object(idx, key, &entry, Mode::Mutation)
+        let key = chat_id.to_string();
+        let mut entry = self.object_at(CHATS, &key)?;
+        entry.insert(INFO_FIELD.to_owned(), Value::Object(info));
+        self.cache.set_json(CHATS, key, Value::Object(entry))
     }
 
-    /// The user's data in the chat as a JSON object, loaded from
-    /// `Storage::get_user_data` (and cached unchanged) if not cached.
+    /// The user's data in the chat as a JSON object, read from
+    /// [`BotStorage::get_user_data`] (and cached) if not cached.
     pub fn get_user_data(&mut self, chat_id: i64, user_id: i64) -> Result<String, CacheError> {
-        let (idx, key) = (self.index(CHAT_USERS)?, format!("{chat_id}:{user_id}"));
-        let mut entry = self.object_at(idx, &key)?;
-        if let Some(data) = entry.get("data") {
-            return Ok(data.to_string());
+        let key = chat_user_key(chat_id, user_id);
+        let cached = self.cache.get_json(CHAT_USERS, &key, |entry| {
+            entry.and_then(|e| e.get(DATA_FIELD)).map(Value::to_string)
+        })?;
+        if let Some(text) = cached {
+            return Ok(text);
         }
-        let data = Value::Object(self.stored_user_data(chat_id, user_id)?);
-        let text = data.to_string();
-        entry.insert("data".to_owned(), data);
-        self.put_object(idx, key, &entry, Mode::Refresh)?;
+        let data = self.stored_user_data(chat_id, user_id)?;
+        let text = Value::Object(data.clone()).to_string();
+        self.refresh_field(CHAT_USERS, key, DATA_FIELD, Value::Object(data))?;
         Ok(text)
     }
 
-    /// Sets one item of the user's data in the chat: `Storage::add_user_data`
-    /// first, then the cached entry (the user's other items loaded first if
-    /// they were not cached).
+    /// Sets one data item of the user in the chat: one
+    /// [`BotStorage::set_user_data`], then the cached copy if there is one.
     pub fn set_user_data(
         &mut self,
         chat_id: i64,
@@ -104,38 +165,42 @@ impl<S: Storage> Cache<S> {
         value: &str,
     ) -> Result<(), CacheError> {
         validate::key(data_key)?;
-        let parsed = parse_value(value, "value")?;
-        let (idx, key) = (self.index(CHAT_USERS)?, format!("{chat_id}:{user_id}"));
-        let mut entry = self.object_at(idx, &key)?;
-        if !matches!(entry.get("data"), Some(Value::Object(_))) {
-            let data = self.stored_user_data(chat_id, user_id)?;
-            entry.insert("data".to_owned(), Value::Object(data));
-        }
-        if let Some(Value::Object(data)) = entry.get_mut("data") {
-            data.insert(data_key.to_owned(), parsed);
-        }
-        let text = encode(&entry)?;
-        self.storage_mut()
-            .add_user_data(chat_id, user_id, data_key, value)
-            .map_err(|e| CacheError::storage("add-user-data", e))?;
-        self.store(idx, vec![(key.into(), text.into())], Mode::Mutation)
+        validate::value(value)?;
+        let parsed: Value = serde_json::from_str(value)
+            .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
+        let key = chat_user_key(chat_id, user_id);
+        // Checked before the write, so that a namespace missing from the table
+        // fails without writing.
+        let cached = self.cache.get_json(CHAT_USERS, &key, |entry| {
+            entry.map(|e| e.as_object().cloned())
+        })?;
+        self.cache
+            .storage_mut()
+            .set_user_data(chat_id, user_id, data_key, value)
+            .map_err(|e| CacheError::storage("bot-storage.set-user-data", e))?;
+        let Some(Some(mut entry)) = cached else {
+            return Ok(());
+        };
+        let Some(Value::Object(data)) = entry.get_mut(DATA_FIELD) else {
+            return Ok(());
+        };
+        data.insert(data_key.to_owned(), parsed);
+        self.cache.refresh_json(CHAT_USERS, key, Value::Object(entry))
     }
 
-    /// One item of the user's state, if set.
+    /// One item of the user's state as JSON text, if set.
     pub fn get_user_state(
         &mut self,
         user_id: i64,
         state_key: &str,
     ) -> Result<Option<String>, CacheError> {
         validate::key(state_key)?;
-        let (idx, key) = (self.index(USERS)?, user_id.to_string());
-        Ok(self
-            .object_at(idx, &key)?
-            .get(state_key)
-            .map(Value::to_string))
+        self.cache.get_json(USERS, &user_id.to_string(), |entry| {
+            entry.and_then(|e| e.get(state_key)).map(Value::to_string)
+        })
     }
 
-    /// Sets one item (JSON) of the user's state.
+    /// Sets one item (JSON other than `null`) of the user's state.
     pub fn set_user_state(
         &mut self,
         user_id: i64,
@@ -143,11 +208,13 @@ impl<S: Storage> Cache<S> {
         value: &str,
     ) -> Result<(), CacheError> {
         validate::key(state_key)?;
-        let parsed = parse_value(value, "value")?;
-        let (idx, key) = (self.index(USERS)?, user_id.to_string());
-        let mut entry = self.object_at(idx, &key)?;
+        validate::value(value)?;
+        let parsed: Value = serde_json::from_str(value)
+            .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
+        let key = user_id.to_string();
+        let mut entry = self.object_at(USERS, &key)?;
         entry.insert(state_key.to_owned(), parsed);
-        self.put_object(idx, key, &entry, Mode::Mutation)
+        self.cache.set_json(USERS, key, Value::Object(entry))
     }
 
     /// Removes one item of the user's state, or with `None` all of it; the
@@ -159,51 +226,100 @@ impl<S: Storage> Cache<S> {
     ) -> Result<(), CacheError> {
         let key = user_id.to_string();
         let Some(state_key) = state_key else {
-            return self.delete(USERS, &key).map(|_| ());
+            return self.cache.delete(USERS, &key).map(|_| ());
         };
         validate::key(state_key)?;
-        let idx = self.index(USERS)?;
-        let mut entry = self.object_at(idx, &key)?;
+        let mut entry = self.object_at(USERS, &key)?;
         if entry.remove(state_key).is_none() {
             return Ok(());
         }
         if entry.is_empty() {
-            return self.delete(USERS, &key).map(|_| ());
+            return self.cache.delete(USERS, &key).map(|_| ());
         }
-        self.put_object(idx, key, &entry, Mode::Mutation)
+        self.cache.set_json(USERS, key, Value::Object(entry))
     }
 
-    /// The cached entry (read through storage as `get` does) as a JSON object;
-    /// an absent entry is an empty object.
-    fn object_at(&mut self, idx: usize, key: &str) -> Result<Object, CacheError> {
-        let Some(text) = self.lookup(idx, key)? else {
-            return Ok(Object::new());
-        };
-        match serde_json::from_str(&text) {
-            Ok(Value::Object(object)) => Ok(object),
-            _ => Err(CacheError::InvalidJson(format!(
-                "the cached entry {key:?} is not a JSON object"
-            ))),
-        }
+    /// The entry under `key` as a JSON object (absent: empty).
+    fn object_at(&mut self, namespace: &str, key: &str) -> Result<Object, CacheError> {
+        self.cache
+            .get_json(namespace, key, |entry| match entry {
+                None => Ok(Object::new()),
+                Some(Value::Object(object)) => Ok(object.clone()),
+                Some(_) => Err(CacheError::InvalidJson(format!(
+                    "the cached entry {namespace}/{key} is not a JSON object"
+                ))),
+            })
+            .and_then(|r| r)
     }
 
-    /// Stores `entry` under `key`.
-    fn put_object(
+    /// Caches `value` as the mirrored `field` of the entry under `key`.
+    fn refresh_field(
         &mut self,
-        idx: usize,
+        namespace: &str,
         key: String,
-        entry: &Object,
-        mode: Mode,
+        field: &str,
+        value: Value,
     ) -> Result<(), CacheError> {
-        let text = encode(entry)?;
-        self.store(idx, vec![(key.into(), text.into())], mode)
+        let mut entry = self.object_at(namespace, &key)?;
+        entry.insert(field.to_owned(), value);
+        self.cache.refresh_json(namespace, key, Value::Object(entry))
+    }
+
+    /// Writes a settings change, after checking that `chats` is configured.
+    fn write_settings(&mut self, chat_id: i64, change: &SettingsChange) -> Result<(), CacheError> {
+        self.cache.config_of(CHATS)?;
+        self.cache
+            .storage_mut()
+            .write_chat_settings(chat_id, change)
+            .map_err(|e| CacheError::storage("bot-storage.write-chat-settings", e))
+    }
+
+    /// Replaces the cached settings of a chat with `update(cached settings)`;
+    /// `None` drops the cached copy (the next read goes to storage). Storage
+    /// already holds the change, so nothing is written.
+    fn update_cached_settings(
+        &mut self,
+        chat_id: i64,
+        update: impl FnOnce(Option<Object>) -> Option<Object>,
+    ) -> Result<(), CacheError> {
+        let key = chat_id.to_string();
+        let entry = self.cache.get_json(CHATS, &key, |entry| entry.cloned())?;
+        let mut entry = match entry {
+            Some(Value::Object(entry)) => entry,
+            // Nothing cached (or an entry the bot did not write): cache the
+            // settings only if the update knows all of them.
+            _ => Object::new(),
+        };
+        let cached = match entry.remove(SETTINGS_FIELD) {
+            Some(Value::Object(settings)) => Some(settings),
+            _ => None,
+        };
+        if let Some(settings) = update(cached) {
+            entry.insert(SETTINGS_FIELD.to_owned(), Value::Object(settings));
+        } else if entry.is_empty() {
+            return Ok(());
+        }
+        self.cache.refresh_json(CHATS, key, Value::Object(entry))
+    }
+
+    /// The chat's stored settings as an object of strings.
+    fn stored_settings(&mut self, chat_id: i64) -> Result<Object, CacheError> {
+        Ok(self
+            .cache
+            .storage_mut()
+            .get_chat_settings(chat_id)
+            .map_err(|e| CacheError::storage("bot-storage.get-chat-settings", e))?
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect())
     }
 
     /// The user's stored data items, each parsed from its JSON text.
     fn stored_user_data(&mut self, chat_id: i64, user_id: i64) -> Result<Object, CacheError> {
-        self.storage_mut()
+        self.cache
+            .storage_mut()
             .get_user_data(chat_id, user_id)
-            .map_err(|e| CacheError::storage("get-user-data", e))?
+            .map_err(|e| CacheError::storage("bot-storage.get-user-data", e))?
             .into_iter()
             .map(|(k, v)| match serde_json::from_str(&v) {
                 Ok(value) => Ok((k, value)),
@@ -215,26 +331,20 @@ impl<S: Storage> Cache<S> {
     }
 }
 
-/// Parses caller-supplied JSON of at most [`validate::MAX_VALUE_BYTES`].
-fn parse_value(text: &str, what: &str) -> Result<Value, CacheError> {
-    validate::value_size(text)?;
-    serde_json::from_str(text).map_err(|e| CacheError::InvalidJson(format!("{what}: {e}")))
+/// The `chatUsers` key of a user in a chat.
+fn chat_user_key(chat_id: i64, user_id: i64) -> String {
+    format!("{chat_id}:{user_id}")
 }
 
-/// Parses caller-supplied JSON that must be an object.
+/// Parses caller-supplied JSON that must be an object of at most
+/// [`validate::MAX_VALUE_BYTES`].
 fn parse_object(text: &str, what: &str) -> Result<Object, CacheError> {
-    match parse_value(text, what)? {
-        Value::Object(object) => Ok(object),
-        _ => Err(CacheError::InvalidJson(format!(
+    validate::value_size(text)?;
+    match serde_json::from_str(text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(CacheError::InvalidJson(format!(
             "{what} must be a JSON object"
         ))),
+        Err(e) => Err(CacheError::InvalidJson(format!("{what}: {e}"))),
     }
-}
-
-/// The entry's JSON text, refused if over the value limit.
-fn encode(entry: &Object) -> Result<String, CacheError> {
-    let text = serde_json::to_string(entry)
-        .map_err(|e| CacheError::InvalidJson(format!("cannot encode the entry: {e}")))?;
-    validate::value_size(&text)?;
-    Ok(text)
 }

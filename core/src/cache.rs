@@ -1,13 +1,12 @@
 //! The cache: a table of namespaces and the storage behind them.
 
 use hashbrown::{HashMap, HashSet};
+use serde_json::Value;
 
-use crate::namespace::{Entry, Namespace, NamespaceConfig, NamespaceStats, Persistence};
+use crate::config::{self, NamespaceConfig, Persistence};
+use crate::namespace::{Entry, Namespace, NamespaceStats};
 use crate::storage::{Batch, RowKey, Storage};
 use crate::{validate, CacheError, LoadReport, PersistReport, SkippedRow};
-
-/// Capacity of each namespace of the default table.
-pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
 
 /// How a store of entries treats their dirty marks and storage.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -19,41 +18,70 @@ pub(crate) enum Mode {
     Refresh,
 }
 
+/// An entry about to be stored: key, JSON text, and the text parsed if the
+/// caller already has it.
+pub(crate) struct NewEntry {
+    key: Box<str>,
+    value: Box<str>,
+    parsed: Option<Box<Value>>,
+}
+
+impl NewEntry {
+    fn text(key: String, value: String) -> Self {
+        NewEntry {
+            key: key.into_boxed_str(),
+            value: value.into_boxed_str(),
+            parsed: None,
+        }
+    }
+}
+
 /// Namespaced LRU maps over a [`Storage`]. One value per service: the
 /// component holds exactly one; native users may hold many.
 pub struct Cache<S> {
     namespaces: Vec<Namespace>,
+    /// Declared mirrored fields: (namespace name, field), see [`Cache::mirror`].
+    mirrors: Vec<(Box<str>, Box<str>)>,
     storage: S,
 }
 
 impl<S: Storage> Cache<S> {
-    /// A cache with the seed's table: `chats` on-shutdown, `chatUsers`
-    /// on-change, `users` memory-only, [`DEFAULT_MAX_ENTRIES`] each.
+    /// A cache with the seed's table ([`config::default_table`]).
     pub fn new(storage: S) -> Self {
-        let namespaces = Self::default_config()
+        let namespaces = config::default_table()
             .into_iter()
-            .map(Namespace::new)
+            .map(|c| Namespace::new(c, None))
             .collect();
         Cache {
             namespaces,
+            mirrors: Vec::new(),
             storage,
         }
     }
 
-    /// The seed's namespace table, which a new cache starts with.
-    pub fn default_config() -> Vec<NamespaceConfig> {
-        [
-            (crate::bot::CHATS, Persistence::OnShutdown),
-            (crate::bot::CHAT_USERS, Persistence::OnChange),
-            (crate::bot::USERS, Persistence::MemoryOnly),
-        ]
-        .into_iter()
-        .map(|(name, persistence)| NamespaceConfig {
-            name: name.to_owned(),
-            max_entries: DEFAULT_MAX_ENTRIES,
-            persistence,
-        })
-        .collect()
+    /// Declares `field`, a top-level field of the entries of `namespace`, a
+    /// *mirror*: a copy of data whose durable home is another store. The field
+    /// is dropped from every row written to storage and from every row read
+    /// from it; a generic [`set`](Cache::set) or [`set_many`](Cache::set_many)
+    /// of a value holding it is `InvalidJson`, since storage would never keep
+    /// it. [`set_json`](Cache::set_json) and [`refresh_json`](Cache::refresh_json)
+    /// accept it: they are how the owner of the other store keeps the copy.
+    /// Applies to the namespace of that name now and after every `configure`.
+    pub fn mirror(&mut self, namespace: &str, field: &str) {
+        self.mirrors.retain(|(ns, _)| &**ns != namespace);
+        self.mirrors.push((namespace.into(), field.into()));
+        for ns in &mut self.namespaces {
+            if ns.name() == namespace {
+                ns.mirror = Some(field.into());
+            }
+        }
+    }
+
+    fn mirror_of(&self, namespace: &str) -> Option<Box<str>> {
+        self.mirrors
+            .iter()
+            .find(|(ns, _)| &**ns == namespace)
+            .map(|(_, field)| field.clone())
     }
 
     /// The storage, for inspection.
@@ -66,7 +94,12 @@ impl<S: Storage> Cache<S> {
         &mut self.storage
     }
 
-    pub(crate) fn index(&self, namespace: &str) -> Result<usize, CacheError> {
+    /// The configuration of `namespace`, or `UnknownNamespace`.
+    pub fn config_of(&self, namespace: &str) -> Result<&NamespaceConfig, CacheError> {
+        Ok(&self.namespaces[self.index(namespace)?].config)
+    }
+
+    fn index(&self, namespace: &str) -> Result<usize, CacheError> {
         self.namespaces
             .iter()
             .position(|ns| ns.name() == namespace)
@@ -80,7 +113,7 @@ impl<S: Storage> Cache<S> {
     /// a namespace turned on-change are written first, in one write; if it
     /// fails, nothing changes.
     pub fn configure(&mut self, configs: Vec<NamespaceConfig>) -> Result<(), CacheError> {
-        validate_config(&configs)?;
+        config::validate_table(&configs)?;
         let find = |name: &str| configs.iter().find(|c| c.name == name);
         let flushes: Vec<Flush> = self
             .namespaces
@@ -141,7 +174,10 @@ impl<S: Storage> Cache<S> {
                     ns.evict_to(capacity);
                     ns
                 }
-                None => Namespace::new(config),
+                None => {
+                    let mirror = self.mirror_of(&config.name);
+                    Namespace::new(config, mirror)
+                }
             };
             self.namespaces.push(ns);
         }
@@ -172,30 +208,72 @@ impl<S: Storage> Cache<S> {
 
     /// Looks `key` up in namespace `idx`: a hit makes it most recent; a miss
     /// reads through storage when storage may hold it.
-    pub(crate) fn lookup(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
+    fn lookup(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
         let ns = &mut self.namespaces[idx];
         if let Some(entry) = ns.entries.get(key) {
             ns.hits += 1;
             return Ok(Some(String::from(&*entry.value)));
         }
         ns.misses += 1;
+        self.read_through(idx, key)
+    }
+
+    /// The value storage holds for a key missing from memory, cached clean;
+    /// `None` when storage cannot have one the cache should see.
+    fn read_through(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
+        let ns = &self.namespaces[idx];
         if !ns.storage_may_have(key) {
             return Ok(None);
         }
         let found = self
             .storage
             .get(ns.name(), key)
-            .map_err(|e| CacheError::storage("get", e))?;
+            .map_err(|e| CacheError::storage("rows.get", e))?;
         let Some(value) = found else {
             return Ok(None);
         };
         validate::value(&value).map_err(|e| stored_value_error(ns.name(), key, e))?;
+        let value = ns.without_mirror(&value).into_owned();
         self.store(
             idx,
-            vec![(key.into(), value.clone().into_boxed_str())],
+            vec![NewEntry::text(key.to_owned(), value.clone())],
             Mode::Refresh,
         )?;
         Ok(Some(value))
+    }
+
+    /// Calls `f` with the value of `key` parsed as JSON (`None` if absent),
+    /// reading through storage as [`get`](Cache::get) does. The parsed value is
+    /// kept with the entry, so repeated reads of a held entry parse it once.
+    pub fn get_json<R>(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        f: impl FnOnce(Option<&Value>) -> R,
+    ) -> Result<R, CacheError> {
+        validate::key(key)?;
+        let idx = self.index(namespace)?;
+        let ns = &mut self.namespaces[idx];
+        if let Some(entry) = ns.entries.get_mut(key) {
+            ns.hits += 1;
+            if entry.parsed.is_none() {
+                let value = serde_json::from_str(&entry.value).map_err(|e| {
+                    CacheError::InvalidJson(format!("cached value of {namespace}/{key}: {e}"))
+                })?;
+                entry.parsed = Some(Box::new(value));
+            }
+            return Ok(f(entry.parsed.as_deref()));
+        }
+        ns.misses += 1;
+        match self.read_through(idx, key)? {
+            None => Ok(f(None)),
+            Some(text) => {
+                let value: Value = serde_json::from_str(&text).map_err(|e| {
+                    CacheError::InvalidJson(format!("stored value of {namespace}/{key}: {e}"))
+                })?;
+                Ok(f(Some(&value)))
+            }
+        }
     }
 
     /// Stores `value` under `key`; see `set` in `wit/cache.wit`.
@@ -203,11 +281,55 @@ impl<S: Storage> Cache<S> {
         validate::key(&key)?;
         validate::value(&value)?;
         let idx = self.index(namespace)?;
-        self.store(
-            idx,
-            vec![(key.into_boxed_str(), value.into_boxed_str())],
-            Mode::Mutation,
-        )
+        self.refuse_mirror(idx, &key, &value)?;
+        self.store(idx, vec![NewEntry::text(key, value)], Mode::Mutation)
+    }
+
+    /// Stores `value` under `key` as [`set`](Cache::set) does; the value may
+    /// hold the namespace's mirrored field (see [`Cache::mirror`]).
+    pub fn set_json(&mut self, namespace: &str, key: String, value: Value) -> Result<(), CacheError> {
+        self.put_json(namespace, key, value, Mode::Mutation)
+    }
+
+    /// Caches `value` under `key` as what storage already holds: nothing is
+    /// written and the entry's dirty mark stays as it was (an absent entry is
+    /// clean). If making room would need a write that fails, the value is not
+    /// cached and `Ok` is returned: the next read goes to storage. The value may
+    /// hold the namespace's mirrored field.
+    pub fn refresh_json(&mut self, namespace: &str, key: String, value: Value) -> Result<(), CacheError> {
+        self.put_json(namespace, key, value, Mode::Refresh)
+    }
+
+    fn put_json(&mut self, namespace: &str, key: String, value: Value, mode: Mode) -> Result<(), CacheError> {
+        validate::key(&key)?;
+        if value.is_null() {
+            return Err(CacheError::InvalidJson(
+                "value is JSON null; delete the key instead".to_owned(),
+            ));
+        }
+        let text = value.to_string();
+        validate::value_size(&text)?;
+        let idx = self.index(namespace)?;
+        let entry = NewEntry {
+            key: key.into_boxed_str(),
+            value: text.into_boxed_str(),
+            parsed: Some(Box::new(value)),
+        };
+        self.store(idx, vec![entry], mode)
+    }
+
+    /// Refuses a generic write of a value holding the namespace's mirrored field.
+    fn refuse_mirror(&self, idx: usize, key: &str, value: &str) -> Result<(), CacheError> {
+        let ns = &self.namespaces[idx];
+        if ns.has_mirror(value) {
+            let field = ns.mirror.as_deref().unwrap_or_default();
+            return Err(CacheError::InvalidJson(format!(
+                "{}/{key}: the field {field:?} is kept in the bot's own table, not in the \
+                 cache's rows; set it with the bot's API",
+                ns.name()
+            )));
+        }
+        Ok(())
     }
 
     /// Stores every entry, in order, or none of them.
@@ -221,9 +343,12 @@ impl<S: Storage> Cache<S> {
             validate::value(value)?;
         }
         let idx = self.index(namespace)?;
+        for (key, value) in &entries {
+            self.refuse_mirror(idx, key, value)?;
+        }
         let entries = entries
             .into_iter()
-            .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+            .map(|(k, v)| NewEntry::text(k, v))
             .collect();
         self.store(idx, entries, Mode::Mutation)
     }
@@ -236,13 +361,14 @@ impl<S: Storage> Cache<S> {
     pub(crate) fn store(
         &mut self,
         idx: usize,
-        mut entries: Vec<(Box<str>, Box<str>)>,
+        mut entries: Vec<NewEntry>,
         mode: Mode,
     ) -> Result<(), CacheError> {
         keep_last_of_each_key(&mut entries);
         let Cache {
             namespaces,
             storage,
+            ..
         } = self;
         let ns = &mut namespaces[idx];
         let persistence = ns.persistence();
@@ -256,7 +382,7 @@ impl<S: Storage> Cache<S> {
             if persistence == Persistence::OnChange && mode == Mode::Mutation {
                 batch
                     .upsert
-                    .extend(entries.iter().map(|(key, value)| ns.row(key, value)));
+                    .extend(entries.iter().map(|e| ns.row(&e.key, &e.value)));
             }
             if persistence == Persistence::OnShutdown {
                 // The entries sequential sets would evict: untouched ones from
@@ -264,7 +390,7 @@ impl<S: Storage> Cache<S> {
                 let capacity = ns.capacity();
                 let new_keys = entries
                     .iter()
-                    .filter(|(key, _)| !ns.entries.contains(&**key))
+                    .filter(|e| !ns.entries.contains(&*e.key))
                     .count();
                 let mut overflow = (ns.entries.len() + new_keys).saturating_sub(capacity);
                 if overflow > 0 {
@@ -282,9 +408,9 @@ impl<S: Storage> Cache<S> {
                             upserts.push(ns.row(key, &entry.value));
                         }
                     }
-                    for (key, value) in entries.iter().take(overflow) {
-                        if dirty_after(ns, key) {
-                            upserts.push(ns.row(key, value));
+                    for e in entries.iter().take(overflow) {
+                        if dirty_after(ns, &e.key) {
+                            upserts.push(ns.row(&e.key, &e.value));
                         }
                     }
                     if !upserts.is_empty() {
@@ -307,12 +433,12 @@ impl<S: Storage> Cache<S> {
         if wrote_removals {
             ns.mark_removals_written();
         }
-        for (key, value) in entries {
+        for NewEntry { key, value, parsed } in entries {
             let dirty = dirty_after(ns, &key);
             if mode == Mode::Mutation && dirty {
                 ns.deleted.remove(&*key);
             }
-            if let Some(old) = ns.entries.put(key, Entry { value, dirty }) {
+            if let Some(old) = ns.entries.put(key, Entry::new(value, dirty, parsed)) {
                 if old.dirty {
                     ns.dirty_entries -= 1;
                 }
@@ -417,52 +543,40 @@ impl<S: Storage> Cache<S> {
             let rows = self
                 .storage
                 .load(ns.name(), ns.config.max_entries)
-                .map_err(|e| CacheError::storage("load", e))?;
-            let newest = &rows[rows.len().saturating_sub(ns.capacity())..];
-            let mut usable = Vec::with_capacity(newest.len());
-            for row in newest {
-                let problem = if row.namespace != ns.name() {
-                    Some(format!(
-                        "row belongs to namespace {:?}, not {:?}",
-                        row.namespace,
-                        ns.name()
-                    ))
-                } else if row.key.len() > validate::MAX_KEY_BYTES {
-                    Some(format!("key of {} bytes is over the limit", row.key.len()))
-                } else if row.value.len() > validate::MAX_VALUE_BYTES {
-                    Some(format!(
-                        "value of {} bytes is over the limit",
-                        row.value.len()
-                    ))
-                } else {
-                    validate::json(&row.value).err()
-                };
-                match problem {
-                    Some(reason) => report.skipped.push(SkippedRow {
+                .map_err(|e| CacheError::storage("rows.load", e))?;
+            let newest = rows.len().saturating_sub(ns.capacity());
+            let mut usable = Vec::with_capacity(rows.len() - newest);
+            for row in rows.into_iter().skip(newest) {
+                let checked = row.value.and_then(|value| {
+                    if row.key.len() > validate::MAX_KEY_BYTES {
+                        Err(format!("key of {} bytes is over the limit", row.key.len()))
+                    } else if value.len() > validate::MAX_VALUE_BYTES {
+                        Err(format!("value of {} bytes is over the limit", value.len()))
+                    } else {
+                        validate::json(&value).map(|()| value)
+                    }
+                });
+                match checked {
+                    Ok(value) => usable.push((row.key, value)),
+                    Err(reason) => report.skipped.push(SkippedRow {
                         namespace: ns.name().to_owned(),
-                        key: row.key.clone(),
+                        key: row.key,
                         reason,
                     }),
-                    None => usable.push(row),
                 }
             }
             // Newest first, each pushed behind everything already held.
-            for row in usable.into_iter().rev() {
+            for (key, value) in usable.into_iter().rev() {
                 if ns.entries.len() >= ns.capacity()
-                    || ns.entries.contains(row.key.as_str())
-                    || !ns.storage_may_have(&row.key)
+                    || ns.entries.contains(key.as_str())
+                    || !ns.storage_may_have(&key)
                 {
                     continue;
                 }
-                let key: Box<str> = row.key.as_str().into();
-                ns.entries.put(
-                    key,
-                    Entry {
-                        value: row.value.as_str().into(),
-                        dirty: false,
-                    },
-                );
-                ns.entries.demote(row.key.as_str());
+                let value: Box<str> = ns.without_mirror(&value).into();
+                ns.entries
+                    .put(key.as_str().into(), Entry::new(value, false, None));
+                ns.entries.demote(key.as_str());
                 report.loaded += 1;
             }
         }
@@ -479,7 +593,7 @@ impl<S: Storage> Cache<S> {
 fn write<S: Storage>(storage: &mut S, batch: &Batch<'_>) -> Result<(), CacheError> {
     storage
         .write(batch)
-        .map_err(|e| CacheError::storage("write", e))
+        .map_err(|e| CacheError::storage("rows.write", e))
 }
 
 /// What `configure` must write for an existing namespace before the table changes.
@@ -517,43 +631,6 @@ impl Flush {
     }
 }
 
-/// Refuses an empty table, empty, oversized or duplicate names, and zero capacities.
-fn validate_config(configs: &[NamespaceConfig]) -> Result<(), CacheError> {
-    if configs.is_empty() {
-        return Err(CacheError::InvalidConfig(
-            "at least one namespace is required".to_owned(),
-        ));
-    }
-    let mut seen = HashSet::new();
-    for config in configs {
-        if config.name.is_empty() {
-            return Err(CacheError::InvalidConfig(
-                "a namespace name is empty".to_owned(),
-            ));
-        }
-        if config.name.len() > validate::MAX_KEY_BYTES {
-            return Err(CacheError::InvalidConfig(format!(
-                "namespace name of {} bytes is over the limit of {}",
-                config.name.len(),
-                validate::MAX_KEY_BYTES
-            )));
-        }
-        if config.max_entries == 0 {
-            return Err(CacheError::InvalidConfig(format!(
-                "namespace {:?} has max-entries 0; it must be at least 1",
-                config.name
-            )));
-        }
-        if !seen.insert(config.name.as_str()) {
-            return Err(CacheError::InvalidConfig(format!(
-                "namespace {:?} is listed twice",
-                config.name
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The error for a stored value that fails validation.
 fn stored_value_error(namespace: &str, key: &str, error: CacheError) -> CacheError {
     match error {
@@ -569,14 +646,14 @@ fn stored_value_error(namespace: &str, key: &str, error: CacheError) -> CacheErr
 
 /// Keeps only the last entry of each key, in the order of those last entries:
 /// the order in which sequential sets would leave them, most recent last.
-fn keep_last_of_each_key(entries: &mut Vec<(Box<str>, Box<str>)>) {
+fn keep_last_of_each_key(entries: &mut Vec<NewEntry>) {
     if entries.len() < 2 {
         return;
     }
     let keep: Vec<bool> = {
         let mut last: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
-        for (i, (key, _)) in entries.iter().enumerate() {
-            last.insert(key, i);
+        for (i, e) in entries.iter().enumerate() {
+            last.insert(&*e.key, i);
         }
         if last.len() == entries.len() {
             return;
@@ -584,7 +661,7 @@ fn keep_last_of_each_key(entries: &mut Vec<(Box<str>, Box<str>)>) {
         entries
             .iter()
             .enumerate()
-            .map(|(i, (key, _))| last.get(&**key) == Some(&i))
+            .map(|(i, e)| last.get(&*e.key) == Some(&i))
             .collect()
     };
     let mut flags = keep.into_iter();
@@ -593,22 +670,22 @@ fn keep_last_of_each_key(entries: &mut Vec<(Box<str>, Box<str>)>) {
 
 /// Membership test over the keys of a store, cheap for the one-key case.
 enum PlannedKeys<'a> {
-    Few(&'a [(Box<str>, Box<str>)]),
+    Few(&'a [NewEntry]),
     Many(HashSet<&'a str>),
 }
 
 impl<'a> PlannedKeys<'a> {
-    fn new(entries: &'a [(Box<str>, Box<str>)]) -> Self {
+    fn new(entries: &'a [NewEntry]) -> Self {
         if entries.len() <= 8 {
             PlannedKeys::Few(entries)
         } else {
-            PlannedKeys::Many(entries.iter().map(|(key, _)| &**key).collect())
+            PlannedKeys::Many(entries.iter().map(|e| &*e.key).collect())
         }
     }
 
     fn contains(&self, key: &str) -> bool {
         match self {
-            PlannedKeys::Few(entries) => entries.iter().any(|(k, _)| &**k == key),
+            PlannedKeys::Few(entries) => entries.iter().any(|e| &*e.key == key),
             PlannedKeys::Many(keys) => keys.contains(key),
         }
     }

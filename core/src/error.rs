@@ -1,3 +1,8 @@
+//! Why a call failed: [`CacheError`] for the cache's callers, [`StorageError`]
+//! for what a storage reports.
+
+use std::fmt;
+
 /// Why a cache call failed. A call that returns one of these changed nothing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CacheError {
@@ -13,14 +18,97 @@ pub enum CacheError {
     /// A key or value over its size limit.
     #[error("too large: {0}")]
     TooLarge(String),
-    /// The storage reported an error; carries its message with the operation.
+    /// The storage failed; its message starts with the storage function.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(StorageError),
 }
 
 impl CacheError {
-    /// Wraps a storage error message, naming the storage operation that failed.
-    pub(crate) fn storage(operation: &str, message: String) -> Self {
-        CacheError::Storage(format!("storage.{operation}: {message}"))
+    /// Wraps a storage error, naming the storage function that failed.
+    pub(crate) fn storage(function: &str, error: StorageError) -> Self {
+        CacheError::Storage(StorageError {
+            kind: error.kind,
+            message: format!("{function}: {}", error.message),
+        })
+    }
+}
+
+/// What kind of storage failure happened, so that callers can act on it without
+/// parsing the message. The cases of `storage-error-kind` in `wit/rows.wit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageErrorKind {
+    /// A lock held by another connection or process was not released in time.
+    Busy,
+    /// The disk or a quota is full.
+    Full,
+    /// The database, its file or its directory cannot be written.
+    ReadOnly,
+    /// The data is damaged: not a database, or a cell of the wrong type or encoding.
+    Corrupt,
+    /// The database refused the change: a constraint, trigger or check failed.
+    Constraint,
+    /// The tables do not have the expected shape, or the schema is too new.
+    Schema,
+    /// The database could not be reached: cannot open, I/O error, lost connection.
+    Unavailable,
+    /// A concurrent transaction conflicted with this one; a retry may succeed.
+    Conflict,
+    /// Anything else.
+    Other,
+}
+
+impl StorageErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [StorageErrorKind; 9] = [
+        StorageErrorKind::Busy,
+        StorageErrorKind::Full,
+        StorageErrorKind::ReadOnly,
+        StorageErrorKind::Corrupt,
+        StorageErrorKind::Constraint,
+        StorageErrorKind::Schema,
+        StorageErrorKind::Unavailable,
+        StorageErrorKind::Conflict,
+        StorageErrorKind::Other,
+    ];
+
+    /// The kebab-case name used in the WIT and by every host.
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageErrorKind::Busy => "busy",
+            StorageErrorKind::Full => "full",
+            StorageErrorKind::ReadOnly => "read-only",
+            StorageErrorKind::Corrupt => "corrupt",
+            StorageErrorKind::Constraint => "constraint",
+            StorageErrorKind::Schema => "schema",
+            StorageErrorKind::Unavailable => "unavailable",
+            StorageErrorKind::Conflict => "conflict",
+            StorageErrorKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for StorageErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A storage failure: its kind and a message a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} [{kind}]")]
+pub struct StorageError {
+    /// What kind of failure it is.
+    pub kind: StorageErrorKind,
+    /// What failed and what to do about it.
+    pub message: String,
+}
+
+impl StorageError {
+    /// An error of `kind` with a message for a person.
+    pub fn new(kind: StorageErrorKind, message: impl Into<String>) -> Self {
+        StorageError {
+            kind,
+            message: message.into(),
+        }
     }
 }

@@ -1,29 +1,36 @@
 //! The cache service's logic, in plain Rust: namespaced LRU maps from string
-//! keys to JSON text, each with a persistence policy, over a small [`Storage`]
-//! trait. The WebAssembly component (`component/`) is a thin adapter that puts
-//! this behind the WIT contract in `wit/`; natively it runs under any
-//! [`Storage`], which is how most of it is tested.
+//! keys to JSON text, each with a persistence policy, over the [`Storage`]
+//! trait, and the bot's API ([`BotCache`]) over [`BotStorage`]. The WebAssembly
+//! component (`component/`) is a thin adapter that puts this behind the WIT
+//! contract in `wit/`; natively it runs under any storage, which is how most
+//! of it is tested.
 //!
-//! Promises (the contract in `wit/cache.wit` spells them out):
+//! Promises (the contract in `wit/` spells them out):
 //! - a call either succeeds or returns a [`CacheError`] and leaves the cache as it was;
 //! - nothing acknowledged is lost: a dirty on-shutdown entry is written before it
 //!   is evicted, and a failed write keeps every pending change;
-//! - memory-only namespaces never reach storage.
+//! - memory-only namespaces never reach storage;
+//! - every datum has one durable home: chat settings and user data live only
+//!   in [`BotStorage`], never in the row store.
 
 mod bot;
 mod cache;
+pub mod config;
 mod error;
 mod memory_storage;
+mod mock_storage;
 mod namespace;
 mod storage;
 mod validate;
 
-pub use bot::{CHATS, CHAT_USERS, USERS};
-pub use cache::{Cache, DEFAULT_MAX_ENTRIES};
-pub use error::CacheError;
+pub use bot::{BotCache, SettingsMode, DATA_FIELD, SETTINGS_FIELD};
+pub use cache::Cache;
+pub use config::{NamespaceConfig, Persistence, CHATS, CHAT_USERS, DEFAULT_MAX_ENTRIES, USERS};
+pub use error::{CacheError, StorageError, StorageErrorKind};
 pub use memory_storage::MemoryStorage;
-pub use namespace::{NamespaceConfig, NamespaceStats, Persistence};
-pub use storage::{Batch, Row, RowKey, Storage, StoredRow};
+pub use mock_storage::{Call, FailRule, MockStorage};
+pub use namespace::NamespaceStats;
+pub use storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
 pub use validate::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
 /// What [`Cache::load_from_storage`] did.

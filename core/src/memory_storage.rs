@@ -1,27 +1,22 @@
-//! An in-memory [`Storage`] with the semantics of the SQLite one, for tests
-//! and for native users who want no durability. It records every call and
-//! can be told to fail.
+//! [`MemoryStorage`]: rows, settings and user data in memory, with the
+//! semantics every durable backend has (the storage kit checks them all), for
+//! tests and for native users who want no durability.
 
 use std::collections::BTreeMap;
 
-use crate::storage::{Batch, Storage, StoredRow};
+use crate::storage::{Batch, BotStorage, SettingsChange, Storage, StoredRow};
+use crate::{StorageError, StorageErrorKind};
 
-/// In-memory rows, settings and user data, plus a call log and failure switches.
+/// In-memory rows, chat settings and user data.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
-    /// (namespace, key) → (write sequence, value).
-    rows: BTreeMap<(String, String), (u64, String)>,
+    /// (namespace, key) → (write sequence, value or why the cell is unreadable).
+    rows: BTreeMap<(String, String), (u64, Result<String, String>)>,
     sequence: u64,
-    /// (chat id, key) → plain-text value.
+    /// (chat id, key) → value.
     pub chat_settings: BTreeMap<(i64, String), String>,
     /// (chat id, user id, key) → JSON text.
     pub user_data: BTreeMap<(i64, i64, String), String>,
-    /// Names of the storage functions called, in order (`"write"`, `"get"`, ...).
-    pub calls: Vec<&'static str>,
-    /// When set, every writing call fails with this message and changes nothing.
-    pub fail_writes: Option<String>,
-    /// When set, every reading call fails with this message.
-    pub fail_reads: Option<String>,
 }
 
 impl MemoryStorage {
@@ -32,57 +27,52 @@ impl MemoryStorage {
 
     /// Inserts or replaces a row as if written now (for seeding tests).
     pub fn put_row(&mut self, namespace: &str, key: &str, value: &str) {
-        self.sequence += 1;
-        self.rows.insert(
-            (namespace.to_owned(), key.to_owned()),
-            (self.sequence, value.to_owned()),
-        );
+        self.put(namespace, key, Ok(value.to_owned()));
     }
 
-    /// The stored value of a row.
+    /// Stores a row whose cell cannot be read as text, for `reason` (as a
+    /// database file can hold a BLOB where text belongs).
+    pub fn put_unreadable_row(&mut self, namespace: &str, key: &str, reason: &str) {
+        self.put(namespace, key, Err(reason.to_owned()));
+    }
+
+    fn put(&mut self, namespace: &str, key: &str, value: Result<String, String>) {
+        self.sequence += 1;
+        self.rows
+            .insert((namespace.to_owned(), key.to_owned()), (self.sequence, value));
+    }
+
+    /// The stored value of a readable row.
     pub fn row(&self, namespace: &str, key: &str) -> Option<&str> {
         self.rows
             .get(&(namespace.to_owned(), key.to_owned()))
-            .map(|(_, v)| v.as_str())
+            .and_then(|(_, v)| v.as_deref().ok())
     }
 
-    /// Every row as (namespace, key, value), in (namespace, key) order.
+    /// Every readable row as (namespace, key, value), in (namespace, key) order.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.rows
-            .iter()
-            .map(|((ns, k), (_, v))| (ns.as_str(), k.as_str(), v.as_str()))
+        self.rows.iter().filter_map(|((ns, k), (_, v))| {
+            v.as_deref().ok().map(|v| (ns.as_str(), k.as_str(), v))
+        })
     }
 
-    /// Every row of a namespace as (key, value), in key order.
+    /// Every readable row of a namespace as (key, value), in key order.
     pub fn rows_of(&self, namespace: &str) -> BTreeMap<String, String> {
-        self.rows
-            .iter()
-            .filter(|((ns, _), _)| ns == namespace)
-            .map(|((_, k), (_, v))| (k.clone(), v.clone()))
+        self.rows()
+            .filter(|(ns, _, _)| *ns == namespace)
+            .map(|(_, k, v)| (k.to_owned(), v.to_owned()))
             .collect()
-    }
-
-    fn read(&mut self, name: &'static str) -> Result<(), String> {
-        self.calls.push(name);
-        self.fail_reads.clone().map_or(Ok(()), Err)
-    }
-
-    fn writing(&mut self, name: &'static str) -> Result<(), String> {
-        self.calls.push(name);
-        self.fail_writes.clone().map_or(Ok(()), Err)
     }
 }
 
 impl Storage for MemoryStorage {
-    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, String> {
-        self.read("load")?;
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
         let mut rows: Vec<(u64, StoredRow)> = self
             .rows
             .iter()
             .filter(|((ns, _), _)| ns == namespace)
-            .map(|((ns, key), (seq, value))| {
+            .map(|((_, key), (seq, value))| {
                 let row = StoredRow {
-                    namespace: ns.clone(),
                     key: key.clone(),
                     value: value.clone(),
                 };
@@ -94,13 +84,18 @@ impl Storage for MemoryStorage {
         Ok(rows.into_iter().skip(skip).map(|(_, row)| row).collect())
     }
 
-    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, String> {
-        self.read("get")?;
-        Ok(self.row(namespace, key).map(str::to_owned))
+    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
+        match self.rows.get(&(namespace.to_owned(), key.to_owned())) {
+            None => Ok(None),
+            Some((_, Ok(value))) => Ok(Some(value.clone())),
+            Some((_, Err(reason))) => Err(StorageError::new(
+                StorageErrorKind::Corrupt,
+                format!("row {namespace:?}/{key:?}: {reason}"),
+            )),
+        }
     }
 
-    fn write(&mut self, batch: &Batch<'_>) -> Result<(), String> {
-        self.writing("write")?;
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
         for namespace in &batch.clear {
             self.rows.retain(|(ns, _), _| ns != namespace);
         }
@@ -109,28 +104,39 @@ impl Storage for MemoryStorage {
                 .remove(&(row.namespace.to_owned(), row.key.to_owned()));
         }
         for row in &batch.upsert {
-            self.put_row(row.namespace, row.key, row.value);
+            self.put(row.namespace, row.key, Ok(row.value.to_string()));
         }
         Ok(())
     }
+}
 
-    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, String> {
-        self.read("get-chat-settings")?;
+impl BotStorage for MemoryStorage {
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
         Ok(self
             .chat_settings
-            .iter()
-            .filter(|((chat, _), _)| *chat == chat_id)
+            .range((chat_id, String::new())..)
+            .take_while(|((chat, _), _)| *chat == chat_id)
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())
     }
 
-    fn set_chat_settings(
+    fn write_chat_settings(
         &mut self,
         chat_id: i64,
-        settings: &[(String, String)],
-    ) -> Result<(), String> {
-        self.writing("set-chat-settings")?;
-        for (k, v) in settings {
+        change: &SettingsChange,
+    ) -> Result<(), StorageError> {
+        let pairs = match change {
+            SettingsChange::Unset(key) => {
+                self.chat_settings.remove(&(chat_id, key.clone()));
+                return Ok(());
+            }
+            SettingsChange::Rewrite(pairs) => {
+                self.chat_settings.retain(|(chat, _), _| *chat != chat_id);
+                pairs
+            }
+            SettingsChange::Merge(pairs) => pairs,
+        };
+        for (k, v) in pairs {
             self.chat_settings.insert((chat_id, k.clone()), v.clone());
         }
         Ok(())
@@ -140,24 +146,22 @@ impl Storage for MemoryStorage {
         &mut self,
         chat_id: i64,
         user_id: i64,
-    ) -> Result<Vec<(String, String)>, String> {
-        self.read("get-user-data")?;
+    ) -> Result<Vec<(String, String)>, StorageError> {
         Ok(self
             .user_data
-            .iter()
-            .filter(|((chat, user, _), _)| *chat == chat_id && *user == user_id)
+            .range((chat_id, user_id, String::new())..)
+            .take_while(|((chat, user, _), _)| *chat == chat_id && *user == user_id)
             .map(|((_, _, k), v)| (k.clone(), v.clone()))
             .collect())
     }
 
-    fn add_user_data(
+    fn set_user_data(
         &mut self,
         chat_id: i64,
         user_id: i64,
         key: &str,
         value: &str,
-    ) -> Result<(), String> {
-        self.writing("add-user-data")?;
+    ) -> Result<(), StorageError> {
         self.user_data
             .insert((chat_id, user_id, key.to_owned()), value.to_owned());
         Ok(())

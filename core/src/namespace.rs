@@ -1,38 +1,13 @@
 //! One namespace: an LRU map plus the changes it owes its storage.
 
+use std::borrow::Cow;
+
 use hashbrown::HashSet;
 use lru::LruCache;
+use serde_json::Value;
 
+use crate::config::{NamespaceConfig, Persistence};
 use crate::storage::{Batch, Row, RowKey};
-
-/// When a namespace's changes reach storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Persistence {
-    /// Never: storage is not called for this namespace.
-    MemoryOnly,
-    /// On every mutation, before the call returns.
-    OnChange,
-    /// On `persist_all`, or when a changed entry has to be evicted.
-    OnShutdown,
-}
-
-impl Persistence {
-    /// True for the policies whose data lives in storage too.
-    pub fn is_persisted(self) -> bool {
-        self != Persistence::MemoryOnly
-    }
-}
-
-/// The configuration of one namespace.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NamespaceConfig {
-    /// Unique, non-empty name of at most 1024 bytes.
-    pub name: String,
-    /// Capacity in entries, at least 1.
-    pub max_entries: u32,
-    /// When changes reach storage.
-    pub persistence: Persistence,
-}
 
 /// A snapshot of one namespace's counters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,11 +34,27 @@ pub struct NamespaceStats {
 pub(crate) struct Entry {
     pub(crate) value: Box<str>,
     pub(crate) dirty: bool,
+    /// `value` parsed, kept once a JSON reader asked for it, so hot bot reads
+    /// do not parse the entry again. Always equal to `value` when present.
+    pub(crate) parsed: Option<Box<Value>>,
+}
+
+impl Entry {
+    pub(crate) fn new(value: Box<str>, dirty: bool, parsed: Option<Box<Value>>) -> Self {
+        Entry {
+            value,
+            dirty,
+            parsed,
+        }
+    }
 }
 
 /// The live state of one namespace.
 pub(crate) struct Namespace {
     pub(crate) config: NamespaceConfig,
+    /// A top-level field of this namespace's entries whose durable home is
+    /// elsewhere: dropped from every row written to or read from storage.
+    pub(crate) mirror: Option<Box<str>>,
     /// Unbounded: the cache evicts itself, so it can write a dirty entry first.
     pub(crate) entries: LruCache<Box<str>, Entry>,
     /// On-shutdown only: keys deleted since the last write of this namespace.
@@ -78,9 +69,10 @@ pub(crate) struct Namespace {
 }
 
 impl Namespace {
-    pub(crate) fn new(config: NamespaceConfig) -> Self {
+    pub(crate) fn new(config: NamespaceConfig, mirror: Option<Box<str>>) -> Self {
         Namespace {
             config,
+            mirror,
             entries: LruCache::unbounded(),
             deleted: HashSet::new(),
             cleared: false,
@@ -110,13 +102,34 @@ impl Namespace {
         self.persistence().is_persisted() && !self.cleared && !self.deleted.contains(key)
     }
 
-    /// The storage row for an entry of this namespace.
+    /// The storage row for an entry of this namespace, its mirrored field dropped.
     pub(crate) fn row<'a>(&'a self, key: &'a str, value: &'a str) -> Row<'a> {
         Row {
             namespace: self.name(),
             key,
-            value,
+            value: self.without_mirror(value),
         }
+    }
+
+    /// `value` without this namespace's mirrored field (borrowed when it has none).
+    pub(crate) fn without_mirror<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        let Some(field) = self.mirror.as_deref() else {
+            return Cow::Borrowed(value);
+        };
+        match parse_with_field(value, field) {
+            Some(mut object) => {
+                object.remove(field);
+                Cow::Owned(Value::Object(object).to_string())
+            }
+            None => Cow::Borrowed(value),
+        }
+    }
+
+    /// Whether `value` is an object carrying this namespace's mirrored field.
+    pub(crate) fn has_mirror(&self, value: &str) -> bool {
+        self.mirror
+            .as_deref()
+            .is_some_and(|field| parse_with_field(value, field).is_some())
     }
 
     /// Count of changes not yet written (on-shutdown namespaces only).
@@ -196,5 +209,19 @@ impl Namespace {
             misses: self.misses,
             evictions: self.evictions,
         }
+    }
+}
+
+/// `text` parsed as an object, if it is one and has the top-level `field`. A
+/// text that does not even contain the quoted name is not parsed.
+fn parse_with_field(text: &str, field: &str) -> Option<serde_json::Map<String, Value>> {
+    let quoted = serde_json::to_string(field).ok()?;
+    // An escaped name (`\u0073ettings`) is caught by parsing whenever escapes occur.
+    if !text.contains(quoted.as_str()) && !text.contains("\\u") {
+        return None;
+    }
+    match serde_json::from_str(text) {
+        Ok(Value::Object(object)) if object.contains_key(field) => Some(object),
+        _ => None,
     }
 }

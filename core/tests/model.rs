@@ -9,7 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use cache_core::{Cache, CacheError, MemoryStorage, NamespaceConfig, Persistence};
+use cache_core::{
+    Cache, CacheError, FailRule, MockStorage, NamespaceConfig, Persistence, StorageError,
+    StorageErrorKind,
+};
 use proptest::prelude::*;
 
 const NAMESPACES: [(&str, u32, Persistence); 3] = [
@@ -107,7 +110,7 @@ impl Model {
     }
 }
 
-fn new_cache(storage: MemoryStorage) -> Cache<MemoryStorage> {
+fn new_cache(storage: MockStorage) -> Cache<MockStorage> {
     let mut cache = Cache::new(storage);
     let config = NAMESPACES
         .iter()
@@ -143,7 +146,7 @@ fn acknowledged<T: std::fmt::Debug>(
 }
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut cache = new_cache(MemoryStorage::new());
+    let mut cache = new_cache(MockStorage::new());
     let mut model = Model::default();
     let mut failing = false;
     for (step, op) in ops.into_iter().enumerate() {
@@ -212,7 +215,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::FailWrites(on) => {
                 failing = on;
-                cache.storage_mut().fail_writes = on.then(|| "disk full".to_owned());
+                cache.storage_mut().fail_writes = on.then(|| {
+                    FailRule::always(StorageError::new(StorageErrorKind::Full, "disk full"))
+                });
             }
         }
         for stats in cache.stats() {

@@ -1,0 +1,119 @@
+//! The namespace table: what a namespace is configured with, the default table,
+//! and the one place a table is validated.
+
+use hashbrown::HashSet;
+
+use crate::{validate, CacheError};
+
+/// Namespace of chat entries `{"settings": {...}, "info": {...}}`, keyed by chat id.
+pub const CHATS: &str = "chats";
+/// Namespace of per-chat user entries `{"data": {...}}`, keyed `"{chat}:{user}"`.
+pub const CHAT_USERS: &str = "chatUsers";
+/// Namespace of per-user UI state objects, keyed by user id.
+pub const USERS: &str = "users";
+/// Capacity of each namespace of the default table.
+pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
+
+/// When a namespace's changes reach storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Persistence {
+    /// Never: storage is not called for this namespace.
+    MemoryOnly,
+    /// On every mutation, before the call returns.
+    OnChange,
+    /// On `persist_all`, or when a changed entry has to be evicted.
+    OnShutdown,
+}
+
+impl Persistence {
+    /// True for the policies whose data lives in storage too.
+    pub fn is_persisted(self) -> bool {
+        self != Persistence::MemoryOnly
+    }
+
+    /// The kebab-case name used in the WIT, policy files and every host.
+    pub fn name(self) -> &'static str {
+        match self {
+            Persistence::MemoryOnly => "memory-only",
+            Persistence::OnChange => "on-change",
+            Persistence::OnShutdown => "on-shutdown",
+        }
+    }
+
+    /// The policy of a kebab-case name, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Persistence::MemoryOnly,
+            Persistence::OnChange,
+            Persistence::OnShutdown,
+        ]
+        .into_iter()
+        .find(|p| p.name() == name)
+    }
+}
+
+/// The configuration of one namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamespaceConfig {
+    /// Unique, non-empty name of at most 1024 bytes.
+    pub name: String,
+    /// Capacity in entries, at least 1.
+    pub max_entries: u32,
+    /// When changes reach storage.
+    pub persistence: Persistence,
+}
+
+/// The seed's table, which a new cache starts with: `chats` on-shutdown,
+/// `chatUsers` on-change, `users` memory-only, [`DEFAULT_MAX_ENTRIES`] each.
+pub fn default_table() -> Vec<NamespaceConfig> {
+    [
+        (CHATS, Persistence::OnShutdown),
+        (CHAT_USERS, Persistence::OnChange),
+        (USERS, Persistence::MemoryOnly),
+    ]
+    .into_iter()
+    .map(|(name, persistence)| NamespaceConfig {
+        name: name.to_owned(),
+        max_entries: DEFAULT_MAX_ENTRIES,
+        persistence,
+    })
+    .collect()
+}
+
+/// Refuses an empty table, empty, oversized or duplicate names, and zero
+/// capacities, naming the first problem found.
+pub fn validate_table(configs: &[NamespaceConfig]) -> Result<(), CacheError> {
+    if configs.is_empty() {
+        return Err(CacheError::InvalidConfig(
+            "at least one namespace is required".to_owned(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for config in configs {
+        if config.name.is_empty() {
+            return Err(CacheError::InvalidConfig(
+                "a namespace name is empty".to_owned(),
+            ));
+        }
+        if config.name.len() > validate::MAX_KEY_BYTES {
+            return Err(CacheError::InvalidConfig(format!(
+                "namespace name of {} bytes is over the limit of {}",
+                config.name.len(),
+                validate::MAX_KEY_BYTES
+            )));
+        }
+        if config.max_entries == 0 {
+            return Err(CacheError::InvalidConfig(format!(
+                "namespace {:?} has max-entries 0; it must be at least 1",
+                config.name
+            )));
+        }
+        if !seen.insert(config.name.as_str()) {
+            return Err(CacheError::InvalidConfig(format!(
+                "namespace {:?} is listed twice",
+                config.name
+            )));
+        }
+    }
+    Ok(())
+}

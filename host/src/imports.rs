@@ -1,0 +1,156 @@
+//! The component's imports (`rows`, `bot-storage`), implemented once for every
+//! backend on top of [`cache_core::Storage`] and [`cache_core::BotStorage`].
+
+use crate::bindings::gromozeka::cache::{bot_storage, rows};
+use crate::runtime::HostState;
+use crate::storage::{
+    Batch, BotStorage, Inspect, Row, RowKey, SettingsChange, StorageError, StorageErrorKind,
+};
+
+/// What a [`CacheService`](crate::CacheService) needs of its storage: the two
+/// storage traits, [`Inspect`], and being movable to the thread that calls it.
+pub trait ServiceStorage: BotStorage + Inspect + Send + 'static {}
+
+impl<S: BotStorage + Inspect + Send + 'static> ServiceStorage for S {}
+
+/// Logs a storage failure and turns it into the typed error the guest receives.
+fn to_guest<T>(call: &str, r: Result<T, StorageError>) -> Result<T, rows::StorageError> {
+    r.map_err(|e| {
+        tracing::warn!(call, kind = %e.kind, error = %e.message, "storage call failed");
+        to_wit(e)
+    })
+}
+
+/// The WIT form of a storage error.
+pub(crate) fn to_wit(e: StorageError) -> rows::StorageError {
+    use rows::StorageErrorKind as W;
+    let kind = match e.kind {
+        StorageErrorKind::Busy => W::Busy,
+        StorageErrorKind::Full => W::Full,
+        StorageErrorKind::ReadOnly => W::ReadOnly,
+        StorageErrorKind::Corrupt => W::Corrupt,
+        StorageErrorKind::Constraint => W::Constraint,
+        StorageErrorKind::Schema => W::Schema,
+        StorageErrorKind::Unavailable => W::Unavailable,
+        StorageErrorKind::Conflict => W::Conflict,
+        StorageErrorKind::Other => W::Other,
+    };
+    rows::StorageError {
+        kind,
+        message: e.message,
+    }
+}
+
+/// The Rust form of a storage error the component returned.
+pub(crate) fn from_wit(e: rows::StorageError) -> StorageError {
+    use rows::StorageErrorKind as W;
+    let kind = match e.kind {
+        W::Busy => StorageErrorKind::Busy,
+        W::Full => StorageErrorKind::Full,
+        W::ReadOnly => StorageErrorKind::ReadOnly,
+        W::Corrupt => StorageErrorKind::Corrupt,
+        W::Constraint => StorageErrorKind::Constraint,
+        W::Schema => StorageErrorKind::Schema,
+        W::Unavailable => StorageErrorKind::Unavailable,
+        W::Conflict => StorageErrorKind::Conflict,
+        W::Other => StorageErrorKind::Other,
+    };
+    StorageError::new(kind, e.message)
+}
+
+impl<S: ServiceStorage> rows::Host for HostState<S> {
+    fn load(
+        &mut self,
+        namespace: String,
+        limit: u32,
+    ) -> Result<Vec<rows::StoredRow>, rows::StorageError> {
+        let loaded = to_guest("rows.load", self.storage.load(&namespace, limit))?;
+        Ok(loaded
+            .into_iter()
+            .map(|r| rows::StoredRow {
+                key: r.key,
+                value: r.value,
+            })
+            .collect())
+    }
+
+    fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, rows::StorageError> {
+        to_guest("rows.get", self.storage.get(&namespace, &key))
+    }
+
+    fn write(&mut self, batch: rows::Batch) -> Result<(), rows::StorageError> {
+        let batch = Batch {
+            clear: batch.clear.iter().map(String::as_str).collect(),
+            delete: batch
+                .delete
+                .iter()
+                .map(|k| RowKey {
+                    namespace: &k.namespace,
+                    key: &k.key,
+                })
+                .collect(),
+            upsert: batch
+                .upsert
+                .iter()
+                .map(|r| Row {
+                    namespace: &r.namespace,
+                    key: &r.key,
+                    value: r.value.as_str().into(),
+                })
+                .collect(),
+        };
+        to_guest("rows.write", self.storage.write(&batch))
+    }
+}
+
+impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
+    fn get_chat_settings(
+        &mut self,
+        chat_id: i64,
+    ) -> Result<Vec<(String, String)>, rows::StorageError> {
+        to_guest(
+            "bot-storage.get-chat-settings",
+            self.storage.get_chat_settings(chat_id),
+        )
+    }
+
+    fn write_chat_settings(
+        &mut self,
+        chat_id: i64,
+        change: bot_storage::SettingsChange,
+    ) -> Result<(), rows::StorageError> {
+        let change = match change {
+            bot_storage::SettingsChange::Merge(pairs) => SettingsChange::Merge(pairs),
+            bot_storage::SettingsChange::Rewrite(pairs) => SettingsChange::Rewrite(pairs),
+            bot_storage::SettingsChange::Unset(key) => SettingsChange::Unset(key),
+        };
+        to_guest(
+            "bot-storage.write-chat-settings",
+            self.storage.write_chat_settings(chat_id, &change),
+        )
+    }
+
+    fn get_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, rows::StorageError> {
+        to_guest(
+            "bot-storage.get-user-data",
+            self.storage.get_user_data(chat_id, user_id),
+        )
+    }
+
+    fn set_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        key: String,
+        value: String,
+    ) -> Result<(), rows::StorageError> {
+        to_guest(
+            "bot-storage.set-user-data",
+            self.storage.set_user_data(chat_id, user_id, &key, &value),
+        )
+    }
+}

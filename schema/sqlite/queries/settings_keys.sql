@@ -1,0 +1,1 @@
+SELECT key FROM chat_settings WHERE chat_id = ?1
