@@ -4,8 +4,8 @@
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use cache_tests::{
-    error_case, persistence_name, trap, FailRule, Harness, MockStorage, NamespaceConfig,
-    Persistence,
+    call_json, error_case, kind_named, persistence_name, trap, FailRule, Harness, MockStorage,
+    NamespaceConfig, Persistence, SettingsMode, StorageError, StorageErrorKind,
 };
 use serde_json::{json, Map, Value};
 
@@ -14,7 +14,7 @@ fn main() -> Result<()> {
     let file: Value = serde_json::from_str(&std::fs::read_to_string(path)?)
         .with_context(|| format!("parsing {path}"))?;
     ensure!(
-        file["format"] == json!(1),
+        file["format"] == json!(2),
         "{path}: unsupported format {}",
         file["format"]
     );
@@ -68,11 +68,11 @@ fn run_scenario(s: &Value) -> Result<()> {
             "unknown scenario key {key:?}"
         );
     }
-    let mut mock = MockStorage::default();
+    let mut mock = MockStorage::new();
     if let Some(storage) = obj.get("storage") {
         seed(&mut mock, storage)?;
     }
-    let mut h = Harness::with_storage(mock).map_err(trap)?;
+    let mut h = Harness::with_storage(mock)?;
     if let Some(configure) = obj.get("configure") {
         let configs = configs(configure)?;
         h.configure(&configs)
@@ -94,20 +94,20 @@ fn run_scenario(s: &Value) -> Result<()> {
 
 fn seed(mock: &mut MockStorage, storage: &Value) -> Result<()> {
     for row in storage["rows"].as_array().into_iter().flatten() {
-        mock.data.put_row(
-            text(&row["namespace"])?,
-            text(&row["key"])?,
-            text(&row["value"])?,
-        );
+        let (namespace, key) = (text(&row["namespace"])?, text(&row["key"])?);
+        match row.get("unreadable") {
+            Some(reason) => mock.put_unreadable_row(namespace, key, text(reason)?),
+            None => mock.put_row(namespace, key, text(&row["value"])?),
+        }
     }
     for row in storage["chat_settings"].as_array().into_iter().flatten() {
-        mock.data.chat_settings.insert(
+        mock.chat_settings.insert(
             (int(&row["chat_id"])?, text(&row["key"])?.to_owned()),
             text(&row["value"])?.to_owned(),
         );
     }
     for row in storage["user_data"].as_array().into_iter().flatten() {
-        mock.data.user_data.insert(
+        mock.user_data.insert(
             (
                 int(&row["chat_id"])?,
                 int(&row["user_id"])?,
@@ -192,17 +192,28 @@ fn configs(v: &Value) -> Result<Vec<NamespaceConfig>> {
         .collect()
 }
 
-/// A call's outcome: `Ok(json value)` or `Err((case, message))`.
-type Outcome = std::result::Result<Value, (String, String)>;
+/// A failed call: its case, message, and the kind of a storage error.
+type Failure = (String, String, Option<&'static str>);
+
+/// A call's outcome: `Ok(json value)` or `Err(failure)`.
+type Outcome = std::result::Result<Value, Failure>;
 
 fn outcome<T>(
     r: wasmtime::Result<std::result::Result<T, cache_tests::CacheError>>,
     f: impl FnOnce(T) -> Value,
 ) -> Result<Outcome> {
     Ok(r.map_err(trap)?.map(f).map_err(|e| {
-        let (case, msg) = error_case(&e);
-        (case.to_owned(), msg.to_owned())
+        let (case, msg, kind) = error_case(&e);
+        (case.to_owned(), msg.to_owned(), kind)
     }))
+}
+
+fn mode(v: &Value) -> Result<SettingsMode> {
+    match text(v)? {
+        "merge" => Ok(SettingsMode::Merge),
+        "rewrite" => Ok(SettingsMode::Rewrite),
+        other => bail!("unknown settings mode {other:?}"),
+    }
 }
 
 fn call(h: &mut Harness, name: &str, a: &[Value]) -> Result<Outcome> {
@@ -212,9 +223,9 @@ fn call(h: &mut Harness, name: &str, a: &[Value]) -> Result<Outcome> {
     };
     let opt = |v: Option<String>| v.map_or(Value::Null, Value::String);
     let unit = |()| Value::Null;
-    let cache = h.service.gromozeka_cache_cache();
-    let bot = h.service.gromozeka_cache_bot();
-    let st = &mut h.store;
+    let (service, st) = h.parts();
+    let cache = service.gromozeka_cache_cache();
+    let bot = service.gromozeka_cache_bot();
     match name {
         "cache.configure" => outcome(cache.call_configure(st, &configs(arg(0)?)?), unit),
         "cache.get" => outcome(cache.call_get(st, &string(arg(0)?)?, &string(arg(1)?)?), opt),
@@ -244,7 +255,11 @@ fn call(h: &mut Harness, name: &str, a: &[Value]) -> Result<Outcome> {
                 .collect(),
         ))),
         "bot.get-chat-settings" => outcome(bot.call_get_chat_settings(st, int(arg(0)?)?), Value::String),
-        "bot.set-chat-settings" => outcome(bot.call_set_chat_settings(st, int(arg(0)?)?, &string(arg(1)?)?), unit),
+        "bot.set-chat-settings" => outcome(
+            bot.call_set_chat_settings(st, int(arg(0)?)?, &string(arg(1)?)?, mode(arg(2)?)?),
+            unit,
+        ),
+        "bot.unset-chat-setting" => outcome(bot.call_unset_chat_setting(st, int(arg(0)?)?, &string(arg(1)?)?), unit),
         "bot.get-chat-info" => outcome(bot.call_get_chat_info(st, int(arg(0)?)?), opt),
         "bot.set-chat-info" => outcome(bot.call_set_chat_info(st, int(arg(0)?)?, &string(arg(1)?)?), unit),
         "bot.get-user-data" => outcome(bot.call_get_user_data(st, int(arg(0)?)?, int(arg(1)?)?), Value::String),
@@ -282,6 +297,7 @@ fn run_step(h: &mut Harness, step: &Value) -> Result<()> {
                 "ok",
                 "err",
                 "err_contains",
+                "err_kind",
                 "outcome",
                 "storage_calls",
                 "storage_calls_include",
@@ -301,11 +317,11 @@ fn run_step(h: &mut Harness, step: &Value) -> Result<()> {
     match (o.get("ok"), o.get("err"), o.get("outcome")) {
         (Some(expected), None, None) => match &actual {
             Ok(value) => compare_ok(name, expected, value)?,
-            Err((case, msg)) => bail!("expected ok {expected}, got err {case}({msg:?})"),
+            Err((case, msg, _)) => bail!("expected ok {expected}, got err {case}({msg:?})"),
         },
         (None, Some(expected), None) => match &actual {
             Ok(value) => bail!("expected err {expected}, got ok {value}"),
-            Err((case, msg)) => {
+            Err((case, msg, kind)) => {
                 ensure!(
                     expected == case.as_str(),
                     "expected err {expected}, got {case}({msg:?})"
@@ -314,12 +330,18 @@ fn run_step(h: &mut Harness, step: &Value) -> Result<()> {
                     let part = text(part)?;
                     ensure!(msg.contains(part), "error message {msg:?} lacks {part:?}");
                 }
+                if let Some(want) = o.get("err_kind") {
+                    ensure!(
+                        *kind == Some(text(want)?),
+                        "expected a storage error of kind {want}, got {kind:?} ({msg:?})"
+                    );
+                }
             }
         },
         (None, None, Some(any)) => ensure!(any == "any", "outcome must be \"any\""),
         _ => bail!("a call step needs exactly one of ok, err, outcome"),
     }
-    let calls = h.storage().calls.clone();
+    let calls: Vec<Value> = h.storage().calls.iter().map(call_json).collect();
     if let Some(expected) = o.get("storage_calls") {
         let expected = expected.as_array().context("storage_calls is not a list")?;
         ensure!(
@@ -345,13 +367,17 @@ fn run_step(h: &mut Harness, step: &Value) -> Result<()> {
 
 fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> {
     let rule = || -> Result<FailRule> {
+        let kind = match o.get("kind") {
+            None => StorageErrorKind::Other,
+            Some(k) => kind_named(text(k)?).with_context(|| format!("unknown kind {k}"))?,
+        };
         Ok(FailRule {
-            message: text(o.get("message").context("message")?)?.to_owned(),
+            error: StorageError::new(kind, text(o.get("message").context("message")?)?),
             times: o
                 .get("times")
                 .map(|t| t.as_u64().context("times"))
                 .transpose()?,
-            fns: o.get("fns").map(strings).transpose()?,
+            functions: o.get("fns").map(strings).transpose()?,
         })
     };
     match kind {
@@ -365,7 +391,6 @@ fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> 
             let m = h.storage();
             if let Some(rows) = o.get("rows") {
                 let actual: Vec<Value> = m
-                    .data
                     .rows()
                     .map(|(ns, k, v)| json!({"namespace": ns, "key": k, "value": v}))
                     .collect();
@@ -373,7 +398,6 @@ fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> 
             }
             if let Some(settings) = o.get("chat_settings") {
                 let actual: Vec<Value> = m
-                    .data
                     .chat_settings
                     .iter()
                     .map(|((c, k), v)| json!({"chat_id": c, "key": k, "value": v}))
@@ -382,7 +406,6 @@ fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> 
             }
             if let Some(data) = o.get("user_data") {
                 let actual: Vec<Value> = m
-                    .data
                     .user_data
                     .iter()
                     .map(|((c, u, k), v)| json!({"chat_id": c, "user_id": u, "key": k, "data": v}))
@@ -466,8 +489,18 @@ fn call_matches(e: &Value, a: &Value) -> bool {
                     _ => false,
                 }
             }),
-            "settings" => match (ev.as_array(), av.as_array()) {
-                (Some(x), Some(y)) => multiset_eq(x, y, |p, q| p == q),
+            "change" => match (ev.as_object(), av.as_object()) {
+                (Some(x), Some(y)) => {
+                    x.len() == 1
+                        && y.len() == 1
+                        && x.iter().all(|(case, e)| {
+                            y.get(case)
+                                .is_some_and(|a| match (e.as_array(), a.as_array()) {
+                                    (Some(e), Some(a)) => multiset_eq(e, a, |p, q| p == q),
+                                    _ => e == a,
+                                })
+                        })
+                }
                 _ => false,
             },
             "value" => json_eq(ev, av),

@@ -3,58 +3,18 @@
 //! `cache_host::Runtime`: the same configuration the host uses.
 
 use anyhow::{anyhow, Context, Result};
-use cache_host::bindings::gromozeka::cache::storage as wit_storage;
-use cache_host::bindings::CacheService as CacheBindings;
-use cache_host::{ArtifactSource, Batch, NamespaceConfig, Row, Runtime};
-use wasmtime::component::{Component, HasSelf, Linker};
+use std::time::Duration;
+
+use cache_host::runtime::Instance;
+use cache_host::storage::MemoryStorage;
+use cache_host::{ArtifactSource, Limits, NamespaceConfig, Runtime};
+use wasmtime::component::{Component, Linker};
 use wasmtime::Store;
 
 /// Bindings of the no-op component (`bench/noop-component/wit`).
 #[allow(missing_docs, clippy::all)]
 pub mod noop_bindings {
     wasmtime::component::bindgen!({ path: "noop-component/wit", world: "noop" });
-}
-
-/// A storage that holds nothing: the raw benchmarks use memory-only namespaces,
-/// so the component never calls it.
-pub struct NullStorage;
-
-impl wit_storage::Host for NullStorage {
-    fn load(&mut self, _namespace: String, _limit: u32) -> Result<Vec<Row>, String> {
-        Ok(Vec::new())
-    }
-    fn get(&mut self, _namespace: String, _key: String) -> Result<Option<String>, String> {
-        Ok(None)
-    }
-    fn write(&mut self, _batch: Batch) -> Result<(), String> {
-        Ok(())
-    }
-    fn get_chat_settings(&mut self, _chat_id: i64) -> Result<Vec<(String, String)>, String> {
-        Ok(Vec::new())
-    }
-    fn set_chat_settings(
-        &mut self,
-        _chat_id: i64,
-        _settings: Vec<(String, String)>,
-    ) -> Result<(), String> {
-        Ok(())
-    }
-    fn get_user_data(
-        &mut self,
-        _chat_id: i64,
-        _user_id: i64,
-    ) -> Result<Vec<(String, String)>, String> {
-        Ok(Vec::new())
-    }
-    fn add_user_data(
-        &mut self,
-        _chat_id: i64,
-        _user_id: i64,
-        _key: String,
-        _value: String,
-    ) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 /// The runtime's component, from its precompiled artifact when there is one
@@ -89,25 +49,27 @@ fn store<T>(runtime: &Runtime, data: T) -> Store<T> {
     store
 }
 
-/// The cache component, instantiated over [`NullStorage`].
+/// The cache component, instantiated by the host's runtime over an in-memory
+/// storage (the raw benchmarks use memory-only namespaces: it is never called).
 pub struct RawCache {
-    store: Store<NullStorage>,
-    bindings: CacheBindings,
+    instance: Instance<MemoryStorage>,
 }
 
 impl RawCache {
     /// Instantiates the runtime's cache component and configures `namespaces`.
     pub fn new(runtime: &Runtime, namespaces: &[NamespaceConfig]) -> Result<Self> {
-        let component = component_of(runtime)?;
-        let mut linker = Linker::<NullStorage>::new(runtime.engine());
-        wit_storage::add_to_linker::<NullStorage, HasSelf<NullStorage>>(&mut linker, |s| s)
-            .map_err(wt)?;
-        let mut store = store(runtime, NullStorage);
-        let bindings = CacheBindings::instantiate(&mut store, &component, &linker).map_err(wt)?;
-        let mut raw = RawCache { store, bindings };
-        raw.bindings
+        let limits = Limits {
+            memory_bytes: 4 << 30,
+            call_time: Duration::from_secs(1 << 20),
+        };
+        let instance = runtime
+            .new_instance(MemoryStorage::new(), &limits)
+            .map_err(|e| anyhow!("{e}"))?;
+        let mut raw = RawCache { instance };
+        let Instance { store, bindings } = &mut raw.instance;
+        bindings
             .gromozeka_cache_cache()
-            .call_configure(&mut raw.store, namespaces)
+            .call_configure(store, namespaces)
             .map_err(wt)?
             .map_err(|e| anyhow!("configure: {e:?}"))?;
         Ok(raw)
@@ -115,18 +77,20 @@ impl RawCache {
 
     /// `get` of the cache interface.
     pub fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>> {
-        self.bindings
+        let Instance { store, bindings } = &mut self.instance;
+        bindings
             .gromozeka_cache_cache()
-            .call_get(&mut self.store, namespace, key)
+            .call_get(store, namespace, key)
             .map_err(wt)?
             .map_err(|e| anyhow!("get: {e:?}"))
     }
 
     /// `set-many` of the cache interface.
     pub fn set_many(&mut self, namespace: &str, entries: &[(String, String)]) -> Result<()> {
-        self.bindings
+        let Instance { store, bindings } = &mut self.instance;
+        bindings
             .gromozeka_cache_cache()
-            .call_set_many(&mut self.store, namespace, entries)
+            .call_set_many(store, namespace, entries)
             .map_err(wt)?
             .map_err(|e| anyhow!("set-many: {e:?}"))
     }
@@ -135,10 +99,10 @@ impl RawCache {
 impl RawCache {
     /// `persist-all` of the cache interface (written rows).
     pub fn persist_all(&mut self) -> Result<u32> {
-        Ok(self
-            .bindings
+        let Instance { store, bindings } = &mut self.instance;
+        Ok(bindings
             .gromozeka_cache_cache()
-            .call_persist_all(&mut self.store)
+            .call_persist_all(store)
             .map_err(wt)?
             .map_err(|e| anyhow!("persist-all: {e:?}"))?
             .written)

@@ -28,12 +28,8 @@ const BULK_ROWS: usize = 100_000;
 /// Entries of the scaling measurement.
 const SCALES: [usize; 3] = [1_000, 100_000, 1_000_000];
 
-/// Same text as the host's upsert (host/src/sqlite_storage.rs).
-const SQL_UPSERT: &str = "INSERT INTO cache_storage (namespace, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) \
-     ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
-/// Same text as the host's load.
-const SQL_LOAD: &str =
-    "SELECT key, value FROM cache_storage WHERE namespace = ?1 ORDER BY updated_at DESC LIMIT ?2";
+/// The host's own upsert and load statements (schema/sqlite/queries).
+use cache_host::storage::sqlite::queries::{ROWS_LOAD as SQL_LOAD, ROWS_UPSERT as SQL_UPSERT};
 
 /// Paths every measurement uses.
 struct Paths {

@@ -42,8 +42,8 @@ fn with_cache<R>(f: impl FnOnce(&mut core::Cache<HostStorage>) -> R) -> R {
 }
 
 fn storage_error(e: rows::StorageError) -> core::StorageError {
-    use rows::StorageErrorKind as W;
     use core::StorageErrorKind as K;
+    use rows::StorageErrorKind as W;
     let kind = match e.kind {
         W::Busy => K::Busy,
         W::Full => K::Full,
@@ -59,8 +59,8 @@ fn storage_error(e: rows::StorageError) -> core::StorageError {
 }
 
 fn storage_error_to_wit(e: core::StorageError) -> rows::StorageError {
-    use rows::StorageErrorKind as W;
     use core::StorageErrorKind as K;
+    use rows::StorageErrorKind as W;
     let kind = match e.kind {
         K::Busy => W::Busy,
         K::Full => W::Full,
@@ -79,7 +79,11 @@ fn storage_error_to_wit(e: core::StorageError) -> rows::StorageError {
 }
 
 impl core::Storage for HostStorage {
-    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<core::StoredRow>, core::StorageError> {
+    fn load(
+        &mut self,
+        namespace: &str,
+        limit: u32,
+    ) -> Result<Vec<core::StoredRow>, core::StorageError> {
         Ok(rows::load(namespace, limit)
             .map_err(storage_error)?
             .into_iter()
@@ -103,10 +107,10 @@ impl core::Storage for HostStorage {
                 key: r.key,
             })
             .collect();
-        let upsert: Vec<rows::RowParam<'_>> = batch
+        let upsert: Vec<rows::Row<'_>> = batch
             .upsert
             .iter()
-            .map(|r| rows::RowParam {
+            .map(|r| rows::Row {
                 namespace: r.namespace,
                 key: r.key,
                 value: &r.value,
@@ -122,7 +126,10 @@ impl core::Storage for HostStorage {
 }
 
 impl core::BotStorage for HostStorage {
-    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, core::StorageError> {
+    fn get_chat_settings(
+        &mut self,
+        chat_id: i64,
+    ) -> Result<Vec<(String, String)>, core::StorageError> {
         bot_storage::get_chat_settings(chat_id).map_err(storage_error)
     }
 
@@ -131,20 +138,23 @@ impl core::BotStorage for HostStorage {
         chat_id: i64,
         change: &core::SettingsChange,
     ) -> Result<(), core::StorageError> {
-        let pairs = |list: &[(String, String)]| -> Vec<(&str, &str)> {
+        fn pairs(list: &[(String, String)]) -> Vec<(&str, &str)> {
             list.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-        };
+        }
         match change {
             core::SettingsChange::Merge(list) => {
                 let list = pairs(list);
-                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChangeParam::Merge(&list))
+                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChange::Merge(&list))
             }
             core::SettingsChange::Rewrite(list) => {
                 let list = pairs(list);
-                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChangeParam::Rewrite(&list))
+                bot_storage::write_chat_settings(
+                    chat_id,
+                    bot_storage::SettingsChange::Rewrite(&list),
+                )
             }
             core::SettingsChange::Unset(key) => {
-                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChangeParam::Unset(key))
+                bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChange::Unset(key))
             }
         }
         .map_err(storage_error)
@@ -280,7 +290,11 @@ impl bot::Guest for Component {
         with_bot(|c| c.get_chat_settings(chat_id)).map_err(Into::into)
     }
 
-    fn set_chat_settings(chat_id: i64, settings: String, mode: SettingsMode) -> Result<(), CacheError> {
+    fn set_chat_settings(
+        chat_id: i64,
+        settings: String,
+        mode: SettingsMode,
+    ) -> Result<(), CacheError> {
         let mode = match mode {
             SettingsMode::Merge => core::SettingsMode::Merge,
             SettingsMode::Rewrite => core::SettingsMode::Rewrite,

@@ -64,7 +64,9 @@ impl<S: BotStorage> BotCache<S> {
     pub fn get_chat_settings(&mut self, chat_id: i64) -> Result<String, CacheError> {
         let key = chat_id.to_string();
         let cached = self.cache.get_json(CHATS, &key, |entry| {
-            entry.and_then(|e| e.get(SETTINGS_FIELD)).map(Value::to_string)
+            entry
+                .and_then(|e| e.get(SETTINGS_FIELD))
+                .map(Value::to_string)
         })?;
         if let Some(text) = cached {
             return Ok(text);
@@ -185,7 +187,8 @@ impl<S: BotStorage> BotCache<S> {
             return Ok(());
         };
         data.insert(data_key.to_owned(), parsed);
-        self.cache.refresh_json(CHAT_USERS, key, Value::Object(entry))
+        self.cache
+            .refresh_json(CHAT_USERS, key, Value::Object(entry))
     }
 
     /// One item of the user's state as JSON text, if set.
@@ -262,7 +265,8 @@ impl<S: BotStorage> BotCache<S> {
     ) -> Result<(), CacheError> {
         let mut entry = self.object_at(namespace, &key)?;
         entry.insert(field.to_owned(), value);
-        self.cache.refresh_json(namespace, key, Value::Object(entry))
+        self.cache
+            .refresh_json(namespace, key, Value::Object(entry))
     }
 
     /// Writes a settings change, after checking that `chats` is configured.

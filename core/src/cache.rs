@@ -287,7 +287,12 @@ impl<S: Storage> Cache<S> {
 
     /// Stores `value` under `key` as [`set`](Cache::set) does; the value may
     /// hold the namespace's mirrored field (see [`Cache::mirror`]).
-    pub fn set_json(&mut self, namespace: &str, key: String, value: Value) -> Result<(), CacheError> {
+    pub fn set_json(
+        &mut self,
+        namespace: &str,
+        key: String,
+        value: Value,
+    ) -> Result<(), CacheError> {
         self.put_json(namespace, key, value, Mode::Mutation)
     }
 
@@ -296,11 +301,22 @@ impl<S: Storage> Cache<S> {
     /// clean). If making room would need a write that fails, the value is not
     /// cached and `Ok` is returned: the next read goes to storage. The value may
     /// hold the namespace's mirrored field.
-    pub fn refresh_json(&mut self, namespace: &str, key: String, value: Value) -> Result<(), CacheError> {
+    pub fn refresh_json(
+        &mut self,
+        namespace: &str,
+        key: String,
+        value: Value,
+    ) -> Result<(), CacheError> {
         self.put_json(namespace, key, value, Mode::Refresh)
     }
 
-    fn put_json(&mut self, namespace: &str, key: String, value: Value, mode: Mode) -> Result<(), CacheError> {
+    fn put_json(
+        &mut self,
+        namespace: &str,
+        key: String,
+        value: Value,
+        mode: Mode,
+    ) -> Result<(), CacheError> {
         validate::key(&key)?;
         if value.is_null() {
             return Err(CacheError::InvalidJson(

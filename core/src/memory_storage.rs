@@ -38,8 +38,10 @@ impl MemoryStorage {
 
     fn put(&mut self, namespace: &str, key: &str, value: Result<String, String>) {
         self.sequence += 1;
-        self.rows
-            .insert((namespace.to_owned(), key.to_owned()), (self.sequence, value));
+        self.rows.insert(
+            (namespace.to_owned(), key.to_owned()),
+            (self.sequence, value),
+        );
     }
 
     /// The stored value of a readable row.
@@ -51,9 +53,9 @@ impl MemoryStorage {
 
     /// Every readable row as (namespace, key, value), in (namespace, key) order.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.rows.iter().filter_map(|((ns, k), (_, v))| {
-            v.as_deref().ok().map(|v| (ns.as_str(), k.as_str(), v))
-        })
+        self.rows
+            .iter()
+            .filter_map(|((ns, k), (_, v))| v.as_deref().ok().map(|v| (ns.as_str(), k.as_str(), v)))
     }
 
     /// Every readable row of a namespace as (key, value), in key order.

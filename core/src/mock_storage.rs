@@ -223,7 +223,13 @@ impl<S: Storage> Storage for MockStorage<S> {
             upsert: batch
                 .upsert
                 .iter()
-                .map(|r| (r.namespace.to_owned(), r.key.to_owned(), r.value.to_string()))
+                .map(|r| {
+                    (
+                        r.namespace.to_owned(),
+                        r.key.to_owned(),
+                        r.value.to_string(),
+                    )
+                })
                 .collect(),
         })?;
         self.inner.write(batch)

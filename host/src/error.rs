@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::imports::from_wit;
 use crate::storage::StorageError;
 use crate::CacheError;
 
@@ -25,10 +26,11 @@ pub enum Error {
     /// A key over 1024 bytes or a value over 1 MiB.
     #[error("too large: {0}")]
     TooLarge(String),
-    /// Storage failed during the call; the cache is unchanged. Carries the storage's
-    /// message (which names the file and what to do).
+    /// Storage failed during the call; the cache is unchanged. Carries the typed
+    /// storage error: its kind, and a message naming the storage function, the file
+    /// and what to do.
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(StorageError),
     /// The guest trapped (CPU bound hit, memory limit hit, or a bug in the
     /// component). Changes not yet written to storage by that instance are lost; the
     /// next call runs on a fresh instance (`restarted` says whether it is already up).
@@ -40,7 +42,7 @@ pub enum Error {
         restarted: bool,
     },
     /// Opening or preparing the storage failed.
-    #[error(transparent)]
+    #[error("cannot open the storage: {0}")]
     OpenStorage(#[from] StorageError),
     /// The component file could not be read or compiled.
     #[error("cannot load the cache component {}: {message}", path.display())]
@@ -73,7 +75,17 @@ impl From<CacheError> for Error {
             CacheError::InvalidJson(s) => Error::InvalidJson(s),
             CacheError::InvalidConfig(s) => Error::InvalidConfig(s),
             CacheError::TooLarge(s) => Error::TooLarge(s),
-            CacheError::Storage(s) => Error::Storage(s),
+            CacheError::Storage(e) => Error::Storage(from_wit(e)),
+        }
+    }
+}
+
+impl Error {
+    /// The kind of storage failure, for [`Error::Storage`] and [`Error::OpenStorage`].
+    pub fn storage_kind(&self) -> Option<crate::StorageErrorKind> {
+        match self {
+            Error::Storage(e) | Error::OpenStorage(e) => Some(e.kind),
+            _ => None,
         }
     }
 }

@@ -22,7 +22,7 @@ fn to_guest<T>(call: &str, r: Result<T, StorageError>) -> Result<T, rows::Storag
 }
 
 /// The WIT form of a storage error.
-pub(crate) fn to_wit(e: StorageError) -> rows::StorageError {
+pub fn to_wit(e: StorageError) -> rows::StorageError {
     use rows::StorageErrorKind as W;
     let kind = match e.kind {
         StorageErrorKind::Busy => W::Busy,
@@ -42,7 +42,7 @@ pub(crate) fn to_wit(e: StorageError) -> rows::StorageError {
 }
 
 /// The Rust form of a storage error the component returned.
-pub(crate) fn from_wit(e: rows::StorageError) -> StorageError {
+pub fn from_wit(e: rows::StorageError) -> StorageError {
     use rows::StorageErrorKind as W;
     let kind = match e.kind {
         W::Busy => StorageErrorKind::Busy,
@@ -74,7 +74,11 @@ impl<S: ServiceStorage> rows::Host for HostState<S> {
             .collect())
     }
 
-    fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, rows::StorageError> {
+    fn get(
+        &mut self,
+        namespace: String,
+        key: String,
+    ) -> Result<Option<String>, rows::StorageError> {
         to_guest("rows.get", self.storage.get(&namespace, &key))
     }
 

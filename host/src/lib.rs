@@ -3,9 +3,11 @@
 //!
 //! A newcomer's map of the crate:
 //!
-//! - [`storage`]: the [`Storage`] trait, the `storage` interface the component imports.
-//! - [`sqlite_storage`]: [`SqliteStorage`], the default storage: schema, migration,
-//!   WAL, prepared statements, error messages a person can act on.
+//! - [`storage`]: the backends. The storage contract is `cache_core`'s [`Storage`]
+//!   (the generic rows) and [`BotStorage`] (the bot's tables); [`imports`] implements
+//!   the component's imports once on top of them.
+//! - [`storage::sqlite`]: [`SqliteStorage`], the default: the shared schema and
+//!   queries of `schema/sqlite/`, WAL, typed errors a person can act on.
 //! - [`runtime`]: [`Runtime`], the engine and the compiled component (precompiled
 //!   artifact cached next to the `.wasm`), the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
@@ -15,7 +17,7 @@
 //! - [`error`]: [`Error`], what every call of the API can fail with.
 //!
 //! ```no_run
-//! use cache_host::CacheService;
+//! use cache_host::{CacheService, SettingsMode};
 //!
 //! fn main() -> Result<(), cache_host::Error> {
 //!     // Loads the component (compiled once, then from the artifact cached next to
@@ -23,7 +25,8 @@
 //!     let cache = CacheService::builder("target/cache.wasm")
 //!         .policy_file("cache-policy.toml")? // optional; default: the seed's table
 //!         .open_sqlite("cache.db")?;
-//!     cache.set_chat_settings(-100123, r#"{"lang":"en"}"#)?; // written through to SQLite
+//!     // Merged into the chat's stored settings, in one SQLite transaction.
+//!     cache.set_chat_settings(-100123, r#"{"lang":"en"}"#, SettingsMode::Merge)?;
 //!     let settings: String = cache.get_chat_settings(-100123)?; // JSON text
 //!     cache.set_user_state(42, "step", r#""menu""#)?; // memory-only
 //!     let worker = cache.clone(); // Send + Sync: clones share the one instance
@@ -40,10 +43,10 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod imports;
 pub mod policy;
 pub mod runtime;
 pub mod service;
-pub mod sqlite_storage;
 pub mod storage;
 
 /// Bindings generated from `wit/` by `wasmtime::component::bindgen!`.
@@ -51,17 +54,19 @@ pub mod storage;
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "cache-service",
+        world: "bot-service",
         additional_derives: [PartialEq, Eq],
     });
 }
 
+pub use bindings::exports::gromozeka::cache::bot::SettingsMode;
 pub use bindings::exports::gromozeka::cache::types::{
     CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence, SkippedRow,
 };
 pub use error::Error;
+pub use imports::ServiceStorage;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Limits, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, StartTiming};
-pub use sqlite_storage::{SqliteOptions, SqliteStorage};
-pub use storage::{Batch, Row, RowKey, Storage, StorageError, StorageErrorKind};
+pub use storage::sqlite::{SqliteOptions, SqliteStorage};
+pub use storage::{BotStorage, Inspect, Storage, StorageError, StorageErrorKind};

@@ -10,7 +10,6 @@
 //! Without a file, [`Policy::default`] is the seed's table: `chats` on-shutdown,
 //! `chatUsers` on-change, `users` memory-only, 1000 entries each.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -36,61 +35,72 @@ struct NamespaceEntry {
     name: String,
     #[serde(alias = "max-entries")]
     max_entries: u32,
-    persistence: PersistenceName,
+    #[serde(deserialize_with = "persistence_name")]
+    persistence: cache_core::Persistence,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum PersistenceName {
-    MemoryOnly,
-    OnChange,
-    OnShutdown,
+/// A persistence policy by its kebab-case name ([`cache_core::Persistence::from_name`]).
+fn persistence_name<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<cache_core::Persistence, D::Error> {
+    let name = String::deserialize(d)?;
+    cache_core::Persistence::from_name(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown persistence {name:?}; expected \"memory-only\", \"on-change\" or \"on-shutdown\""
+        ))
+    })
 }
 
 impl Default for Policy {
-    /// The seed's table: `chats` on-shutdown, `chatUsers` on-change, `users`
-    /// memory-only, 1000 entries each.
+    /// The seed's table ([`cache_core::config::default_table`]).
     fn default() -> Self {
-        let ns = |name: &str, persistence| NamespaceConfig {
-            name: name.to_string(),
-            max_entries: 1000,
-            persistence,
-        };
         Self {
-            namespaces: vec![
-                ns("chats", Persistence::OnShutdown),
-                ns("chatUsers", Persistence::OnChange),
-                ns("users", Persistence::MemoryOnly),
-            ],
+            namespaces: cache_core::config::default_table()
+                .into_iter()
+                .map(|c| NamespaceConfig {
+                    name: c.name,
+                    max_entries: c.max_entries,
+                    persistence: persistence_to_wit(c.persistence),
+                })
+                .collect(),
         }
     }
 }
 
+/// The WIT form of a persistence policy.
+pub(crate) fn persistence_to_wit(p: cache_core::Persistence) -> Persistence {
+    match p {
+        cache_core::Persistence::MemoryOnly => Persistence::MemoryOnly,
+        cache_core::Persistence::OnChange => Persistence::OnChange,
+        cache_core::Persistence::OnShutdown => Persistence::OnShutdown,
+    }
+}
+
+/// The core form of a persistence policy.
+pub(crate) fn persistence_from_wit(p: Persistence) -> cache_core::Persistence {
+    match p {
+        Persistence::MemoryOnly => cache_core::Persistence::MemoryOnly,
+        Persistence::OnChange => cache_core::Persistence::OnChange,
+        Persistence::OnShutdown => cache_core::Persistence::OnShutdown,
+    }
+}
+
 impl Policy {
-    /// A policy of the given namespaces, checked: at least one, names non-empty (at
-    /// most 1024 bytes) and unique, `max_entries` at least 1.
+    /// A policy of the given namespaces, checked by the same rules as the
+    /// component's `configure` ([`cache_core::config::validate_table`]).
     pub fn new(namespaces: Vec<NamespaceConfig>) -> Result<Self, String> {
-        if namespaces.is_empty() {
-            return Err("no namespace is defined; add at least one [[namespace]]".into());
-        }
-        let mut seen = HashSet::new();
-        for ns in &namespaces {
-            if ns.name.is_empty() || ns.name.len() > 1024 {
-                return Err(format!(
-                    "namespace name {:?} must be 1 to 1024 bytes long",
-                    ns.name
-                ));
-            }
-            if !seen.insert(ns.name.as_str()) {
-                return Err(format!("namespace {:?} is defined twice", ns.name));
-            }
-            if ns.max_entries == 0 {
-                return Err(format!(
-                    "namespace {:?} has max_entries = 0; it must be at least 1",
-                    ns.name
-                ));
-            }
-        }
+        let core: Vec<cache_core::NamespaceConfig> = namespaces
+            .iter()
+            .map(|n| cache_core::NamespaceConfig {
+                name: n.name.clone(),
+                max_entries: n.max_entries,
+                persistence: persistence_from_wit(n.persistence),
+            })
+            .collect();
+        cache_core::config::validate_table(&core).map_err(|e| match e {
+            cache_core::CacheError::InvalidConfig(why) => why,
+            other => other.to_string(),
+        })?;
         Ok(Self { namespaces })
     }
 
@@ -104,11 +114,7 @@ impl Policy {
             .map(|n| NamespaceConfig {
                 name: n.name,
                 max_entries: n.max_entries,
-                persistence: match n.persistence {
-                    PersistenceName::MemoryOnly => Persistence::MemoryOnly,
-                    PersistenceName::OnChange => Persistence::OnChange,
-                    PersistenceName::OnShutdown => Persistence::OnShutdown,
-                },
+                persistence: persistence_to_wit(n.persistence),
             })
             .collect();
         Self::new(namespaces)
@@ -166,7 +172,7 @@ mod tests {
     #[test]
     fn rejects_bad_policies_with_a_reason() {
         let bad = [
-            ("", "no namespace"),
+            ("", "at least one namespace"),
             (
                 "[[namespace]]\nname = \"a\"\nmax_entries = 0\npersistence = \"on-change\"",
                 "at least 1",

@@ -8,7 +8,7 @@
 //!   bytes and of wasmtime's engine compatibility hash (which covers the wasmtime
 //!   version and every compilation setting). A restart deserializes it instead of
 //!   recompiling; a changed `.wasm` or wasmtime gets a new key and is recompiled.
-//! - **Sandbox**: the linker provides the `storage` interface and nothing else; every
+//! - **Sandbox**: the linker provides the storage interfaces and nothing else; every
 //!   store has a memory limit ([`Limits::memory_bytes`]) and every call a CPU bound
 //!   ([`Limits::call_time`]) enforced by epoch interruption, with one background
 //!   thread advancing the epoch every [`RuntimeOptions::epoch_tick`].
@@ -25,9 +25,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store};
 
-use crate::bindings::gromozeka::cache::storage as wit_storage;
-use crate::bindings::{CacheService as Bindings, CacheServicePre};
-use crate::storage::{Batch, Row, Storage};
+use crate::bindings::{BotService as Bindings, BotServicePre};
+use crate::imports::ServiceStorage;
 use crate::Error;
 
 /// Engine-wide settings of a [`Runtime`].
@@ -184,31 +183,46 @@ impl Runtime {
         u64::try_from(limit.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX)
     }
 
-    /// Links the `storage` import (and nothing else) for storage type `S` and
-    /// type-checks the component against it.
-    pub(crate) fn instance_pre<S: Storage>(&self) -> Result<CacheServicePre<HostState<S>>, Error> {
+    /// Links the storage imports (`rows`, `bot-storage`; nothing else) for storage
+    /// type `S` and type-checks the component against them.
+    pub(crate) fn instance_pre<S: ServiceStorage>(
+        &self,
+    ) -> Result<BotServicePre<HostState<S>>, Error> {
         let mut linker = Linker::<HostState<S>>::new(&self.inner.engine);
-        wit_storage::add_to_linker::<HostState<S>, HasSelf<HostState<S>>>(&mut linker, |s| s)
+        Bindings::add_to_linker::<HostState<S>, HasSelf<HostState<S>>>(&mut linker, |s| s)
             .map_err(|e| Error::Runtime(format!("linking storage: {e:#}")))?;
         let pre = linker
             .instantiate_pre(&self.inner.component)
             .map_err(|e| Error::Component {
                 path: self.inner.wasm_path.clone(),
                 message: format!(
-                    "it needs an import this host does not provide (only `storage` is): {e:#}"
+                    "it needs an import this host does not provide (only `rows` and `bot-storage` are): {e:#}"
                 ),
             })?;
-        CacheServicePre::new(pre).map_err(|e| Error::Component {
+        BotServicePre::new(pre).map_err(|e| Error::Component {
             path: self.inner.wasm_path.clone(),
-            message: format!("it does not export the `cache-service` world: {e:#}"),
+            message: format!(
+                "it does not export the `bot-service` world of gromozeka:cache@0.2.0: {e:#}"
+            ),
         })
+    }
+
+    /// A fresh instance over `storage` with `limits`, its exports called directly
+    /// (no lock, no trap recovery: a trap leaves the instance unusable).
+    pub fn new_instance<S: ServiceStorage>(
+        &self,
+        storage: S,
+        limits: &Limits,
+    ) -> Result<Instance<S>, Error> {
+        let pre = self.instance_pre::<S>()?;
+        self.instantiate(&pre, storage, limits).map_err(|(_, e)| e)
     }
 
     /// A fresh instance over `storage` with `limits`. On failure the storage is handed
     /// back so nothing is lost.
-    pub(crate) fn instantiate<S: Storage>(
+    pub(crate) fn instantiate<S: ServiceStorage>(
         &self,
-        pre: &CacheServicePre<HostState<S>>,
+        pre: &BotServicePre<HostState<S>>,
         storage: S,
         limits: &Limits,
     ) -> Result<Instance<S>, (S, Error)> {
@@ -240,21 +254,32 @@ impl Runtime {
 }
 
 /// One running instance: its store (holding the storage) and its exports.
-pub(crate) struct Instance<S: Storage> {
-    pub(crate) store: Store<HostState<S>>,
-    pub(crate) bindings: Bindings,
+/// [`CacheService`](crate::CacheService) wraps one behind a lock, with trap
+/// recovery; tests and benchmarks use one directly through
+/// [`Runtime::new_instance`] to call the exports as the WIT declares them.
+pub struct Instance<S: ServiceStorage> {
+    /// The store; its data holds the storage.
+    pub store: Store<HostState<S>>,
+    /// The component's exports.
+    pub bindings: Bindings,
 }
 
-impl<S: Storage> Instance<S> {
+impl<S: ServiceStorage> Instance<S> {
     /// Drops the instance, keeping its storage.
-    pub(crate) fn into_storage(self) -> S {
+    pub fn into_storage(self) -> S {
         self.store.into_data().storage
+    }
+
+    /// The storage the guest calls.
+    pub fn storage(&mut self) -> &mut S {
+        &mut self.store.data_mut().storage
     }
 }
 
 /// The data of a store: the storage the guest may call, and its memory limiter.
-pub(crate) struct HostState<S> {
-    pub(crate) storage: S,
+pub struct HostState<S> {
+    /// The storage behind the component's imports.
+    pub storage: S,
     pub(crate) limits: GuestLimiter,
 }
 
@@ -299,67 +324,6 @@ impl ResourceLimiter for GuestLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
-    }
-}
-
-/// Logs a storage failure and turns it into the message the guest receives.
-fn to_guest<T>(call: &str, r: Result<T, crate::StorageError>) -> Result<T, String> {
-    r.map_err(|e| {
-        tracing::warn!(call, kind = %e.kind(), error = %e, "storage call failed");
-        e.to_string()
-    })
-}
-
-impl<S: Storage> wit_storage::Host for HostState<S> {
-    fn load(&mut self, namespace: String, limit: u32) -> Result<Vec<Row>, String> {
-        to_guest("load", self.storage.load(&namespace, limit))
-    }
-
-    fn get(&mut self, namespace: String, key: String) -> Result<Option<String>, String> {
-        to_guest("get", self.storage.get(&namespace, &key))
-    }
-
-    fn write(&mut self, batch: Batch) -> Result<(), String> {
-        to_guest("write", self.storage.write(&batch))
-    }
-
-    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, String> {
-        to_guest("get-chat-settings", self.storage.get_chat_settings(chat_id))
-    }
-
-    fn set_chat_settings(
-        &mut self,
-        chat_id: i64,
-        settings: Vec<(String, String)>,
-    ) -> Result<(), String> {
-        to_guest(
-            "set-chat-settings",
-            self.storage.set_chat_settings(chat_id, &settings),
-        )
-    }
-
-    fn get_user_data(
-        &mut self,
-        chat_id: i64,
-        user_id: i64,
-    ) -> Result<Vec<(String, String)>, String> {
-        to_guest(
-            "get-user-data",
-            self.storage.get_user_data(chat_id, user_id),
-        )
-    }
-
-    fn add_user_data(
-        &mut self,
-        chat_id: i64,
-        user_id: i64,
-        key: String,
-        value: String,
-    ) -> Result<(), String> {
-        to_guest(
-            "add-user-data",
-            self.storage.add_user_data(chat_id, user_id, &key, &value),
-        )
     }
 }
 

@@ -20,13 +20,13 @@ use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
-use crate::bindings::{CacheService as Bindings, CacheServicePre};
+use crate::bindings::{BotService as Bindings, BotServicePre};
+use crate::imports::ServiceStorage;
 use crate::runtime::{HostState, Instance, Limits, Runtime, RuntimeOptions};
-use crate::sqlite_storage::{SqliteOptions, SqliteStorage};
-use crate::storage::Storage;
+use crate::storage::sqlite::{SqliteOptions, SqliteStorage};
 use crate::{
     CacheError, Error, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Policy,
-    SkippedRow,
+    SettingsMode, SkippedRow,
 };
 
 /// Builds a [`CacheService`]: where the component is, the sandbox limits, the
@@ -124,7 +124,7 @@ impl CacheServiceBuilder {
     /// Builds the service over any [`Storage`]: loads the runtime (unless one was
     /// given), instantiates the component, configures the namespaces and (unless
     /// turned off) loads from storage.
-    pub fn build<S: Storage>(self, storage: S) -> Result<CacheService<S>, Error> {
+    pub fn build<S: ServiceStorage>(self, storage: S) -> Result<CacheService<S>, Error> {
         let runtime = match self.runtime {
             Some(rt) => rt,
             None => Runtime::load_with(&self.wasm_path, &self.runtime_options)?,
@@ -160,11 +160,11 @@ impl CacheServiceBuilder {
 /// `Send + Sync`; clones share the same instance. JSON goes in as `&str` (or
 /// `serde_json::Value` in the `_json` helpers) and comes out as `String`; failures are
 /// [`Error`]s. Nothing in here panics on bad input.
-pub struct CacheService<S: Storage = SqliteStorage> {
+pub struct CacheService<S: ServiceStorage = SqliteStorage> {
     shared: Arc<Shared<S>>,
 }
 
-impl<S: Storage> Clone for CacheService<S> {
+impl<S: ServiceStorage> Clone for CacheService<S> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
@@ -172,7 +172,7 @@ impl<S: Storage> Clone for CacheService<S> {
     }
 }
 
-impl<S: Storage> std::fmt::Debug for CacheService<S> {
+impl<S: ServiceStorage> std::fmt::Debug for CacheService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CacheService")
             .field("runtime", &self.shared.runtime)
@@ -181,15 +181,15 @@ impl<S: Storage> std::fmt::Debug for CacheService<S> {
     }
 }
 
-struct Shared<S: Storage> {
+struct Shared<S: ServiceStorage> {
     runtime: Runtime,
-    pre: CacheServicePre<HostState<S>>,
+    pre: BotServicePre<HostState<S>>,
     limits: Limits,
     call_ticks: AtomicU64,
     state: Mutex<State<S>>,
 }
 
-struct State<S: Storage> {
+struct State<S: ServiceStorage> {
     slot: Slot<S>,
     /// The namespace table of the last successful `configure` (or the policy).
     namespaces: Vec<NamespaceConfig>,
@@ -199,7 +199,7 @@ struct State<S: Storage> {
     last_start_timing: Option<StartTiming>,
 }
 
-impl<S: Storage> State<S> {
+impl<S: ServiceStorage> State<S> {
     fn set_live(&mut self, started: Started<S>) {
         self.slot = Slot::Live(started.inst);
         self.last_start = started.report;
@@ -218,7 +218,7 @@ pub struct StartTiming {
     pub load: Duration,
 }
 
-struct Started<S: Storage> {
+struct Started<S: ServiceStorage> {
     inst: Instance<S>,
     report: Option<LoadReport>,
     timing: StartTiming,
@@ -227,7 +227,7 @@ struct Started<S: Storage> {
 // One slot per service: its size does not matter, and boxing the instance would add
 // an indirection to every call.
 #[allow(clippy::large_enum_variant)]
-enum Slot<S: Storage> {
+enum Slot<S: ServiceStorage> {
     /// A running instance.
     Live(Instance<S>),
     /// No instance (it trapped and the restart failed, or the service is closed);
@@ -237,7 +237,7 @@ enum Slot<S: Storage> {
     Empty,
 }
 
-impl<S: Storage> Shared<S> {
+impl<S: ServiceStorage> Shared<S> {
     fn lock(&self) -> MutexGuard<'_, State<S>> {
         // A panic while holding the lock leaves the state consistent enough: the slot
         // is re-checked on every call.
@@ -429,7 +429,7 @@ impl<S: Storage> Shared<S> {
     }
 }
 
-impl<S: Storage> Drop for Shared<S> {
+impl<S: ServiceStorage> Drop for Shared<S> {
     fn drop(&mut self) {
         let mut state = std::mem::replace(
             self.state.get_mut().unwrap_or_else(|e| e.into_inner()),
@@ -454,14 +454,15 @@ impl<S: Storage> Drop for Shared<S> {
 /// Adds to `report` one skipped entry per stored namespace that `namespaces` does not
 /// define (the component never reads those rows). A failure to list them is logged,
 /// not returned: it must not stop the cache from starting.
-fn report_unknown_namespaces<S: Storage>(
+fn report_unknown_namespaces<S: ServiceStorage>(
     storage: &mut S,
     namespaces: &[NamespaceConfig],
     report: &mut LoadReport,
 ) {
     match storage.stored_namespaces() {
         Ok(stored) => {
-            for (name, rows) in stored {
+            for usage in stored {
+                let (name, rows) = (usage.namespace, usage.rows);
                 if !namespaces.iter().any(|n| n.name == name) {
                     report.skipped.push(SkippedRow {
                         reason: format!(
@@ -509,7 +510,7 @@ impl CacheService<SqliteStorage> {
     }
 }
 
-impl<S: Storage> CacheService<S> {
+impl<S: ServiceStorage> CacheService<S> {
     // ----- the `cache` interface -----
 
     /// Replaces the namespace table (see `configure` in `wit/cache.wit`); the new
@@ -637,12 +638,26 @@ impl<S: Storage> CacheService<S> {
         )
     }
 
-    /// Replaces the chat's settings (a JSON object); each key is written to storage
-    /// first.
-    pub fn set_chat_settings(&self, chat_id: i64, settings: &str) -> Result<(), Error> {
+    /// Changes the chat's settings (a JSON object of strings), merged with the
+    /// stored ones or rewriting them; written to the settings table in one
+    /// transaction before the cached copy changes.
+    pub fn set_chat_settings(
+        &self,
+        chat_id: i64,
+        settings: &str,
+        mode: SettingsMode,
+    ) -> Result<(), Error> {
         flatten(self.shared.call(|b, s| {
             b.gromozeka_cache_bot()
-                .call_set_chat_settings(s, chat_id, settings)
+                .call_set_chat_settings(s, chat_id, settings, mode)
+        }))
+    }
+
+    /// Deletes one setting of the chat, in storage and in the cached copy.
+    pub fn unset_chat_setting(&self, chat_id: i64, key: &str) -> Result<(), Error> {
+        flatten(self.shared.call(|b, s| {
+            b.gromozeka_cache_bot()
+                .call_unset_chat_setting(s, chat_id, key)
         }))
     }
 

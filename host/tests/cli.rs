@@ -63,7 +63,7 @@ fn set_then_get_round_trips_across_processes() {
     let (_dir, db) = common::temp_db();
     for (ns, key, json) in [
         ("chats", "-100", r#"{"info":{"title":"t"}}"#),
-        ("chatUsers", "1:2", r#"{"data":{"k":1}}"#),
+        ("chatUsers", "1:2", r#"{"note":{"k":1}}"#),
     ] {
         let out = cache_host(&db, &["set", ns, key, json]);
         assert!(out.status.success(), "{}", text(&out.stderr));

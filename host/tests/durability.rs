@@ -4,8 +4,9 @@
 
 mod common;
 
-use cache_host::sqlite_storage::SqliteStorage;
-use cache_host::storage::Storage;
+use cache_host::SettingsMode;
+use cache_host::SqliteStorage;
+use cache_host::{BotStorage, Storage};
 use cache_host::{CacheService, NamespaceConfig, Persistence, Policy};
 use common::{builder, temp_db};
 
@@ -117,7 +118,7 @@ fn bot_data_survives_restart() {
     let (_dir, db) = temp_db();
     let cache = builder().open_sqlite(&db).unwrap();
     cache
-        .set_chat_settings(-100, r#"{"lang":"en","model":"m1"}"#)
+        .set_chat_settings(-100, r#"{"lang":"en","model":"m1"}"#, SettingsMode::Merge)
         .unwrap();
     cache.set_chat_info(-100, r#"{"title":"Chat"}"#).unwrap();
     cache.set_user_data(-100, 5, "karma", "42").unwrap();

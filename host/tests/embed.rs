@@ -3,6 +3,7 @@
 mod common;
 
 use cache_host::CacheService;
+use cache_host::SettingsMode;
 
 #[test]
 fn readme_embedding_example_works() -> Result<(), cache_host::Error> {
@@ -19,7 +20,7 @@ fn readme_embedding_example_works() -> Result<(), cache_host::Error> {
     let cache = CacheService::builder(common::wasm_path())
         .policy_file(&policy)? // optional; default: the seed's table
         .open_sqlite(&db)?;
-    cache.set_chat_settings(-100123, r#"{"lang":"en"}"#)?; // written through to SQLite
+    cache.set_chat_settings(-100123, r#"{"lang":"en"}"#, SettingsMode::Merge)?; // written through to SQLite
     let settings: String = cache.get_chat_settings(-100123)?; // JSON text
     cache.set_user_state(42, "step", r#""menu""#)?; // memory-only
     let worker = cache.clone(); // Send + Sync: clones share the one instance

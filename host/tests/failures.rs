@@ -5,13 +5,14 @@ mod common;
 
 use std::time::Duration;
 
-use cache_host::sqlite_storage::{SqliteOptions, SqliteStorage};
-use cache_host::{Error, Storage, StorageErrorKind};
+use cache_host::SettingsMode;
+use cache_host::{BotStorage, Error, Storage, StorageErrorKind};
+use cache_host::{SqliteOptions, SqliteStorage};
 use common::{builder, temp_db};
 
 fn storage_message(r: Result<(), Error>) -> String {
     match r {
-        Err(Error::Storage(msg)) => msg,
+        Err(Error::Storage(e)) => e.message,
         other => panic!("expected a storage error, got {other:?}"),
     }
 }
@@ -103,7 +104,7 @@ fn locked_database_fails_writes_with_busy_and_recovers_when_released() {
 
     let msg = storage_message(cache.set("chatUsers", "b", "2"));
     assert!(msg.contains("locked"), "{msg}");
-    let msg = storage_message(cache.set_chat_settings(5, r#"{"lang":"en"}"#));
+    let msg = storage_message(cache.set_chat_settings(5, r#"{"lang":"en"}"#, SettingsMode::Merge));
     assert!(msg.contains("locked"), "{msg}");
     // Reads keep working, from memory and through to the (WAL) file.
     assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
@@ -127,8 +128,8 @@ fn storage_error_kinds_reach_the_caller_when_opening() {
     std::fs::write(&junk, vec![7u8; 4096]).unwrap();
     match builder().open_sqlite(&junk) {
         Err(Error::OpenStorage(e)) => {
-            assert_eq!(e.kind(), StorageErrorKind::Corrupt);
-            assert!(e.message().contains("junk.db"), "{e}");
+            assert_eq!(e.kind, StorageErrorKind::Corrupt);
+            assert!(e.message.contains("junk.db"), "{e}");
         }
         other => panic!("expected a corrupt-file error, got {other:?}"),
     }

@@ -89,7 +89,9 @@ pub fn run<B: Backend>(backend: &mut B) -> Vec<String> {
         case(&format!("bad-cell-{cell:?}"), &mut |b| bad_cell(b, cell));
     }
     for kind in StorageErrorKind::ALL {
-        case(&format!("typed-error-{kind}"), &mut |b| typed_error(b, kind));
+        case(&format!("typed-error-{kind}"), &mut |b| {
+            typed_error(b, kind)
+        });
     }
     case("settings-merge-rewrite-unset", &mut |b| {
         settings(b);
@@ -135,7 +137,10 @@ fn load_newest_n_oldest_first<B: Backend>(b: &mut B) {
         "write ten rows",
         s.write(&upserts(names.iter().map(|k| row("ns", k, "1")).collect())),
     );
-    ok("write another namespace", s.write(&upserts(vec![row("other", "x", "1")])));
+    ok(
+        "write another namespace",
+        s.write(&upserts(vec![row("other", "x", "1")])),
+    );
     ok("rewrite k2", s.write(&upserts(vec![row("ns", "k2", "2")])));
     let rows = ok("load 3", s.load("ns", 3));
     assert_eq!(keys(&rows), ["k8", "k9", "k2"], "newest 3, oldest first");
@@ -197,12 +202,24 @@ fn absent_is_not_an_error<B: Backend>(b: &mut B) {
 
 fn reopen_keeps_everything<B: Backend>(b: &mut B) -> bool {
     let mut s = b.open();
-    ok("write rows", s.write(&upserts(vec![row("ns", "a", "[1]"), row("ns", "b", "\"é\"")])));
+    ok(
+        "write rows",
+        s.write(&upserts(vec![
+            row("ns", "a", "[1]"),
+            row("ns", "b", "\"é\""),
+        ])),
+    );
     ok(
         "write settings",
-        s.write_chat_settings(-100, &SettingsChange::Merge(vec![("lang".into(), "en".into())])),
+        s.write_chat_settings(
+            -100,
+            &SettingsChange::Merge(vec![("lang".into(), "en".into())]),
+        ),
     );
-    ok("write user data", s.set_user_data(-100, 7, "k", "{\"a\":1}"));
+    ok(
+        "write user data",
+        s.set_user_data(-100, 7, "k", "{\"a\":1}"),
+    );
     let Some(mut s) = b.reopen(s) else {
         return false;
     };
@@ -221,21 +238,34 @@ fn reopen_keeps_everything<B: Backend>(b: &mut B) -> bool {
 
 fn bad_cell<B: Backend>(b: &mut B, cell: BadCell) -> bool {
     let mut s = b.open();
-    ok("write good rows", s.write(&upserts(vec![row("ns", "good1", "1")])));
+    ok(
+        "write good rows",
+        s.write(&upserts(vec![row("ns", "good1", "1")])),
+    );
     if !b.put_bad_cell(&mut s, "ns", "bad", cell) {
         return false;
     }
-    ok("write another good row", s.write(&upserts(vec![row("ns", "good2", "2")])));
+    ok(
+        "write another good row",
+        s.write(&upserts(vec![row("ns", "good2", "2")])),
+    );
     let rows = ok("load with a bad cell", s.load("ns", 10));
     let bad: Vec<&StoredRow> = rows.iter().filter(|r| r.value.is_err()).collect();
     assert_eq!(bad.len(), 1, "exactly the bad row is marked: {rows:?}");
     assert_eq!(bad[0].key, "bad");
-    assert_eq!(rows.iter().filter(|r| r.value.is_ok()).count(), 2, "{rows:?}");
+    assert_eq!(
+        rows.iter().filter(|r| r.value.is_ok()).count(),
+        2,
+        "{rows:?}"
+    );
     match s.get("ns", "bad") {
         Err(e) => assert_eq!(e.kind, StorageErrorKind::Corrupt, "{e}"),
         Ok(v) => panic!("get of a {cell:?} cell returned {v:?}, not a corrupt error"),
     }
-    assert_eq!(ok("get a good row", s.get("ns", "good2")).as_deref(), Some("2"));
+    assert_eq!(
+        ok("get a good row", s.get("ns", "good2")).as_deref(),
+        Some("2")
+    );
     true
 }
 
@@ -257,32 +287,67 @@ fn typed_error<B: Backend>(b: &mut B, kind: StorageErrorKind) -> bool {
     b.heal(&mut s);
     let rows = ok("load after a failed batch", s.load("ns", 10));
     assert_eq!(keys(&rows), ["keep"], "a failed batch applied nothing");
-    ok("write after healing", s.write(&upserts(vec![row("ns", "after", "1")])));
+    ok(
+        "write after healing",
+        s.write(&upserts(vec![row("ns", "after", "1")])),
+    );
     true
 }
 
 fn settings<B: Backend>(b: &mut B) {
     let mut s = b.open();
     let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     };
     ok(
         "merge",
-        s.write_chat_settings(1, &SettingsChange::Merge(pairs(&[("b", "two"), ("a", "1")]))),
+        s.write_chat_settings(
+            1,
+            &SettingsChange::Merge(pairs(&[("b", "two"), ("a", "1")])),
+        ),
     );
-    ok("merge again", s.write_chat_settings(1, &SettingsChange::Merge(pairs(&[("a", "one")]))));
-    ok("other chat", s.write_chat_settings(2, &SettingsChange::Merge(pairs(&[("x", "y")]))));
-    assert_eq!(ok("get", s.get_chat_settings(1)), pairs(&[("a", "one"), ("b", "two")]));
+    ok(
+        "merge again",
+        s.write_chat_settings(1, &SettingsChange::Merge(pairs(&[("a", "one")]))),
+    );
+    ok(
+        "other chat",
+        s.write_chat_settings(2, &SettingsChange::Merge(pairs(&[("x", "y")]))),
+    );
+    assert_eq!(
+        ok("get", s.get_chat_settings(1)),
+        pairs(&[("a", "one"), ("b", "two")])
+    );
     ok(
         "rewrite",
-        s.write_chat_settings(1, &SettingsChange::Rewrite(pairs(&[("c", "3"), ("a", "uno")]))),
+        s.write_chat_settings(
+            1,
+            &SettingsChange::Rewrite(pairs(&[("c", "3"), ("a", "uno")])),
+        ),
     );
-    assert_eq!(ok("after rewrite", s.get_chat_settings(1)), pairs(&[("a", "uno"), ("c", "3")]));
-    ok("unset", s.write_chat_settings(1, &SettingsChange::Unset("a".into())));
-    assert_eq!(ok("after unset", s.get_chat_settings(1)), pairs(&[("c", "3")]));
-    ok("rewrite to nothing", s.write_chat_settings(1, &SettingsChange::Rewrite(vec![])));
+    assert_eq!(
+        ok("after rewrite", s.get_chat_settings(1)),
+        pairs(&[("a", "uno"), ("c", "3")])
+    );
+    ok(
+        "unset",
+        s.write_chat_settings(1, &SettingsChange::Unset("a".into())),
+    );
+    assert_eq!(
+        ok("after unset", s.get_chat_settings(1)),
+        pairs(&[("c", "3")])
+    );
+    ok(
+        "rewrite to nothing",
+        s.write_chat_settings(1, &SettingsChange::Rewrite(vec![])),
+    );
     assert!(ok("after empty rewrite", s.get_chat_settings(1)).is_empty());
-    assert_eq!(ok("the other chat is untouched", s.get_chat_settings(2)), pairs(&[("x", "y")]));
+    assert_eq!(
+        ok("the other chat is untouched", s.get_chat_settings(2)),
+        pairs(&[("x", "y")])
+    );
 }
 
 fn user_data<B: Backend>(b: &mut B) {
@@ -299,5 +364,8 @@ fn user_data<B: Backend>(b: &mut B) {
             ("k".to_owned(), "[2]".to_owned())
         ]
     );
-    assert_eq!(ok("get other", s.get_user_data(9, 2)), [("k".to_owned(), "[9]".to_owned())]);
+    assert_eq!(
+        ok("get other", s.get_user_data(9, 2)),
+        [("k".to_owned(), "[9]".to_owned())]
+    );
 }

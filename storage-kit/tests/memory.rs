@@ -3,7 +3,7 @@
 //! every kind of error and stores unreadable cells.
 
 use cache_core::{FailRule, MemoryStorage, MockStorage, StorageError, StorageErrorKind};
-use cache_storage_kit::{run, BadCell, Backend};
+use cache_storage_kit::{run, Backend, BadCell};
 
 struct Memory;
 

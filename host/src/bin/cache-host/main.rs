@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cache_host::sqlite_storage::SqliteStorage;
+use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
 use cache_host::{CacheService, CacheServiceBuilder, Error, Persistence};
 use clap::{Parser, Subcommand};
 
@@ -260,11 +260,17 @@ fn print_stats(cache: &CacheService) -> Result<(), Error> {
 fn inspect(db: &Path) -> Result<(), Error> {
     if !db.exists() {
         return Err(Error::OpenStorage(cache_host::StorageError::new(
-            cache_host::StorageErrorKind::CannotOpen,
+            cache_host::StorageErrorKind::Unavailable,
             format!("{} does not exist", db.display()),
         )));
     }
-    let storage = SqliteStorage::open(db)?;
+    let mut storage = SqliteStorage::open_with(
+        db,
+        &SqliteOptions {
+            read_only: true,
+            ..SqliteOptions::default()
+        },
+    )?;
     let usage = storage.usage()?;
     println!("{:<20} {:>10} {:>14}", "namespace", "rows", "bytes");
     for ns in &usage.namespaces {

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_host::{ArtifactSource, CacheService, Error, Runtime, RuntimeOptions};
+use cache_host::{ArtifactSource, CacheService, Error, Runtime, RuntimeOptions, SettingsMode};
 use serde_json::{json, Value};
 
 use crate::Cli;
@@ -324,7 +324,11 @@ fn step(
                 "rev": i.to_string(),
             });
             let text = settings.to_string();
-            if timed(&mut stats[1], || cache.set_chat_settings(chat, &text)).is_some() {
+            if timed(&mut stats[1], || {
+                cache.set_chat_settings(chat, &text, SettingsMode::Rewrite)
+            })
+            .is_some()
+            {
                 expected.settings.insert(chat, settings);
             }
         }

@@ -82,8 +82,9 @@ pub(super) fn map_error(
 pub(super) fn cell_text(cell: rusqlite::types::ValueRef<'_>, what: &str) -> Result<String, String> {
     use rusqlite::types::ValueRef;
     match cell {
-        ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
-            .map_err(|_| format!("{what} is not valid UTF-8 text")),
+        ValueRef::Text(bytes) => {
+            String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} is not valid UTF-8 text"))
+        }
         ValueRef::Integer(n) => Ok(n.to_string()),
         ValueRef::Real(x) => Ok(x.to_string()),
         ValueRef::Null => Err(format!("{what} is NULL")),

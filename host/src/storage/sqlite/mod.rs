@@ -21,7 +21,7 @@ use crate::storage::{
     StorageErrorKind, StoredRow,
 };
 use errors::{cell_text, map_error};
-pub use schema::SCHEMA_VERSION;
+pub use schema::{queries, SCHEMA_VERSION};
 
 /// How [`SqliteStorage::open_with`] opens the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,8 +236,10 @@ impl Storage for SqliteStorage {
     fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
         let run = || -> rusqlite::Result<Option<Result<String, String>>> {
             let mut stmt = self.conn.prepare_cached(schema::ROWS_GET)?;
-            stmt.query_row((namespace, key), |r| Ok(cell_text(r.get_ref(0)?, "the value")))
-                .optional()
+            stmt.query_row((namespace, key), |r| {
+                Ok(cell_text(r.get_ref(0)?, "the value"))
+            })
+            .optional()
         };
         match run() {
             Ok(None) => Ok(None),
@@ -303,7 +305,8 @@ impl BotStorage for SqliteStorage {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         };
-        let rows = run().map_err(|e| self.error(&format!("read the settings of chat {chat_id}"), e))?;
+        let rows =
+            run().map_err(|e| self.error(&format!("read the settings of chat {chat_id}"), e))?;
         rows.into_iter()
             .map(|(key, value)| match (key, value) {
                 (Ok(key), Ok(value)) => Ok((key, value)),
@@ -316,7 +319,10 @@ impl BotStorage for SqliteStorage {
                 )),
                 (Err(reason), Err(_)) => Err(StorageError::new(
                     StorageErrorKind::Corrupt,
-                    format!("a setting of chat {chat_id} in {}: {reason}", self.path.display()),
+                    format!(
+                        "a setting of chat {chat_id} in {}: {reason}",
+                        self.path.display()
+                    ),
                 )),
             })
             .collect()
@@ -342,7 +348,10 @@ impl BotStorage for SqliteStorage {
                         .query_map((chat_id,), |r| r.get(0))?
                         .collect::<rusqlite::Result<_>>()?;
                     let mut delete = tx.prepare_cached(schema::SETTINGS_DELETE)?;
-                    for key in stored.iter().filter(|k| !pairs.iter().any(|(p, _)| p == *k)) {
+                    for key in stored
+                        .iter()
+                        .filter(|k| !pairs.iter().any(|(p, _)| p == *k))
+                    {
                         delete.execute((chat_id, key))?;
                     }
                     pairs
@@ -374,7 +383,10 @@ impl BotStorage for SqliteStorage {
             Ok(rows)
         };
         let rows = run().map_err(|e| {
-            self.error(&format!("read the data of user {user_id} in chat {chat_id}"), e)
+            self.error(
+                &format!("read the data of user {user_id} in chat {chat_id}"),
+                e,
+            )
         })?;
         rows.into_iter()
             .map(|(key, value)| match (key, value) {
@@ -399,8 +411,13 @@ impl BotStorage for SqliteStorage {
     ) -> Result<(), StorageError> {
         let op = || format!("write data {key:?} of user {user_id} in chat {chat_id}");
         self.transaction(op, |tx, last| {
-            tx.prepare_cached(schema::USER_DATA_UPSERT)?
-                .execute((chat_id, user_id, key, value, next_seq(last)))?;
+            tx.prepare_cached(schema::USER_DATA_UPSERT)?.execute((
+                chat_id,
+                user_id,
+                key,
+                value,
+                next_seq(last),
+            ))?;
             Ok(())
         })
     }

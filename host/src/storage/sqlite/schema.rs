@@ -1,4 +1,5 @@
 //! The SQL of `schema/sqlite/`, compiled in, and the migration runner.
+//! [`queries`] is public so that benchmarks run the very statements the host runs.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -8,20 +9,39 @@ macro_rules! query {
     };
 }
 
-pub(super) const ROWS_LOAD: &str = query!("rows_load");
-pub(super) const ROWS_GET: &str = query!("rows_get");
-pub(super) const ROWS_CLEAR: &str = query!("rows_clear");
-pub(super) const ROWS_DELETE: &str = query!("rows_delete");
-pub(super) const ROWS_UPSERT: &str = query!("rows_upsert");
-pub(super) const ROWS_NAMESPACES: &str = query!("rows_namespaces");
-pub(super) const SETTINGS_GET: &str = query!("settings_get");
-pub(super) const SETTINGS_KEYS: &str = query!("settings_keys");
-pub(super) const SETTINGS_UPSERT: &str = query!("settings_upsert");
-pub(super) const SETTINGS_DELETE: &str = query!("settings_delete");
-pub(super) const USER_DATA_GET: &str = query!("user_data_get");
-pub(super) const USER_DATA_UPSERT: &str = query!("user_data_upsert");
-pub(super) const TABLE_ROWS: &str = query!("table_rows");
-pub(super) const LAST_WRITTEN: &str = query!("last_written");
+/// The statements the storage runs, one per file of `schema/sqlite/queries/`.
+pub mod queries {
+    /// One statement of `schema/sqlite/queries/`.
+    pub const ROWS_LOAD: &str = query!("rows_load");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const ROWS_GET: &str = query!("rows_get");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const ROWS_CLEAR: &str = query!("rows_clear");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const ROWS_DELETE: &str = query!("rows_delete");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const ROWS_UPSERT: &str = query!("rows_upsert");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const ROWS_NAMESPACES: &str = query!("rows_namespaces");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const SETTINGS_GET: &str = query!("settings_get");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const SETTINGS_KEYS: &str = query!("settings_keys");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const SETTINGS_UPSERT: &str = query!("settings_upsert");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const SETTINGS_DELETE: &str = query!("settings_delete");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const USER_DATA_GET: &str = query!("user_data_get");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const USER_DATA_UPSERT: &str = query!("user_data_upsert");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const TABLE_ROWS: &str = query!("table_rows");
+    /// One statement of `schema/sqlite/queries/`.
+    pub const LAST_WRITTEN: &str = query!("last_written");
+}
+pub(super) use queries::*;
+
 const VERSION_TABLE: &str = query!("schema_version_table");
 const VERSION_EXISTS: &str = query!("schema_version_exists");
 const VERSION_GET: &str = query!("schema_version_get");
@@ -37,7 +57,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Every statement the storage runs after open: prepared at open, so a file
 /// whose tables have the wrong shape is refused with a clear message at once.
-pub(super) const ALL_STATEMENTS: [&str; 14] = [
+pub const ALL_STATEMENTS: [&str; 14] = [
     ROWS_LOAD,
     ROWS_GET,
     ROWS_CLEAR,

@@ -3,7 +3,7 @@
 
 use super::*;
 use cache_core::Row;
-use cache_storage_kit::{BadCell, Backend};
+use cache_storage_kit::{Backend, BadCell};
 use rusqlite::params;
 
 /// The storage kit's constructor for SQLite files in a temporary directory.
@@ -46,7 +46,13 @@ impl Backend for Sqlite {
         Some(SqliteStorage::open(path).expect("reopen"))
     }
 
-    fn put_bad_cell(&mut self, s: &mut SqliteStorage, namespace: &str, key: &str, cell: BadCell) -> bool {
+    fn put_bad_cell(
+        &mut self,
+        s: &mut SqliteStorage,
+        namespace: &str,
+        key: &str,
+        cell: BadCell,
+    ) -> bool {
         let sql = "INSERT INTO cache_storage (namespace, key, value, updated_at) VALUES (?1, ?2, ?3, '2020-01-01 00:00:00')";
         let conn = s.connection();
         match cell {
@@ -135,7 +141,10 @@ fn passes_the_storage_kit() {
         "settings-merge-rewrite-unset",
         "user-data",
     ] {
-        assert!(ran.iter().any(|r| r == expected), "{expected} did not run: {ran:?}");
+        assert!(
+            ran.iter().any(|r| r == expected),
+            "{expected} did not run: {ran:?}"
+        );
     }
 }
 
@@ -178,7 +187,10 @@ INSERT INTO cache_storage VALUES ('chats', 'a', '{}', '2025-06-01 12:00:00');
 fn adopts_the_bots_tables_without_altering_them_and_fills_its_columns() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("bot.db");
-    Connection::open(&path).expect("create").execute_batch(BOT_DDL).expect("bot ddl");
+    Connection::open(&path)
+        .expect("create")
+        .execute_batch(BOT_DDL)
+        .expect("bot ddl");
     let columns = |c: &Connection, table: &str| -> Vec<String> {
         c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
             .expect("prepare")
@@ -189,19 +201,32 @@ fn adopts_the_bots_tables_without_altering_them_and_fills_its_columns() {
     };
     let before: Vec<Vec<String>> = {
         let c = Connection::open(&path).expect("open");
-        ["chat_settings", "user_data", "cache_storage"].iter().map(|t| columns(&c, t)).collect()
+        ["chat_settings", "user_data", "cache_storage"]
+            .iter()
+            .map(|t| columns(&c, t))
+            .collect()
     };
     let mut s = SqliteStorage::open(&path).expect("open the bot's file");
     // Rows written the bot's way load, in order: text timestamps, ties by key.
     let rows = s.load("chats", 10).expect("load");
     let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["a", "b", "-100"]);
-    assert_eq!(s.get_chat_settings(-100).expect("settings"), [("lang".to_owned(), "ru".to_owned())]);
-    assert_eq!(s.get_user_data(-100, 5).expect("data"), [("karma".to_owned(), "3".to_owned())]);
+    assert_eq!(
+        s.get_chat_settings(-100).expect("settings"),
+        [("lang".to_owned(), "ru".to_owned())]
+    );
+    assert_eq!(
+        s.get_user_data(-100, 5).expect("data"),
+        [("karma".to_owned(), "3".to_owned())]
+    );
     // Writes succeed and fill the bot's NOT NULL columns.
-    s.write_chat_settings(-100, &SettingsChange::Merge(vec![("model".into(), "gpt".into())]))
-        .expect("merge a setting");
-    s.set_user_data(-100, 6, "k", "\"v\"").expect("set user data");
+    s.write_chat_settings(
+        -100,
+        &SettingsChange::Merge(vec![("model".into(), "gpt".into())]),
+    )
+    .expect("merge a setting");
+    s.set_user_data(-100, 6, "k", "\"v\"")
+        .expect("set user data");
     upsert(&mut s, "chats", "-101", "{}");
     let c = s.connection();
     let (created, updated): (String, String) = c
@@ -212,21 +237,38 @@ fn adopts_the_bots_tables_without_altering_them_and_fills_its_columns() {
         )
         .expect("timestamps");
     assert_eq!(created, updated);
-    assert_eq!(created.len(), "2025-06-01 12:00:00.000000".len(), "{created}");
+    assert_eq!(
+        created.len(),
+        "2025-06-01 12:00:00.000000".len(),
+        "{created}"
+    );
     assert!(created.as_str() > "2025-06-01 12:00:01", "{created}");
     let kept: (Option<i64>, String) = c
-        .query_row("SELECT updated_by, created_at FROM chat_settings WHERE key = 'lang'", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT updated_by, created_at FROM chat_settings WHERE key = 'lang'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("the bot's row");
-    assert_eq!(kept, (Some(7), "2025-06-01 12:00:00".to_owned()), "the bot's columns are kept");
-    let user_version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
-    assert_eq!(user_version, 42, "PRAGMA user_version belongs to the bot's migrations");
+    assert_eq!(
+        kept,
+        (Some(7), "2025-06-01 12:00:00".to_owned()),
+        "the bot's columns are kept"
+    );
+    let user_version: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("user_version");
+    assert_eq!(
+        user_version, 42,
+        "PRAGMA user_version belongs to the bot's migrations"
+    );
+    let after: Vec<Vec<String>> = ["chat_settings", "user_data", "cache_storage"]
+        .iter()
+        .map(|t| columns(c, t))
+        .collect();
     // New rows are the newest.
     let rows = s.load("chats", 1).expect("load newest");
     assert_eq!(rows[0].key, "-101");
-    let after: Vec<Vec<String>> =
-        ["chat_settings", "user_data", "cache_storage"].iter().map(|t| columns(c, t)).collect();
     assert_eq!(before, after, "no column was altered");
     assert_eq!(cache_version(&path), SCHEMA_VERSION);
 }
@@ -247,12 +289,18 @@ fn adopts_a_seed_design_file() {
         )
         .expect("seed ddl");
     let mut s = SqliteStorage::open(&path).expect("open");
-    let keys: Vec<String> = s.load("chats", 10).expect("load").into_iter().map(|r| r.key).collect();
+    let keys: Vec<String> = s
+        .load("chats", 10)
+        .expect("load")
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
     assert_eq!(keys, ["old", "new"]);
     assert_eq!(s.load("chatUsers", 10).expect("load").len(), 1);
     upsert(&mut s, "chats", "newest", "1");
     assert_eq!(s.load("chats", 1).expect("load")[0].key, "newest");
-    s.set_user_data(1, 2, "k", "1").expect("the bot tables were created");
+    s.set_user_data(1, 2, "k", "1")
+        .expect("the bot tables were created");
 }
 
 #[test]
@@ -264,18 +312,36 @@ fn a_read_only_open_changes_nothing() {
         .execute_batch(BOT_DDL)
         .expect("bot ddl");
     let bytes = std::fs::read(&path).expect("read");
-    let mut ro = SqliteStorage::open_with(&path, &SqliteOptions { read_only: true, ..Default::default() })
-        .expect("read-only open");
+    let mut ro = SqliteStorage::open_with(
+        &path,
+        &SqliteOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .expect("read-only open");
     assert_eq!(ro.load("chats", 10).expect("load").len(), 3);
-    let err = ro.write_chat_settings(1, &SettingsChange::Unset("x".into())).expect_err("write");
+    let err = ro
+        .write_chat_settings(1, &SettingsChange::Unset("x".into()))
+        .expect_err("write");
     assert_eq!(err.kind, StorageErrorKind::ReadOnly, "{err}");
     drop(ro);
-    assert_eq!(std::fs::read(&path).expect("read"), bytes, "the file is byte for byte the same");
-    assert!(!dir.path().join("foreign.db-wal").exists(), "no WAL was started");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        bytes,
+        "the file is byte for byte the same"
+    );
+    assert!(
+        !dir.path().join("foreign.db-wal").exists(),
+        "no WAL was started"
+    );
     assert_eq!(cache_version(&path), 0, "no migration");
     let missing = SqliteStorage::open_with(
         dir.path().join("typo.db"),
-        &SqliteOptions { read_only: true, ..Default::default() },
+        &SqliteOptions {
+            read_only: true,
+            ..Default::default()
+        },
     )
     .expect_err("a missing file");
     assert_eq!(missing.kind, StorageErrorKind::Unavailable, "{missing}");
@@ -287,15 +353,23 @@ fn creates_its_schema_in_wal_and_reopens_without_writing() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("c.db");
     let s = SqliteStorage::open(&path).expect("open");
-    let mode: String = s.connection().pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+    let mode: String = s
+        .connection()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .expect("mode");
     assert_eq!(mode, "wal");
     drop(s);
     let c = Connection::open(&path).expect("open");
-    let changes_before: i64 = c.query_row("SELECT total_changes()", [], |r| r.get(0)).expect("changes");
+    let changes_before: i64 = c
+        .query_row("SELECT total_changes()", [], |r| r.get(0))
+        .expect("changes");
     drop(c);
     assert_eq!(changes_before, 0);
     let s = SqliteStorage::open(&path).expect("reopen");
-    let changes: i64 = s.connection().query_row("SELECT total_changes()", [], |r| r.get(0)).expect("changes");
+    let changes: i64 = s
+        .connection()
+        .query_row("SELECT total_changes()", [], |r| r.get(0))
+        .expect("changes");
     assert_eq!(changes, 0, "reopening an up-to-date file writes nothing");
 }
 
@@ -306,7 +380,10 @@ fn refuses_a_newer_schema_and_a_non_database() {
     SqliteStorage::open(&path).expect("create");
     Connection::open(&path)
         .expect("open")
-        .execute("INSERT INTO gromozeka_cache_schema (version) VALUES (99)", [])
+        .execute(
+            "INSERT INTO gromozeka_cache_schema (version) VALUES (99)",
+            [],
+        )
         .expect("bump");
     let err = SqliteStorage::open(&path).expect_err("newer");
     assert_eq!(err.kind, StorageErrorKind::Schema);
@@ -342,12 +419,20 @@ fn later_writes_sort_after_rows_from_the_future() {
     let path = dir.path().join("c.db");
     let s = SqliteStorage::open(&path).expect("open");
     s.connection()
-        .execute("INSERT INTO cache_storage VALUES ('ns', 'future', '1', '2999-01-01 00:00:00')", [])
+        .execute(
+            "INSERT INTO cache_storage VALUES ('ns', 'future', '1', '2999-01-01 00:00:00')",
+            [],
+        )
         .expect("future row");
     drop(s);
     let mut s = SqliteStorage::open(&path).expect("reopen");
     upsert(&mut s, "ns", "a", "1");
     upsert(&mut s, "ns", "b", "1");
-    let keys: Vec<String> = s.load("ns", 2).expect("load").into_iter().map(|r| r.key).collect();
+    let keys: Vec<String> = s
+        .load("ns", 2)
+        .expect("load")
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
     assert_eq!(keys, ["a", "b"]);
 }
