@@ -131,13 +131,7 @@ fn wit_mode(rewrite: bool) -> cache_tests::SettingsMode {
 }
 
 fn native(bot: &mut BotCache<MockStorage>, op: &Op) -> Answer {
-    let case = |e: cache_core::CacheError| match e {
-        cache_core::CacheError::UnknownNamespace(_) => "unknown-namespace",
-        cache_core::CacheError::InvalidJson(_) => "invalid-json",
-        cache_core::CacheError::InvalidConfig(_) => "invalid-config",
-        cache_core::CacheError::TooLarge(_) => "too-large",
-        cache_core::CacheError::Storage(_) => "storage",
-    };
+    let case = |e: cache_core::CacheError| e.case();
     let unit = |()| "()".to_owned();
     match op {
         Op::SetUserData(c, u, k, v) => bot.set_user_data(*c, *u, k, v).map(unit).map_err(case),
@@ -147,47 +141,36 @@ fn native(bot: &mut BotCache<MockStorage>, op: &Op) -> Answer {
             .map_err(case),
         Op::UnsetChatSetting(c, k) => bot.unset_chat_setting(*c, k).map(unit).map_err(case),
         Op::GetChatSettings(c) => bot.get_chat_settings(*c).map_err(case),
-        op => native_cache(bot.cache(), op),
-    }
-}
-
-fn native_cache(cache: &mut cache_core::Cache<MockStorage>, op: &Op) -> Answer {
-    let case = |e: cache_core::CacheError| match e {
-        cache_core::CacheError::UnknownNamespace(_) => "unknown-namespace",
-        cache_core::CacheError::InvalidJson(_) => "invalid-json",
-        cache_core::CacheError::InvalidConfig(_) => "invalid-config",
-        cache_core::CacheError::TooLarge(_) => "too-large",
-        cache_core::CacheError::Storage(_) => "storage",
-    };
-    match op {
-        Op::Get(n, k) => cache.get(n, k).map(|v| format!("{v:?}")).map_err(case),
-        Op::Set(n, k, v) => cache
+        Op::Get(n, k) => bot
+            .cache()
+            .get(n, k)
+            .map(|v| format!("{v:?}"))
+            .map_err(case),
+        Op::Set(n, k, v) => bot
+            .cache()
             .set(n, k.clone(), v.clone())
-            .map(|()| "()".into())
+            .map(unit)
             .map_err(case),
-        Op::Delete(n, k) => cache.delete(n, k).map(|b| b.to_string()).map_err(case),
-        Op::SetMany(n, e) => cache
-            .set_many(n, e.clone())
-            .map(|()| "()".into())
+        Op::Delete(n, k) => bot
+            .cache()
+            .delete(n, k)
+            .map(|b| b.to_string())
             .map_err(case),
-        Op::Clear(n) => cache.clear_namespace(n).map(|()| "()".into()).map_err(case),
-        Op::Persist => cache
+        Op::SetMany(n, e) => bot.cache().set_many(n, e.clone()).map(unit).map_err(case),
+        Op::Clear(n) => bot.cache().clear_namespace(n).map(unit).map_err(case),
+        Op::Persist => bot
+            .cache()
             .persist_all()
             .map(|r| format!("{}/{}", r.written, r.deleted))
             .map_err(case),
-        Op::Load => cache
+        Op::Load => bot
+            .cache()
             .load_from_storage()
             .map(|r| format!("{}/{}", r.loaded, r.skipped.len()))
             .map_err(case),
         Op::FailWrites(on) => {
-            cache.storage_mut().fail_writes = on.then(disk_full);
+            bot.cache().storage_mut().fail_writes = on.then(disk_full);
             Ok("()".into())
-        }
-        Op::SetUserData(..)
-        | Op::SetChatSettings(..)
-        | Op::UnsetChatSetting(..)
-        | Op::GetChatSettings(_) => {
-            unreachable!("bot operations are handled by `native`")
         }
     }
 }

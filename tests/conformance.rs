@@ -242,6 +242,19 @@ fn call(h: &mut Harness, name: &str, a: &[Value]) -> Result<Outcome> {
         "cache.load-from-storage" => outcome(cache.call_load_from_storage(st), |r| {
             json!({"loaded": r.loaded, "skipped": r.skipped.iter().map(|s| json!({"namespace": s.namespace, "key": s.key, "reason": s.reason})).collect::<Vec<_>>()})
         }),
+        "cache.forget" => Ok(Ok(Value::Bool(
+            cache.call_forget(st, &string(arg(0)?)?, &string(arg(1)?)?).map_err(trap)?,
+        ))),
+        "cache.forget-namespace" => Ok(Ok(json!(cache
+            .call_forget_namespace(st, &string(arg(0)?)?)
+            .map_err(trap)?))),
+        "cache.forget-all" => Ok(Ok(json!(cache.call_forget_all(st).map_err(trap)?))),
+        "bot.forget-chat-settings" => Ok(Ok(Value::Bool(
+            bot.call_forget_chat_settings(st, int(arg(0)?)?).map_err(trap)?,
+        ))),
+        "bot.forget-user-data" => Ok(Ok(Value::Bool(
+            bot.call_forget_user_data(st, int(arg(0)?)?, int(arg(1)?)?).map_err(trap)?,
+        ))),
         "cache.persist-all" => outcome(cache.call_persist_all(st), |r| json!({"written": r.written, "deleted": r.deleted})),
         "cache.stats" => Ok(Ok(Value::Array(
             cache

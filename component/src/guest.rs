@@ -268,6 +268,18 @@ impl cache::Guest for Component {
         })
     }
 
+    fn forget(namespace: String, key: String) -> bool {
+        with_cache(|c| c.forget(&namespace, &key))
+    }
+
+    fn forget_namespace(namespace: String) -> u32 {
+        with_cache(|c| c.forget_namespace(&namespace))
+    }
+
+    fn forget_all() -> u32 {
+        with_cache(|c| c.forget_all())
+    }
+
     fn stats() -> Vec<NamespaceStats> {
         with_cache(|c| c.stats())
             .into_iter()
@@ -304,6 +316,14 @@ impl bot::Guest for Component {
 
     fn unset_chat_setting(chat_id: i64, key: String) -> Result<(), CacheError> {
         with_bot(|c| c.unset_chat_setting(chat_id, &key)).map_err(Into::into)
+    }
+
+    fn forget_chat_settings(chat_id: i64) -> bool {
+        with_bot(|c| c.forget_chat_settings(chat_id))
+    }
+
+    fn forget_user_data(chat_id: i64, user_id: i64) -> bool {
+        with_bot(|c| c.forget_user_data(chat_id, user_id))
     }
 
     fn get_chat_info(chat_id: i64) -> Result<Option<String>, CacheError> {

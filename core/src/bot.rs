@@ -124,6 +124,20 @@ impl<S: BotStorage> BotCache<S> {
         })
     }
 
+    /// Drops the cached copy of the chat's settings without writing: another
+    /// process changed them. `true` if a copy was held.
+    pub fn forget_chat_settings(&mut self, chat_id: i64) -> bool {
+        self.cache
+            .forget_field(CHATS, &chat_id.to_string(), SETTINGS_FIELD)
+    }
+
+    /// Drops the cached copy of a user's data in a chat without writing.
+    /// `true` if a copy was held.
+    pub fn forget_user_data(&mut self, chat_id: i64, user_id: i64) -> bool {
+        self.cache
+            .forget_field(CHAT_USERS, &chat_user_key(chat_id, user_id), DATA_FIELD)
+    }
+
     /// The chat's info object, if one was set.
     pub fn get_chat_info(&mut self, chat_id: i64) -> Result<Option<String>, CacheError> {
         self.cache.get_json(CHATS, &chat_id.to_string(), |entry| {

@@ -94,6 +94,14 @@ impl<S: Storage> Cache<S> {
         &mut self.storage
     }
 
+    pub(crate) fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace> {
+        self.namespaces.iter_mut().find(|ns| ns.name() == namespace)
+    }
+
+    pub(crate) fn namespaces_mut(&mut self) -> impl Iterator<Item = &mut Namespace> {
+        self.namespaces.iter_mut()
+    }
+
     /// The configuration of `namespace`, or `UnknownNamespace`.
     pub fn config_of(&self, namespace: &str) -> Result<&NamespaceConfig, CacheError> {
         Ok(&self.namespaces[self.index(namespace)?].config)

@@ -24,6 +24,17 @@ pub enum CacheError {
 }
 
 impl CacheError {
+    /// The WIT name of the error's case (`"unknown-namespace"`, `"storage"`, ...).
+    pub fn case(&self) -> &'static str {
+        match self {
+            CacheError::UnknownNamespace(_) => "unknown-namespace",
+            CacheError::InvalidJson(_) => "invalid-json",
+            CacheError::InvalidConfig(_) => "invalid-config",
+            CacheError::TooLarge(_) => "too-large",
+            CacheError::Storage(_) => "storage",
+        }
+    }
+
     /// Wraps a storage error, naming the storage function that failed.
     pub(crate) fn storage(function: &str, error: StorageError) -> Self {
         CacheError::Storage(StorageError {

@@ -17,6 +17,7 @@ mod bot;
 mod cache;
 pub mod config;
 mod error;
+mod forget;
 mod memory_storage;
 mod mock_storage;
 mod namespace;

@@ -608,6 +608,29 @@ impl<S: ServiceStorage> CacheService<S> {
             .call(|b, s| b.gromozeka_cache_cache().call_stats(s))
     }
 
+    /// Drops the cached entry of `key` and its pending change without writing,
+    /// because another process changed the stored row (see `forget` in
+    /// `wit/cache.wit`). `true` if something was held.
+    pub fn forget(&self, namespace: &str, key: &str) -> Result<bool, Error> {
+        self.shared
+            .call(|b, s| b.gromozeka_cache_cache().call_forget(s, namespace, key))
+    }
+
+    /// [`forget`](Self::forget) of a whole namespace; returns the entries dropped.
+    pub fn forget_namespace(&self, namespace: &str) -> Result<u32, Error> {
+        self.shared.call(|b, s| {
+            b.gromozeka_cache_cache()
+                .call_forget_namespace(s, namespace)
+        })
+    }
+
+    /// Drops every clean entry of the persisted namespaces (after missing other
+    /// processes' changes); returns the entries dropped.
+    pub fn forget_all(&self) -> Result<u32, Error> {
+        self.shared
+            .call(|b, s| b.gromozeka_cache_cache().call_forget_all(s))
+    }
+
     /// [`get`](Self::get), parsed as JSON.
     pub fn get_json(&self, namespace: &str, key: &str) -> Result<Option<serde_json::Value>, Error> {
         match self.get(namespace, key)? {
@@ -659,6 +682,22 @@ impl<S: ServiceStorage> CacheService<S> {
             b.gromozeka_cache_bot()
                 .call_unset_chat_setting(s, chat_id, key)
         }))
+    }
+
+    /// Drops the cached copy of the chat's settings without writing.
+    pub fn forget_chat_settings(&self, chat_id: i64) -> Result<bool, Error> {
+        self.shared.call(|b, s| {
+            b.gromozeka_cache_bot()
+                .call_forget_chat_settings(s, chat_id)
+        })
+    }
+
+    /// Drops the cached copy of a user's data in a chat without writing.
+    pub fn forget_user_data(&self, chat_id: i64, user_id: i64) -> Result<bool, Error> {
+        self.shared.call(|b, s| {
+            b.gromozeka_cache_bot()
+                .call_forget_user_data(s, chat_id, user_id)
+        })
     }
 
     /// The chat's info object, if one was set.

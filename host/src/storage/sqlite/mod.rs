@@ -162,6 +162,41 @@ impl SqliteStorage {
         })
     }
 
+    /// The (key, value) text pairs `sql` returns; a cell that is not text is a
+    /// `corrupt` error naming `what`.
+    fn text_pairs(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        what: &str,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let run = || -> rusqlite::Result<Vec<Result<(String, String), String>>> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt
+                .query_map(params, |r| {
+                    let key = cell_text(r.get_ref(0)?, "a key");
+                    let value = cell_text(r.get_ref(1)?, "the value");
+                    Ok(key.and_then(|key| value.map(|value| (key, value))))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        };
+        let rows = run().map_err(|e| self.error(&format!("read {what}"), e))?;
+        rows.into_iter()
+            .map(|row| {
+                row.map_err(|reason| {
+                    StorageError::new(
+                        StorageErrorKind::Corrupt,
+                        format!(
+                            "{what} in {}: {reason}; rewrite or delete the row",
+                            self.path.display()
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
     fn error(&self, op: &str, e: rusqlite::Error) -> StorageError {
         map_error(&self.path, self.busy_timeout, op, e)
     }
@@ -293,39 +328,11 @@ impl Storage for SqliteStorage {
 
 impl BotStorage for SqliteStorage {
     fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
-        let run = || -> rusqlite::Result<Vec<(Result<String, String>, Result<String, String>)>> {
-            let mut stmt = self.conn.prepare_cached(schema::SETTINGS_GET)?;
-            let rows = stmt
-                .query_map((chat_id,), |r| {
-                    Ok((
-                        cell_text(r.get_ref(0)?, "the key"),
-                        cell_text(r.get_ref(1)?, "the value"),
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        };
-        let rows =
-            run().map_err(|e| self.error(&format!("read the settings of chat {chat_id}"), e))?;
-        rows.into_iter()
-            .map(|(key, value)| match (key, value) {
-                (Ok(key), Ok(value)) => Ok((key, value)),
-                (Ok(key), Err(reason)) | (Err(reason), Ok(key)) => Err(StorageError::new(
-                    StorageErrorKind::Corrupt,
-                    format!(
-                        "setting {key:?} of chat {chat_id} in {}: {reason}; rewrite or delete it",
-                        self.path.display()
-                    ),
-                )),
-                (Err(reason), Err(_)) => Err(StorageError::new(
-                    StorageErrorKind::Corrupt,
-                    format!(
-                        "a setting of chat {chat_id} in {}: {reason}",
-                        self.path.display()
-                    ),
-                )),
-            })
-            .collect()
+        self.text_pairs(
+            schema::SETTINGS_GET,
+            (chat_id,),
+            &format!("the settings of chat {chat_id}"),
+        )
     }
 
     fn write_chat_settings(
@@ -370,36 +377,11 @@ impl BotStorage for SqliteStorage {
         chat_id: i64,
         user_id: i64,
     ) -> Result<Vec<(String, String)>, StorageError> {
-        let run = || -> rusqlite::Result<Vec<(Result<String, String>, Result<String, String>)>> {
-            let mut stmt = self.conn.prepare_cached(schema::USER_DATA_GET)?;
-            let rows = stmt
-                .query_map((chat_id, user_id), |r| {
-                    Ok((
-                        cell_text(r.get_ref(0)?, "the key"),
-                        cell_text(r.get_ref(1)?, "the data"),
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        };
-        let rows = run().map_err(|e| {
-            self.error(
-                &format!("read the data of user {user_id} in chat {chat_id}"),
-                e,
-            )
-        })?;
-        rows.into_iter()
-            .map(|(key, value)| match (key, value) {
-                (Ok(key), Ok(value)) => Ok((key, value)),
-                (Ok(_), Err(reason)) | (Err(reason), _) => Err(StorageError::new(
-                    StorageErrorKind::Corrupt,
-                    format!(
-                        "data of user {user_id} in chat {chat_id} in {}: {reason}; rewrite or delete it",
-                        self.path.display()
-                    ),
-                )),
-            })
-            .collect()
+        self.text_pairs(
+            schema::USER_DATA_GET,
+            (chat_id, user_id),
+            &format!("the data of user {user_id} in chat {chat_id}"),
+        )
     }
 
     fn set_user_data(

@@ -11,33 +11,33 @@ macro_rules! query {
 
 /// The statements the storage runs, one per file of `schema/sqlite/queries/`.
 pub mod queries {
-    /// One statement of `schema/sqlite/queries/`.
+    /// The newest `?2` rows of namespace `?1`, newest first (ties by key).
     pub const ROWS_LOAD: &str = query!("rows_load");
-    /// One statement of `schema/sqlite/queries/`.
+    /// The value of row (`?1`, `?2`).
     pub const ROWS_GET: &str = query!("rows_get");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Deletes every row of namespace `?1`.
     pub const ROWS_CLEAR: &str = query!("rows_clear");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Deletes row (`?1`, `?2`).
     pub const ROWS_DELETE: &str = query!("rows_delete");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Inserts or replaces row (`?1`, `?2`) with value `?3`, stamped with write sequence `?4`.
     pub const ROWS_UPSERT: &str = query!("rows_upsert");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Rows and bytes per namespace.
     pub const ROWS_NAMESPACES: &str = query!("rows_namespaces");
-    /// One statement of `schema/sqlite/queries/`.
+    /// The non-NULL settings of chat `?1`, by key.
     pub const SETTINGS_GET: &str = query!("settings_get");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Every setting key of chat `?1`.
     pub const SETTINGS_KEYS: &str = query!("settings_keys");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Inserts or replaces setting `?2` of chat `?1` with `?3`, stamped with `?4` (created_at kept on update).
     pub const SETTINGS_UPSERT: &str = query!("settings_upsert");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Deletes setting `?2` of chat `?1`.
     pub const SETTINGS_DELETE: &str = query!("settings_delete");
-    /// One statement of `schema/sqlite/queries/`.
+    /// The data items of user `?2` in chat `?1`, by key.
     pub const USER_DATA_GET: &str = query!("user_data_get");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Inserts or replaces item `?3` of user `?2` in chat `?1` with `?4`, stamped with `?5`.
     pub const USER_DATA_UPSERT: &str = query!("user_data_upsert");
-    /// One statement of `schema/sqlite/queries/`.
+    /// Row counts of `chat_settings` and `user_data`.
     pub const TABLE_ROWS: &str = query!("table_rows");
-    /// One statement of `schema/sqlite/queries/`.
+    /// The newest timestamp of the three tables, in microseconds.
     pub const LAST_WRITTEN: &str = query!("last_written");
 }
 pub(super) use queries::*;

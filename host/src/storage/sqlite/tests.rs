@@ -165,23 +165,8 @@ fn cache_version(path: &Path) -> i64 {
     schema::version(&c).expect("version")
 }
 
-/// The bot's DDL, as its own migrations create it (with the later `updated_by`).
-const BOT_DDL: &str = "
-CREATE TABLE chat_settings (chat_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, created_at TIMESTAMP NOT NULL,
-    updated_at TIMESTAMP NOT NULL, PRIMARY KEY(chat_id, key));
-ALTER TABLE chat_settings ADD COLUMN updated_by INTEGER;
-CREATE TABLE user_data (user_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
-    created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, PRIMARY KEY(user_id, chat_id, key));
-CREATE TABLE cache_storage (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-    updated_at TIMESTAMP NOT NULL, PRIMARY KEY(namespace, key));
-PRAGMA user_version = 42;
-INSERT INTO chat_settings VALUES (-100, 'lang', 'ru', '2025-06-01 12:00:00', '2025-06-01 12:00:00', 7);
-INSERT INTO chat_settings VALUES (-100, 'empty', NULL, '2025-06-01 12:00:00', '2025-06-01 12:00:00', NULL);
-INSERT INTO user_data VALUES (5, -100, 'karma', '3', '2025-06-01 12:00:00', '2025-06-01 12:00:00');
-INSERT INTO cache_storage VALUES ('chats', '-100', '{\"info\":{\"t\":1}}', '2025-06-01 12:00:01');
-INSERT INTO cache_storage VALUES ('chats', 'b', '{}', '2025-06-01 12:00:00');
-INSERT INTO cache_storage VALUES ('chats', 'a', '{}', '2025-06-01 12:00:00');
-";
+/// The bot's database (schema/sqlite/fixtures), shared by every host's tests.
+const BOT_DDL: &str = include_str!("../../../../schema/sqlite/fixtures/bot_database.sql");
 
 #[test]
 fn adopts_the_bots_tables_without_altering_them_and_fills_its_columns() {
