@@ -230,3 +230,24 @@ test('a storage failure reaches the caller as a StorageError with its kind', asy
   assert.equal(cache.bot.getUserData(1, 2), '{}', 'the instance still works after a storage error');
   cache.storage.close();
 });
+
+test("the component works on a file created by the bot's migrations", async () => {
+  const path = botFile();
+  const cache = await createCache({ storage: SqliteStorage.open(path) });
+  assert.deepEqual(cache.loadFromStorage(), { loaded: 3, skipped: [] });
+  assert.deepEqual(JSON.parse(cache.bot.getChatInfo(-100n)), { t: 1 });
+  assert.deepEqual(JSON.parse(cache.bot.getChatSettings(-100n)), { lang: 'ru' }, 'a NULL setting is absent');
+  assert.deepEqual(JSON.parse(cache.bot.getUserData(-100n, 5n)), { karma: 3 });
+  cache.bot.setChatSettings(-100n, '{"model":"gpt"}');
+  cache.bot.setUserData(-100n, 5n, 'karma', '4');
+  cache.close();
+  const db = new Database(path, { readonly: true });
+  try {
+    const filled = db.prepare("SELECT count(*) FROM chat_settings WHERE key = 'model' AND created_at IS NOT NULL AND updated_at IS NOT NULL").pluck().get();
+    assert.equal(filled, 1, "the bot's NOT NULL columns are filled");
+    assert.equal(db.prepare("SELECT data FROM user_data WHERE user_id = 5 AND chat_id = -100 AND key = 'karma'").pluck().get(), '4');
+    assert.equal(db.prepare("SELECT value FROM chat_settings WHERE key = 'lang'").pluck().get(), 'ru', 'merge kept the other setting');
+  } finally {
+    db.close();
+  }
+});
