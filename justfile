@@ -40,9 +40,10 @@ test-python: build build-rust
     {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check -e 'bindings/python[test]'
     {{venv}}/bin/python -m pytest -q bindings/python/tests
 
-# The Node host (jco transpile, V8) and the conformance scenarios under it.
-test-node: build
-    cd bindings/js && npm ci --no-audit --no-fund --loglevel=error && npm test
+# The Node host (jco transpile, V8, better-sqlite3): storage kit, conformance scenarios, and the
+# Rust<->Node test on one file (needs target/release/cache-host).
+test-node: build build-rust
+    cd bindings/js && scripts/npm-ci && npm test
 
 # The main job: a realistic bot workload over SQLite, a restart, and a check that nothing acknowledged was lost.
 run *args: build build-rust

@@ -1,65 +1,47 @@
 /**
  * Node host for the gromozeka:cache component, transpiled by jco (see ../scripts/transpile.js).
  *
- *   const cache = await createCache({ storage: await SqlJsStorage.open('bot.db') });
- *   await cache.loadFromStorage();
+ *   const cache = await createCache({ storage: SqliteStorage.open('bot.db') });
+ *   cache.loadFromStorage();
  *   cache.bot.setUserState(5n, 'step', '"ask"');
+ *   cache.close();   // persist-all, then close the storage
  *
  * Values in and out are JSON text; s64 ids are BigInt (numbers are converted).
- * Every `cache-error` throws a CacheError subclass; a trap throws ComponentTrapError.
+ * Every `cache-error` throws a CacheError subclass (a storage failure: StorageError
+ * with `.kind`); a trap throws ComponentTrapError.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ComponentTrapError, errorFromCase } from './errors.js';
-import { MemoryStorage } from './storage.js';
+import { storageImports } from './imports.js';
+import { SqliteStorage } from './sqlite.js';
 
 export * from './errors.js';
-export { MemoryStorage, SqlJsStorage, SCHEMA_DDL, SCHEMA_VERSION } from './storage.js';
+export { SqliteStorage } from './sqlite.js';
+export { SCHEMA_DIR } from './schema.js';
 
 const GEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'gen');
-const STORAGE = 'gromozeka:cache/storage';
-
-/** Throws the storage error back to the component as the `err` string of the call. */
-function fail(e) {
-  // jco turns a thrown object with `payload` into `err(payload)`; a thrown Error would trap.
-  throw { payload: String(e instanceof Error ? e.message || e.name : e) };
-}
-
-function adapt(getStorage) {
-  const guard = (fn) => (...args) => {
-    try { return fn(getStorage(), ...args); } catch (e) { return fail(e); }
-  };
-  return {
-    load: guard((s, ns, limit) => s.load(ns, limit).map(({ namespace, key, value }) => ({ namespace, key, value }))),
-    get: guard((s, ns, key) => s.get(ns, key) ?? undefined),
-    write: guard((s, batch) => { s.write(batch); }),
-    getChatSettings: guard((s, chatId) => s.getChatSettings(chatId).map(([k, v]) => [k, v])),
-    setChatSettings: guard((s, chatId, settings) => { s.setChatSettings(chatId, settings); }),
-    getUserData: guard((s, chatId, userId) => s.getUserData(chatId, userId).map(([k, v]) => [k, v])),
-    addUserData: guard((s, chatId, userId, key, value) => { s.addUserData(chatId, userId, key, value); }),
-  };
-}
+const EXPORTS = (name) => [name, `gromozeka:cache/${name}@0.2.0`];
 
 const big = (v) => (typeof v === 'bigint' ? v : BigInt(v));
 const opt = (v) => (v === undefined ? null : v);
 
 /**
- * Instantiates a fresh component whose `storage` import is served by `storage`
- * (default: a new MemoryStorage). Resolves to a Cache.
+ * Instantiates a fresh component whose storage imports are served by `storage`
+ * (default: a private in-memory SQLite database). Resolves to a Cache.
  */
-export async function createCache({ storage = new MemoryStorage() } = {}) {
+export async function createCache({ storage } = {}) {
   let mod;
   try {
     mod = await import(pathToFileURL(join(GEN, 'cache.js')).href);
   } catch (e) {
     throw new Error(`cannot load the transpiled component from ${GEN}; run \`npm run build\` first`, { cause: e });
   }
-  const cache = new Cache(storage);
-  const storageImport = adapt(() => cache.storage);
+  const cache = new Cache(storage ?? SqliteStorage.open(':memory:'));
   const exports = await mod.instantiate(
     (path) => readFile(join(GEN, path)).then((bytes) => WebAssembly.compile(bytes)),
-    { [STORAGE]: storageImport, [`${STORAGE}@0.1.0`]: storageImport },
+    storageImports(() => cache.storage),
   );
   cache.attach(exports);
   return cache;
@@ -74,13 +56,14 @@ export class Cache {
 
   /** @internal */
   attach(exports) {
-    const pick = (name) => exports[name] ?? exports[`gromozeka:cache/${name}@0.1.0`] ?? exports[`gromozeka:cache/${name}`];
+    const pick = (name) => EXPORTS(name).map((n) => exports[n]).find(Boolean);
     this.raw = { cache: pick('cache'), bot: pick('bot') };
     if (!this.raw.cache || !this.raw.bot) throw new Error(`unexpected component exports: ${Object.keys(exports)}`);
     const b = (name, ...args) => this.call('bot', name, ...args);
     this.bot = {
       getChatSettings: (chatId) => b('getChatSettings', big(chatId)),
-      setChatSettings: (chatId, settings) => b('setChatSettings', big(chatId), settings),
+      setChatSettings: (chatId, settings, mode = 'merge') => b('setChatSettings', big(chatId), settings, mode),
+      unsetChatSetting: (chatId, key) => b('unsetChatSetting', big(chatId), key),
       getChatInfo: (chatId) => opt(b('getChatInfo', big(chatId))),
       setChatInfo: (chatId, info) => b('setChatInfo', big(chatId), info),
       getUserData: (chatId, userId) => b('getUserData', big(chatId), big(userId)),
@@ -89,6 +72,15 @@ export class Cache {
       setUserState: (userId, stateKey, value) => b('setUserState', big(userId), stateKey, value),
       clearUserState: (userId, stateKey = null) => b('clearUserState', big(userId), stateKey ?? undefined),
     };
+  }
+
+  /**
+   * Writes pending on-shutdown changes (`persistAll`), then closes the storage.
+   * If the write fails it throws and leaves the storage open, so nothing pending is lost.
+   */
+  close() {
+    this.persistAll();
+    this.storage.close?.();
   }
 
   /** Serves later storage calls from `storage`. */

@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CacheError, ComponentTrapError, createCache, MemoryStorage } from '../src/index.js';
+import { CacheError, ComponentTrapError, createCache, StorageError } from '../src/index.js';
+import { RecordingStorage } from './support/recording-storage.js';
 
 const DOC = JSON.parse(readFileSync(new URL('../../../conformance/scenarios.json', import.meta.url), 'utf8'));
-assert.equal(DOC.format, 1, `unsupported scenarios format ${DOC.format}`);
+assert.equal(DOC.format, 2, `unsupported scenarios format ${DOC.format}`);
 
 const CALLS = {
   'cache.configure': [['configs'], 'unit'],
@@ -20,7 +21,8 @@ const CALLS = {
   'cache.persist-all': [[], 'persist'],
   'cache.stats': [[], 'stats'],
   'bot.get-chat-settings': [['s64'], 'json'],
-  'bot.set-chat-settings': [['s64', 'str'], 'unit'],
+  'bot.set-chat-settings': [['s64', 'str', 'mode'], 'unit'],
+  'bot.unset-chat-setting': [['s64', 'str'], 'unit'],
   'bot.get-chat-info': [['s64'], 'optjson'],
   'bot.set-chat-info': [['s64', 'str'], 'unit'],
   'bot.get-user-data': [['s64', 's64'], 'json'],
@@ -30,11 +32,9 @@ const CALLS = {
   'bot.clear-user-state': [['s64', 'optstr'], 'unit'],
 };
 const SCENARIO_KEYS = new Set(['name', 'covers', 'description', 'configure', 'storage', 'steps']);
-const CALL_KEYS = new Set(['call', 'args', 'ok', 'err', 'err_contains', 'outcome', 'storage_calls', 'storage_calls_include', 'note']);
-const MOCK_KEYS = new Set(['mock', 'message', 'times', 'fns', 'rows', 'chat_settings', 'user_data', 'note']);
+const CALL_KEYS = new Set(['call', 'args', 'ok', 'err', 'err_contains', 'err_kind', 'outcome', 'storage_calls', 'storage_calls_include', 'note']);
+const MOCK_KEYS = new Set(['mock', 'message', 'kind', 'times', 'fns', 'rows', 'chat_settings', 'user_data', 'note']);
 const STAT_FIELDS = { name: 'name', persistence: 'persistence', size: 'size', 'max-entries': 'maxEntries', dirty: 'dirty', hits: 'hits', misses: 'misses', evictions: 'evictions' };
-const WRITE_FNS = ['write', 'set-chat-settings', 'add-user-data'];
-const READ_FNS = ['load', 'get', 'get-chat-settings', 'get-user-data'];
 const camel = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
 function genStr(spec) {
@@ -54,6 +54,7 @@ function convertArg(kind, v) {
   switch (kind) {
     case 'str': return genStr(v);
     case 'optstr': return v === null ? undefined : genStr(v);
+    case 'mode': assert.ok(['merge', 'rewrite'].includes(v), `not a settings mode: ${v}`); return v;
     case 's64': return toBig(v);
     case 'strlist': return v.map(genStr);
     case 'pairs': return v.map(([k, x]) => [genStr(k), genStr(x)]);
@@ -102,8 +103,12 @@ function callMatches(exp, act) {
   return ek.every((k) => {
     const v = exp[k]; const a = act[k];
     if (k === 'chat-id' || k === 'user-id') return toBig(v) === a;
-    if (k === 'settings') return multisetEqual(v, a, (x, y) => x[0] === y[0] && x[1] === y[1]);
-    if (k === 'value' && exp.fn === 'add-user-data') return jsonTextEqual(v, a);
+    if (k === 'change') {
+      const [[tag, val], ...more] = Object.entries(v);
+      if (more.length || !(tag in a)) return false;
+      return tag === 'unset' ? val === a.unset : multisetEqual(val, a[tag], (x, y) => x[0] === y[0] && x[1] === y[1]);
+    }
+    if (k === 'value' && exp.fn === 'set-user-data') return jsonTextEqual(v, a);
     return v === a;
   });
 }
@@ -151,64 +156,6 @@ function checkOk(kind, expected, actual) {
   }
 }
 
-class RecordingStorage extends MemoryStorage {
-  constructor() {
-    super();
-    this.calls = [];
-    this.rules = { writes: null, reads: null };
-  }
-
-  setRule(kind, message, times, fns, allowed) {
-    const chosen = fns ?? allowed;
-    assert.ok(chosen.every((f) => allowed.includes(f)), `fail-${kind}: bad fns ${fns}`);
-    this.rules[kind] = { message, times: times ?? null, fns: chosen };
-  }
-
-  heal() { this.rules = { writes: null, reads: null }; }
-
-  enter(call) {
-    this.calls.push(call);
-    const kind = WRITE_FNS.includes(call.fn) ? 'writes' : 'reads';
-    const rule = this.rules[kind];
-    if (!rule || !rule.fns.includes(call.fn)) return;
-    if (rule.times !== null) {
-      rule.times -= 1;
-      if (rule.times <= 0) this.rules[kind] = null;
-    }
-    throw new Error(rule.message);
-  }
-
-  load(namespace, limit) { this.enter({ fn: 'load', namespace, limit }); return super.load(namespace, limit); }
-
-  get(namespace, key) { this.enter({ fn: 'get', namespace, key }); return super.get(namespace, key); }
-
-  write(batch) {
-    this.enter({ fn: 'write', batch: {
-      clear: [...batch.clear],
-      delete: batch.delete.map(({ namespace, key }) => ({ namespace, key })),
-      upsert: batch.upsert.map(({ namespace, key, value }) => ({ namespace, key, value })),
-    } });
-    super.write(batch);
-  }
-
-  getChatSettings(chatId) { this.enter({ fn: 'get-chat-settings', 'chat-id': chatId }); return super.getChatSettings(chatId); }
-
-  setChatSettings(chatId, settings) {
-    this.enter({ fn: 'set-chat-settings', 'chat-id': chatId, settings: settings.map(([k, v]) => [k, v]) });
-    super.setChatSettings(chatId, settings);
-  }
-
-  getUserData(chatId, userId) {
-    this.enter({ fn: 'get-user-data', 'chat-id': chatId, 'user-id': userId });
-    return super.getUserData(chatId, userId);
-  }
-
-  addUserData(chatId, userId, key, value) {
-    this.enter({ fn: 'add-user-data', 'chat-id': chatId, 'user-id': userId, key, value });
-    super.addUserData(chatId, userId, key, value);
-  }
-}
-
 function storageMismatch(mock, step) {
   const problems = [];
   if ('rows' in step) {
@@ -237,11 +184,7 @@ async function runScenario(scenario) {
   const unknown = Object.keys(scenario).filter((k) => !SCENARIO_KEYS.has(k));
   assert.deepEqual(unknown, [], 'unknown scenario keys');
   const mock = new RecordingStorage();
-  const initial = scenario.storage ?? {};
-  mock.putRows(initial.rows ?? []);
-  for (const s of initial.chat_settings ?? []) mock.setChatSettings(toBig(s.chat_id), [[s.key, s.value]]);
-  for (const u of initial.user_data ?? []) mock.addUserData(toBig(u.chat_id), toBig(u.user_id), u.key, u.data);
-  mock.calls = [];
+  mock.seed(scenario.storage ?? {});
   const cache = await createCache({ storage: mock });
   if (scenario.configure) cache.call('cache', 'configure', convertArg('configs', scenario.configure));
   mock.calls = [];
@@ -251,8 +194,8 @@ async function runScenario(scenario) {
     if ('mock' in step) {
       assert.deepEqual(Object.keys(step).filter((k) => !MOCK_KEYS.has(k)), [], `${where}: unknown keys`);
       switch (step.mock) {
-        case 'fail-writes': mock.setRule('writes', step.message, step.times, step.fns, WRITE_FNS); break;
-        case 'fail-reads': mock.setRule('reads', step.message, step.times, step.fns, READ_FNS); break;
+        case 'fail-writes': mock.setRule('writes', step); break;
+        case 'fail-reads': mock.setRule('reads', step); break;
         case 'heal': mock.heal(); break;
         case 'expect-storage': {
           const problem = storageMismatch(mock, step);
@@ -289,6 +232,11 @@ async function runScenario(scenario) {
       assert.ok(error, `${where}: expected err ${step.err}, got ok ${show(result)}`);
       assert.equal(error.case, step.err, `${where}: expected err ${step.err}, got ${error.message}`);
       if ('err_contains' in step) assert.ok(error.detail.includes(step.err_contains), `${where}: ${error.detail} lacks ${step.err_contains}`);
+      if ('err_kind' in step) {
+        assert.equal(step.err, 'storage', `${where}: err_kind needs "err": "storage"`);
+        assert.ok(error instanceof StorageError, `${where}: not a StorageError: ${error}`);
+        assert.equal(error.kind, step.err_kind, `${where}: expected kind ${step.err_kind}, got ${error.message}`);
+      }
     } else {
       assert.equal(step.outcome, 'any');
     }
@@ -302,6 +250,7 @@ async function runScenario(scenario) {
         `${where}: storage calls lack\n ${show(step.storage_calls_include)}\n actual ${show(calls)}`);
     }
   });
+  mock.close();
 }
 
 for (const scenario of DOC.scenarios) {
