@@ -133,6 +133,15 @@ export class Cache {
   /** {written, deleted} */
   persistAll() { return this.call('cache', 'persistAll'); }
 
+  /** Drops `key` and its pending change without writing (another process changed it); true if held. */
+  forget(namespace, key) { return this.call('cache', 'forget', namespace, key); }
+
+  /** `forget` of a whole namespace; the number of entries dropped. */
+  forgetNamespace(namespace) { return this.call('cache', 'forgetNamespace', namespace); }
+
+  /** Drops every clean entry of the persisted namespaces; the number dropped. */
+  forgetAll() { return this.call('cache', 'forgetAll'); }
+
   /** [{name, persistence, size, maxEntries, dirty, hits, misses, evictions}] with u64 counters as Numbers. */
   stats() {
     return this.call('cache', 'stats').map((s) => ({

@@ -20,6 +20,11 @@ const CALLS = {
   'cache.load-from-storage': [[], 'load'],
   'cache.persist-all': [[], 'persist'],
   'cache.stats': [[], 'stats'],
+  'cache.forget': [['str', 'str'], 'bool'],
+  'cache.forget-namespace': [['str'], 'count'],
+  'cache.forget-all': [[], 'count'],
+  'bot.forget-chat-settings': [['s64'], 'bool'],
+  'bot.forget-user-data': [['s64', 's64'], 'bool'],
   'bot.get-chat-settings': [['s64'], 'json'],
   'bot.set-chat-settings': [['s64', 'str', 'mode'], 'unit'],
   'bot.unset-chat-setting': [['s64', 'str'], 'unit'],
@@ -125,6 +130,7 @@ function checkOk(kind, expected, actual) {
   switch (kind) {
     case 'unit': return actual === undefined && expected === null ? null : bad();
     case 'bool': return actual === expected ? null : bad();
+    case 'count': return actual === expected ? null : bad();
     case 'json':
     case 'optjson': {
       const a = actual ?? null;

@@ -38,23 +38,8 @@ test('the package runs the repository schema/sqlite, unchanged', () => {
   }
 });
 
-/** The bot's DDL, as its own migrations create it (with the later `updated_by`). */
-const BOT_DDL = `
-CREATE TABLE chat_settings (chat_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, created_at TIMESTAMP NOT NULL,
-    updated_at TIMESTAMP NOT NULL, PRIMARY KEY(chat_id, key));
-ALTER TABLE chat_settings ADD COLUMN updated_by INTEGER;
-CREATE TABLE user_data (user_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
-    created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, PRIMARY KEY(user_id, chat_id, key));
-CREATE TABLE cache_storage (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-    updated_at TIMESTAMP NOT NULL, PRIMARY KEY(namespace, key));
-PRAGMA user_version = 42;
-INSERT INTO chat_settings VALUES (-100, 'lang', 'ru', '2025-06-01 12:00:00', '2025-06-01 12:00:00', 7);
-INSERT INTO chat_settings VALUES (-100, 'empty', NULL, '2025-06-01 12:00:00', '2025-06-01 12:00:00', NULL);
-INSERT INTO user_data VALUES (5, -100, 'karma', '3', '2025-06-01 12:00:00', '2025-06-01 12:00:00');
-INSERT INTO cache_storage VALUES ('chats', '-100', '{"info":{"t":1}}', '2025-06-01 12:00:01');
-INSERT INTO cache_storage VALUES ('chats', 'b', '{}', '2025-06-01 12:00:00');
-INSERT INTO cache_storage VALUES ('chats', 'a', '{}', '2025-06-01 12:00:00');
-`;
+/** The bot's database, shared by every host's tests (schema/sqlite/fixtures). */
+const BOT_DDL = readFileSync(new URL('../../../schema/sqlite/fixtures/bot_database.sql', import.meta.url), 'utf8');
 const botFile = () => {
   const path = tmp('bot.db');
   const db = new Database(path);
@@ -234,7 +219,7 @@ test('a storage failure reaches the caller as a StorageError with its kind', asy
 test("the component works on a file created by the bot's migrations", async () => {
   const path = botFile();
   const cache = await createCache({ storage: SqliteStorage.open(path) });
-  assert.deepEqual(cache.loadFromStorage(), { loaded: 3, skipped: [] });
+  assert.deepEqual(cache.loadFromStorage(), { loaded: 4, skipped: [] });
   assert.deepEqual(JSON.parse(cache.bot.getChatInfo(-100n)), { t: 1 });
   assert.deepEqual(JSON.parse(cache.bot.getChatSettings(-100n)), { lang: 'ru' }, 'a NULL setting is absent');
   assert.deepEqual(JSON.parse(cache.bot.getUserData(-100n, 5n)), { karma: 3 });
