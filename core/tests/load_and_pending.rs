@@ -1,0 +1,176 @@
+//! `load-from-storage` as a caller sees it (what is held afterwards, in which
+//! recency order, what is skipped) and the exact count of pending changes.
+
+use cache_core::{Cache, MockStorage, NamespaceConfig, Persistence};
+
+fn ns(name: &str, max_entries: u32, persistence: Persistence) -> NamespaceConfig {
+    NamespaceConfig {
+        name: name.into(),
+        max_entries,
+        persistence,
+    }
+}
+
+fn size_dirty(cache: &Cache<MockStorage>, name: &str) -> (u32, u32) {
+    let s = cache
+        .stats()
+        .into_iter()
+        .find(|s| s.name == name)
+        .expect("namespace");
+    (s.size, s.dirty)
+}
+
+#[test]
+fn load_fills_free_capacity_with_the_newest_rows_as_the_least_recent() {
+    let mut storage = MockStorage::new();
+    for k in ["r1", "r2", "r3", "r4", "r5"] {
+        storage.put_row("c", k, "1");
+    }
+    storage.put_row("c", "bad", "not json");
+    storage.put_row("m", "x", "1");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![
+            ns("c", 4, Persistence::OnChange),
+            ns("m", 4, Persistence::MemoryOnly),
+        ])
+        .unwrap();
+    cache.set("c", "held".into(), "\"mine\"".into()).unwrap();
+    cache.storage_mut().calls.clear();
+    let report = cache.load_from_storage().unwrap();
+    assert_eq!(
+        cache.storage().call_names(),
+        ["load"],
+        "memory-only is never loaded"
+    );
+    assert_eq!(report.loaded, 2, "{report:?}");
+    assert_eq!(report.skipped.len(), 1, "{report:?}");
+    assert_eq!(report.skipped[0].key, "bad");
+    assert_eq!(size_dirty(&cache, "c"), (3, 0), "`held`, r5 and r4");
+    assert_eq!(size_dirty(&cache, "m"), (0, 0));
+    // The newest rows are held: no storage call for them.
+    cache.storage_mut().calls.clear();
+    assert_eq!(cache.get_many("c", &["r5", "held"]).unwrap().len(), 2);
+    assert!(
+        cache.storage().calls.is_empty(),
+        "{:?}",
+        cache.storage().calls
+    );
+    // The newest 4 rows were `held` (already in memory), `bad` (skipped), r5, r4.
+    assert_eq!(cache.get("c", "r4").unwrap().as_deref(), Some("1"));
+    assert!(cache.storage().calls.is_empty());
+    assert_eq!(cache.get("c", "r3").unwrap().as_deref(), Some("1"));
+    assert_eq!(cache.storage().call_names(), ["get"], "r3 was not loaded");
+    // Full now (held, r5, r4, r3): loading again loads nothing.
+    assert_eq!(cache.load_from_storage().unwrap().loaded, 0);
+}
+
+#[test]
+fn loaded_rows_are_less_recent_than_what_is_held() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "old", "1");
+    storage.put_row("c", "new", "1");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 3, Persistence::OnChange)])
+        .unwrap();
+    cache.set("c", "mine".into(), "1".into()).unwrap();
+    // Storage's newest 3 are old, new, mine: old and new load, behind mine.
+    assert_eq!(cache.load_from_storage().unwrap().loaded, 2);
+    cache.set("c", "x".into(), "1".into()).unwrap();
+    cache.storage_mut().calls.clear();
+    cache.get("c", "mine").unwrap();
+    cache.get("c", "new").unwrap();
+    assert!(
+        cache.storage().calls.is_empty(),
+        "the oldest loaded row went first"
+    );
+    cache.get("c", "old").unwrap();
+    assert_eq!(cache.storage().call_names(), ["get"]);
+}
+
+#[test]
+fn load_leaves_keys_deleted_or_cleared_in_memory_alone() {
+    let mut storage = MockStorage::new();
+    storage.put_row("s", "a", "1");
+    storage.put_row("s", "b", "1");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("s", 5, Persistence::OnShutdown)])
+        .unwrap();
+    cache.delete("s", "a").unwrap();
+    assert_eq!(cache.load_from_storage().unwrap().loaded, 1);
+    assert_eq!(cache.get("s", "a").unwrap(), None);
+    cache.clear_namespace("s").unwrap();
+    assert_eq!(cache.load_from_storage().unwrap().loaded, 0);
+    assert_eq!(size_dirty(&cache, "s"), (0, 1), "one pending clear");
+}
+
+#[test]
+fn pending_changes_are_counted_exactly() {
+    let mut cache = Cache::new(MockStorage::new());
+    cache
+        .configure(vec![ns("s", 2, Persistence::OnShutdown)])
+        .unwrap();
+    cache.set("s", "a".into(), "1".into()).unwrap();
+    cache.set("s", "a".into(), "2".into()).unwrap();
+    assert_eq!(
+        size_dirty(&cache, "s"),
+        (1, 1),
+        "a replaced dirty value is one change"
+    );
+    cache.delete("s", "a").unwrap();
+    assert_eq!(
+        size_dirty(&cache, "s"),
+        (0, 1),
+        "the entry is gone, its delete is pending"
+    );
+    cache.set("s", "a".into(), "3".into()).unwrap();
+    assert_eq!(
+        size_dirty(&cache, "s"),
+        (1, 1),
+        "set again: the delete is superseded"
+    );
+    cache.set("s", "b".into(), "1".into()).unwrap();
+    assert_eq!(
+        cache.storage().rows().count(),
+        0,
+        "nothing evicted yet, nothing written"
+    );
+    cache.set("s", "c".into(), "1".into()).unwrap();
+    assert_eq!(
+        size_dirty(&cache, "s"),
+        (2, 2),
+        "a was evicted, after being written"
+    );
+    assert_eq!(
+        cache
+            .storage()
+            .rows()
+            .map(|(_, k, _)| k)
+            .collect::<Vec<_>>(),
+        ["a"],
+        "only the evicted entry was written early"
+    );
+    cache.delete("s", "b").unwrap();
+    cache.delete("s", "zz").unwrap();
+    assert_eq!(size_dirty(&cache, "s"), (1, 3));
+    let report = cache.persist_all().unwrap();
+    assert_eq!((report.written, report.deleted), (1, 2));
+    cache.clear_namespace("s").unwrap();
+    cache.set("s", "q".into(), "1".into()).unwrap();
+    cache.delete("s", "q").unwrap();
+    let report = cache.persist_all().unwrap();
+    assert_eq!(
+        (report.written, report.deleted),
+        (0, 1),
+        "a clear counts as one"
+    );
+    cache.set("s", "r".into(), "1".into()).unwrap();
+    cache.storage_mut().put_row("s", "old1", "1");
+    cache.storage_mut().put_row("s", "old2", "1");
+    cache.delete("s", "old1").unwrap();
+    cache.delete("s", "old2").unwrap();
+    let report = cache.persist_all().unwrap();
+    assert_eq!((report.written, report.deleted), (1, 2));
+}
