@@ -1,4 +1,4 @@
-//! The in-memory backends run the kit: `MemoryStorage` (which cannot fail,
+//! The in-memory backends run the storage kit (here, so that `cargo mutants -p cache-core` sees it): `MemoryStorage` (which cannot fail,
 //! hold a bad cell or outlive a close), and `MockStorage`, which can fail with
 //! every kind of error and stores unreadable cells.
 
