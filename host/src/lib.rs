@@ -8,8 +8,9 @@
 //!   the component's imports once on top of them.
 //! - [`storage::sqlite`]: [`SqliteStorage`], the default: the shared schema and
 //!   queries of `schema/sqlite/`, WAL, typed errors a person can act on.
-//! - [`runtime`]: [`Runtime`], the engine and the compiled component (precompiled
-//!   artifact cached next to the `.wasm`), the sandbox (linker with `storage` only,
+//! - [`artifact`]: the precompiled-artifact cache, in a private per-user directory,
+//!   checksummed; anything that fails a check is recompiled, never executed.
+//! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close.
@@ -20,8 +21,8 @@
 //! use cache_host::{CacheService, SettingsMode};
 //!
 //! fn main() -> Result<(), cache_host::Error> {
-//!     // Loads the component (compiled once, then from the artifact cached next to
-//!     // it), opens or migrates the SQLite file, configures the namespaces, loads.
+//!     // Loads the component (compiled once, then from the artifact in the user's
+//!     // cache directory), opens or migrates the SQLite file, configures the namespaces, loads.
 //!     let cache = CacheService::builder("target/cache.wasm")
 //!         .policy_file("cache-policy.toml")? // optional; default: the seed's table
 //!         .open_sqlite("cache.db")?;
@@ -42,6 +43,7 @@
 
 #![warn(missing_docs)]
 
+pub mod artifact;
 pub mod error;
 pub mod imports;
 pub mod policy;
