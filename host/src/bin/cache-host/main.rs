@@ -4,6 +4,7 @@
 //! subcommands read and write single entries, show stats, persist, and inspect the file.
 //! Errors are one line on stderr and a non-zero exit; logs go to stderr by `RUST_LOG`.
 
+mod component;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
-use cache_host::{CacheService, CacheServiceBuilder, Error, Persistence};
+use cache_host::{CacheService, CacheServiceBuilder, Error, Persistence, Runtime, RuntimeOptions};
 use clap::{Parser, Subcommand};
 
 /// Run the WebAssembly cache component over a SQLite file.
@@ -21,8 +22,8 @@ struct Cli {
     /// The SQLite database file (created if missing).
     #[arg(long, global = true, default_value = "./cache.db")]
     db: PathBuf,
-    /// The cache component. Default: $CACHE_HOST_WASM, else ./target/cache.wasm, else
-    /// cache.wasm next to the directory of this executable.
+    /// The cache component (.wasm). Default: $CACHE_HOST_WASM, else the component
+    /// embedded in this binary.
     #[arg(long, global = true)]
     wasm: Option<PathBuf>,
     /// A TOML namespace policy (default: chats on-shutdown, chatUsers on-change, users
@@ -122,28 +123,15 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The component to load: the flag, the environment, then the usual build locations.
-fn wasm_path(cli: &Cli) -> PathBuf {
-    if let Some(p) = &cli.wasm {
-        return p.clone();
-    }
-    if let Some(p) = std::env::var_os("CACHE_HOST_WASM") {
-        return PathBuf::from(p);
-    }
-    let local = PathBuf::from("target/cache.wasm");
-    if local.is_file() {
-        return local;
-    }
-    // target/release/cache-host -> target/cache.wasm
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|d| d.join("cache.wasm")))
-        .filter(|p| p.is_file())
-        .unwrap_or(local)
+/// Loads the runtime of the chosen component (see [`component::Source`]).
+fn runtime(cli: &Cli) -> Result<Runtime, Error> {
+    component::Source::choose(cli.wasm.as_ref())?.load(&RuntimeOptions::default())
 }
 
-fn builder(cli: &Cli) -> Result<CacheServiceBuilder, Error> {
-    let mut b = CacheService::builder(wasm_path(cli))
+/// A service builder with the command line's limits and policy; the caller gives it
+/// a runtime.
+fn configured(cli: &Cli) -> Result<CacheServiceBuilder, Error> {
+    let mut b = CacheService::builder("(runtime given)")
         .memory_limit(cli.memory_limit_mib.saturating_mul(1 << 20))
         .call_time_limit(Duration::from_millis(cli.call_time_limit_ms));
     if let Some(policy) = &cli.policy {
@@ -153,7 +141,7 @@ fn builder(cli: &Cli) -> Result<CacheServiceBuilder, Error> {
 }
 
 fn open(cli: &Cli) -> Result<CacheService, Error> {
-    builder(cli)?.open_sqlite(&cli.db)
+    configured(cli)?.runtime(runtime(cli)?).open_sqlite(&cli.db)
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, Error> {

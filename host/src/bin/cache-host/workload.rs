@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_host::{ArtifactSource, CacheService, Error, Runtime, RuntimeOptions, SettingsMode};
+use cache_host::{ArtifactSource, CacheService, Error, RuntimeOptions, SettingsMode};
 use serde_json::{json, Value};
 
 use crate::Cli;
@@ -101,16 +101,16 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
             tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM handler");
         }
     }
-    let wasm = crate::wasm_path(cli);
+    let source = crate::component::Source::choose(cli.wasm.as_ref())?;
     let total = Instant::now();
 
     // ---- phase 1: start, workload, graceful stop ----
     let t = Instant::now();
-    let runtime = Runtime::load_with(&wasm, &RuntimeOptions::default())?;
+    let runtime = source.load(&RuntimeOptions::default())?;
     let runtime_load_1 = t.elapsed();
     let source_1 = runtime.artifact_source().clone();
     let t = Instant::now();
-    let cache = crate::builder(cli)?
+    let cache = crate::configured(cli)?
         .runtime(runtime.clone())
         .open_sqlite(&cli.db)?;
     let open_1 = t.elapsed();
@@ -155,11 +155,11 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
 
     // ---- phase 2: restart from the same file and check ----
     let t = Instant::now();
-    let runtime = Runtime::load_with(&wasm, &RuntimeOptions::default())?;
+    let runtime = source.load(&RuntimeOptions::default())?;
     let runtime_load_2 = t.elapsed();
     let source_2 = runtime.artifact_source().clone();
     let t = Instant::now();
-    let cache = crate::builder(cli)?
+    let cache = crate::configured(cli)?
         .runtime(runtime.clone())
         .open_sqlite(&cli.db)?;
     let open_2 = t.elapsed();
