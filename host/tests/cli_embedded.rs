@@ -2,11 +2,11 @@
 //! with no `.wasm` anywhere it could look, it runs `set`, `get` and `run` with the
 //! component embedded at build time.
 
+mod cli_common;
+
 use std::process::Command;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use cli_common::text;
 
 #[test]
 fn the_binary_copied_to_an_empty_directory_runs_get_set_and_run() {
