@@ -12,6 +12,7 @@
 //!   checksummed; anything that fails a check is recompiled, never executed.
 //! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
+//! - [`owner`]: one owner per database file (an advisory lock on `<db>.owner`).
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close.
 //! - [`policy`]: the optional TOML namespace policy.
@@ -46,6 +47,7 @@
 pub mod artifact;
 pub mod error;
 pub mod imports;
+pub mod owner;
 pub mod policy;
 pub mod runtime;
 pub mod service;
@@ -67,6 +69,7 @@ pub use bindings::exports::gromozeka::cache::types::{
 };
 pub use error::Error;
 pub use imports::ServiceStorage;
+pub use owner::OwnerWait;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Limits, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, StartTiming};

@@ -18,7 +18,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
-use cache_host::{CacheService, CacheServiceBuilder, Persistence, Runtime, RuntimeOptions};
+use cache_host::{
+    CacheService, CacheServiceBuilder, OwnerWait, Persistence, Runtime, RuntimeOptions,
+};
 use clap::{Parser, Subcommand};
 
 use crate::exit::Failure;
@@ -46,6 +48,11 @@ struct Cli {
     /// CPU bound of one guest call, in milliseconds.
     #[arg(long, global = true, default_value_t = 10_000)]
     call_time_limit_ms: u64,
+    /// When another process owns the database (has it open for writing), wait for it
+    /// to let go: without a value as long as it takes, with one up to that many
+    /// seconds. Without --wait a write command fails at once, naming the owner.
+    #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1, require_equals = true)]
+    wait: Option<Option<u64>>,
     #[command(subcommand)]
     command: Command,
 }
@@ -179,9 +186,23 @@ fn configured(cli: &Cli) -> Result<CacheServiceBuilder, Failure> {
     Ok(b)
 }
 
-/// The service over the database, read-write (created and migrated if needed).
+/// The service over the database, read-write (created and migrated if needed), as
+/// its one owner (see `--wait`).
 fn open(cli: &Cli) -> Result<CacheService, Failure> {
-    Ok(builder(cli)?.open_sqlite(&cli.db)?)
+    Ok(builder(cli)?.open_sqlite_with(&cli.db, &read_write(cli))?)
+}
+
+/// The options of a read-write open: the owner wait of `--wait`.
+fn read_write(cli: &Cli) -> SqliteOptions {
+    let owner_wait = match cli.wait {
+        None => OwnerWait::No,
+        Some(None) => OwnerWait::Forever,
+        Some(Some(secs)) => OwnerWait::Up(Duration::from_secs(secs)),
+    };
+    SqliteOptions {
+        owner_wait,
+        ..SqliteOptions::default()
+    }
 }
 
 /// The options of a read-only open of an existing database; a missing one is a usage

@@ -120,7 +120,7 @@ pub fn import(cli: &Cli, source: &str) -> Result<u8, Failure> {
     let cache = crate::builder(cli)?
         .policy(session)
         .load_on_start(false)
-        .open_sqlite(&cli.db)?;
+        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
     for (name, lines) in &by_namespace {
         for (line_no, line) in lines {
             if let Err(e) = cache.set(name, &line.key, &line.value) {

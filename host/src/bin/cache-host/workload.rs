@@ -53,7 +53,7 @@ impl Rng {
     }
     /// A skewed pick: half the time among the first tenth (hot chats and users).
     fn skewed(&mut self, n: i64) -> i64 {
-        if self.next() % 2 == 0 {
+        if self.next().is_multiple_of(2) {
             self.id((n / 10).max(1))
         } else {
             self.id(n)
@@ -113,7 +113,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Failure> {
     let t = Instant::now();
     let cache = crate::configured(cli)?
         .runtime(runtime.clone())
-        .open_sqlite(&cli.db)?;
+        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
     let open_1 = t.elapsed();
     let start_1 = cache.last_start_timing();
     let loaded_1 = cache.last_start_report().map(|r| r.loaded).unwrap_or(0);
@@ -162,7 +162,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Failure> {
     let t = Instant::now();
     let cache = crate::configured(cli)?
         .runtime(runtime.clone())
-        .open_sqlite(&cli.db)?;
+        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
     let open_2 = t.elapsed();
     let start_2 = cache.last_start_timing();
     let report_2 = cache.last_start_report();
