@@ -13,11 +13,22 @@ use cli_common::{assert_code, command, one_line_failure, run, text, FAILED};
 /// Starts `cache-host run` (a long workload: it owns the database throughout) and
 /// waits until it has recorded itself as the owner.
 fn start_owner(db: &Path) -> Child {
-    let child = command(db, &["run", "--ops", "100000000", "--chats", "200", "--users", "50"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = command(
+        db,
+        &[
+            "run",
+            "--ops",
+            "100000000",
+            "--chats",
+            "200",
+            "--users",
+            "50",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let sidecar = {
         let mut s = db.as_os_str().to_owned();
         s.push(".owner");
@@ -31,7 +42,10 @@ fn start_owner(db: &Path) -> Child {
             std::thread::sleep(Duration::from_millis(200));
             return child;
         }
-        assert!(t.elapsed() < Duration::from_secs(20), "the owner never started");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the owner never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -56,7 +70,10 @@ fn a_second_writer_is_refused_naming_the_owner_and_readers_still_read() {
         &["import", "/dev/null"],
     ] {
         let err = one_line_failure(&run(&db, args), FAILED);
-        assert!(err.contains(&format!("owned by process {pid}")), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("owned by process {pid}")),
+            "{args:?}: {err}"
+        );
         assert!(err.contains(" since ") && err.contains("UTC"), "{err}");
         assert!(err.contains("--wait"), "{err}");
     }
@@ -68,14 +85,23 @@ fn a_second_writer_is_refused_naming_the_owner_and_readers_still_read() {
 
     // A bounded wait gives up with the same message.
     let t = Instant::now();
-    let err = one_line_failure(&run(&db, &["--wait=1", "set", "chatUsers", "k", "2"]), FAILED);
+    let err = one_line_failure(
+        &run(&db, &["--wait=1", "set", "chatUsers", "k", "2"]),
+        FAILED,
+    );
     assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
-    assert!(err.contains(&format!("owned by process {pid}")) && err.contains("waited"), "{err}");
+    assert!(
+        err.contains(&format!("owned by process {pid}")) && err.contains("waited"),
+        "{err}"
+    );
 
     kill(owner);
     // The owner is gone (even killed): the next writer owns the file at once.
     assert_code(&run(&db, &["set", "chatUsers", "k", "2"]), 0);
-    assert_eq!(text(&run(&db, &["get", "chatUsers", "k"]).stdout).trim(), "2");
+    assert_eq!(
+        text(&run(&db, &["get", "chatUsers", "k"]).stdout).trim(),
+        "2"
+    );
 }
 
 #[test]
@@ -94,7 +120,10 @@ fn wait_waits_for_the_owner_then_writes() {
     let out = waiter.wait_with_output().unwrap();
     assert_code(&out, 0);
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
-    assert_eq!(text(&run(&db, &["get", "chatUsers", "waited"]).stdout).trim(), "7");
+    assert_eq!(
+        text(&run(&db, &["get", "chatUsers", "waited"]).stdout).trim(),
+        "7"
+    );
 }
 
 #[test]
@@ -123,11 +152,20 @@ fn concurrent_first_opens_never_fail_falsely() {
         let db = dir.path().join(format!("race-wait-{trial}.db"));
         let children: Vec<_> = (0..2)
             .map(|i| {
-                command(&db, &["--wait", "set", "chatUsers", &format!("k{i}"), &i.to_string()])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                command(
+                    &db,
+                    &[
+                        "--wait",
+                        "set",
+                        "chatUsers",
+                        &format!("k{i}"),
+                        &i.to_string(),
+                    ],
+                )
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
             })
             .collect();
         for child in children {

@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use cache_host::sqlite_storage::SqliteStorage;
-use cache_host::{NamespaceConfig, Persistence, Policy, Storage};
+use cache_host::storage::sqlite::SqliteStorage;
+use cache_host::{Inspect, NamespaceConfig, Persistence, Policy, Storage};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{self, Failure};
@@ -37,23 +37,37 @@ struct Line {
 }
 
 /// Writes every stored row of every namespace to stdout, namespaces in name order,
-/// rows oldest first. Opens the database read-only. Rows whose value is not text are
-/// reported on stderr and make the exit code [`exit::FAILED`] (the export is
-/// incomplete); the others are still written.
+/// rows oldest first. Opens the database read-only. Rows whose value cannot be read
+/// as text are reported on stderr and make the exit code [`exit::FAILED`] (the export
+/// is incomplete); the others are still written.
 pub fn export(db: &Path) -> Result<u8, Failure> {
     let options = crate::read_only(db)?;
     let storage_error = |e| Failure::from(cache_host::Error::OpenStorage(e));
     let mut storage = SqliteStorage::open_with(db, &options).map_err(storage_error)?;
     let mut namespaces = storage.stored_namespaces().map_err(storage_error)?;
-    namespaces.sort();
-    let mut rows_written = 0u64;
-    for (namespace, count) in namespaces {
-        let limit = u32::try_from(count).unwrap_or(u32::MAX);
-        for row in storage.load(&namespace, limit).map_err(storage_error)? {
+    namespaces.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    let (mut rows_written, mut unreadable) = (0u64, 0u64);
+    for usage in namespaces {
+        let limit = u32::try_from(usage.rows).unwrap_or(u32::MAX);
+        for row in storage
+            .load(&usage.namespace, limit)
+            .map_err(storage_error)?
+        {
+            let value = match row.value {
+                Ok(value) => value,
+                Err(reason) => {
+                    eprintln!(
+                        "cache-host: {}/{}: not exported: {reason}",
+                        usage.namespace, row.key
+                    );
+                    unreadable += 1;
+                    continue;
+                }
+            };
             let line = Line {
-                namespace: row.namespace,
+                namespace: usage.namespace.clone(),
                 key: row.key,
-                value: row.value,
+                value,
             };
             let text = serde_json::to_string(&line)
                 .map_err(|e| Failure::failed(format!("cannot encode a row as JSON: {e}")))?;
@@ -61,7 +75,12 @@ pub fn export(db: &Path) -> Result<u8, Failure> {
             rows_written += 1;
         }
     }
-    tracing::info!(rows = rows_written, "exported");
+    tracing::info!(rows = rows_written, unreadable, "exported");
+    if unreadable > 0 {
+        return Err(Failure::failed(format!(
+            "export incomplete: {unreadable} row(s) could not be read as text (listed above)"
+        )));
+    }
     Ok(exit::OK)
 }
 
