@@ -54,13 +54,16 @@ pub struct OwnerLock(Arc<Held>);
 struct Held {
     file: File,
     path: PathBuf,
-    /// The sidecar's device and inode: the key of [`HELD`].
-    id: (u64, u64),
+    /// The key of [`HELD`].
+    id: FileId,
 }
+
+/// A sidecar's device and inode.
+type FileId = (u64, u64);
 
 /// The sidecars this process holds, by device and inode, so that a second open of the
 /// same database in this process shares the lock instead of failing against itself.
-static HELD: Mutex<Vec<((u64, u64), Weak<Held>)>> = Mutex::new(Vec::new());
+static HELD: Mutex<Vec<(FileId, Weak<Held>)>> = Mutex::new(Vec::new());
 
 /// The sidecar path of the database at `db`: `<db>.owner`.
 pub fn owner_path(db: &Path) -> PathBuf {

@@ -13,7 +13,7 @@ use cli_common::{assert_code, command, one_line_failure, run, text, FAILED};
 /// Starts `cache-host run` (a long workload: it owns the database throughout) and
 /// waits until it has recorded itself as the owner.
 fn start_owner(db: &Path) -> Child {
-    let child = command(
+    let mut child = command(
         db,
         &[
             "run",
@@ -42,10 +42,13 @@ fn start_owner(db: &Path) -> Child {
             std::thread::sleep(Duration::from_millis(200));
             return child;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "the owner never started"
-        );
+        if t.elapsed() > Duration::from_secs(20) {
+            kill(child);
+            panic!("the owner never recorded itself");
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the owner exited early: {status}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
