@@ -27,7 +27,8 @@ test: build test-rust test-python test-node
 
 # Builds every Rust target once, in release, with one feature set: wasmtime compiles once and
 # every recipe below reuses it (selecting packages with `-p` would resolve other features and rebuild).
-build-rust: setup
+# The component is built first: cache-host embeds target/cache.wasm (see host/build.rs).
+build-rust: build
     {{cargo}} build --release --workspace --all-targets
 
 # Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite host.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cache_host::runtime::Instance;
 use cache_host::storage::MemoryStorage;
-use cache_host::{ArtifactSource, Limits, NamespaceConfig, Runtime};
+use cache_host::{Limits, NamespaceConfig, Runtime};
 use wasmtime::component::{Component, Linker};
 use wasmtime::Store;
 
@@ -17,23 +17,10 @@ pub mod noop_bindings {
     wasmtime::component::bindgen!({ path: "noop-component/wit", world: "noop" });
 }
 
-/// The runtime's component, from its precompiled artifact when there is one
-/// (no Cranelift compilation: fast, and usable under valgrind).
+/// The runtime's component (already compiled or deserialized by the runtime: no
+/// second Cranelift compilation, so usable under valgrind).
 pub fn component_of(runtime: &Runtime) -> Result<Component> {
-    match runtime.artifact_source() {
-        ArtifactSource::Cached(path)
-        | ArtifactSource::Compiled {
-            saved_to: Some(path),
-        } => {
-            // SAFETY: the artifact was written by `Component::serialize` of an engine
-            // with this configuration (its name carries the compatibility hash), into
-            // our own target/ directory; wasmtime checks its header and version.
-            unsafe { Component::deserialize_file(runtime.engine(), path) }.map_err(wt)
-        }
-        ArtifactSource::Compiled { saved_to: None } => {
-            Component::from_file(runtime.engine(), runtime.wasm_path()).map_err(wt)
-        }
-    }
+    Ok(runtime.component().clone())
 }
 
 /// Turns a wasmtime error (trap, link failure) into an `anyhow` one.

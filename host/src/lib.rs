@@ -8,9 +8,11 @@
 //!   the component's imports once on top of them.
 //! - [`storage::sqlite`]: [`SqliteStorage`], the default: the shared schema and
 //!   queries of `schema/sqlite/`, WAL, typed errors a person can act on.
-//! - [`runtime`]: [`Runtime`], the engine and the compiled component (precompiled
-//!   artifact cached next to the `.wasm`), the sandbox (linker with `storage` only,
+//! - [`artifact`]: the precompiled-artifact cache, in a private per-user directory,
+//!   checksummed; anything that fails a check is recompiled, never executed.
+//! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
+//! - [`owner`]: one owner per database file (an advisory lock on `<db>.owner`).
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close.
 //! - [`policy`]: the optional TOML namespace policy.
@@ -20,8 +22,8 @@
 //! use cache_host::{CacheService, SettingsMode};
 //!
 //! fn main() -> Result<(), cache_host::Error> {
-//!     // Loads the component (compiled once, then from the artifact cached next to
-//!     // it), opens or migrates the SQLite file, configures the namespaces, loads.
+//!     // Loads the component (compiled once, then from the artifact in the user's
+//!     // cache directory), opens or migrates the SQLite file, configures the namespaces, loads.
 //!     let cache = CacheService::builder("target/cache.wasm")
 //!         .policy_file("cache-policy.toml")? // optional; default: the seed's table
 //!         .open_sqlite("cache.db")?;
@@ -42,8 +44,10 @@
 
 #![warn(missing_docs)]
 
+pub mod artifact;
 pub mod error;
 pub mod imports;
+pub mod owner;
 pub mod policy;
 pub mod runtime;
 pub mod service;
@@ -65,6 +69,7 @@ pub use bindings::exports::gromozeka::cache::types::{
 };
 pub use error::Error;
 pub use imports::ServiceStorage;
+pub use owner::OwnerWait;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Limits, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, StartTiming};

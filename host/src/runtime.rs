@@ -3,28 +3,26 @@
 //!
 //! - **One engine, one compiled component**, shared by every service built on the same
 //!   [`Runtime`] (it is a cheap `Clone`).
-//! - **Precompiled artifact cache**: the compiled component is saved next to the
-//!   `.wasm` as `<name>.wasm.<key>.cwasm`, where `key` is a SHA-256 of the `.wasm`
-//!   bytes and of wasmtime's engine compatibility hash (which covers the wasmtime
-//!   version and every compilation setting). A restart deserializes it instead of
-//!   recompiling; a changed `.wasm` or wasmtime gets a new key and is recompiled.
+//! - **Precompiled artifact cache** ([`crate::artifact`]): the compiled component is
+//!   saved in a private per-user directory under a key of the component bytes and the
+//!   engine, with a checksum; a restart deserializes it only if every check passes,
+//!   and recompiles and replaces it otherwise.
 //! - **Sandbox**: the linker provides the storage interfaces and nothing else; every
 //!   store has a memory limit ([`Limits::memory_bytes`]) and every call a CPU bound
 //!   ([`Limits::call_time`]) enforced by epoch interruption, with one background
 //!   thread advancing the epoch every [`RuntimeOptions::epoch_tick`].
 
 use std::fs;
-use std::hash::Hasher;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store};
 
+pub use crate::artifact::ArtifactSource;
 use crate::bindings::{BotService as Bindings, BotServicePre};
 use crate::imports::ServiceStorage;
 use crate::Error;
@@ -35,19 +33,18 @@ pub struct RuntimeOptions {
     /// How often the background thread advances the epoch: the granularity of the CPU
     /// bound per call. Default 10 ms.
     pub epoch_tick: Duration,
-    /// Save and reuse the compiled component next to the `.wasm`. Default `true`.
-    ///
-    /// The artifact is native code that is loaded without validation, so whoever can
-    /// write the `.wasm`'s directory can run code in this process: keep that directory
-    /// as trusted as the binary itself, or turn this off.
-    pub artifact_cache: bool,
+    /// The private directory where compiled components are saved and reused (see
+    /// [`crate::artifact`] for the checks an artifact must pass); `None` turns the
+    /// cache off (every start compiles). Default: [`crate::artifact::default_dir`],
+    /// `$XDG_CACHE_HOME/gromozeka-cache` or `~/.cache/gromozeka-cache`.
+    pub artifact_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
         Self {
             epoch_tick: Duration::from_millis(10),
-            artifact_cache: true,
+            artifact_dir: crate::artifact::default_dir(),
         }
     }
 }
@@ -71,19 +68,6 @@ impl Default for Limits {
             call_time: Duration::from_secs(10),
         }
     }
-}
-
-/// Where the compiled component of a [`Runtime`] came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArtifactSource {
-    /// Deserialized from this precompiled artifact.
-    Cached(PathBuf),
-    /// Compiled from the `.wasm`; `saved_to` is the artifact written for next time
-    /// (`None` if caching is off or the write failed, which is logged).
-    Compiled {
-        /// The artifact written, if any.
-        saved_to: Option<PathBuf>,
-    },
 }
 
 /// The engine and the compiled component, shared by every service built on it.
@@ -125,6 +109,21 @@ impl Runtime {
     /// loads the component at `wasm_path`, from its precompiled artifact when there is
     /// a valid one.
     pub fn load_with(wasm_path: impl AsRef<Path>, options: &RuntimeOptions) -> Result<Self, Error> {
+        let wasm_path = wasm_path.as_ref();
+        let wasm = fs::read(wasm_path).map_err(|e| Error::Component {
+            path: wasm_path.to_path_buf(),
+            message: format!("{e} (build it with `just build`, or pass the right path)"),
+        })?;
+        Self::from_bytes(wasm_path, &wasm, options)
+    }
+
+    /// Like [`load_with`](Self::load_with), from the component's bytes (e.g. embedded
+    /// in the binary); `wasm_path` names it in errors, logs and artifact file names.
+    pub fn from_bytes(
+        wasm_path: impl AsRef<Path>,
+        wasm: &[u8],
+        options: &RuntimeOptions,
+    ) -> Result<Self, Error> {
         let started = Instant::now();
         let wasm_path = wasm_path.as_ref().to_path_buf();
         let mut config = Config::new();
@@ -134,7 +133,20 @@ impl Runtime {
             .cranelift_opt_level(OptLevel::Speed)
             .parallel_compilation(true);
         let engine = Engine::new(&config).map_err(|e| Error::Runtime(format!("{e:#}")))?;
-        let (component, source) = load_component(&engine, &wasm_path, options.artifact_cache)?;
+        let label = wasm_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "component.wasm".into());
+        let (component, source) = crate::artifact::load_or_compile(
+            &engine,
+            wasm,
+            &label,
+            options.artifact_dir.as_deref(),
+        )
+        .map_err(|message| Error::Component {
+            path: wasm_path.clone(),
+            message,
+        })?;
         let epoch_tick = options.epoch_tick.max(Duration::from_micros(100));
         let ticker = Ticker::start(engine.clone(), epoch_tick)?;
         let load_time = started.elapsed();
@@ -160,6 +172,11 @@ impl Runtime {
     /// The `.wasm` file this runtime was loaded from.
     pub fn wasm_path(&self) -> &Path {
         &self.inner.wasm_path
+    }
+
+    /// The compiled component.
+    pub fn component(&self) -> &Component {
+        &self.inner.component
     }
 
     /// Whether the component was compiled or deserialized from the artifact cache.
@@ -327,120 +344,6 @@ impl ResourceLimiter for GuestLimiter {
     }
 }
 
-/// Feeds `Hash` output into SHA-256, so wasmtime's compatibility hash can be part of
-/// a key that is stable across runs (unlike `std`'s `DefaultHasher`).
-struct Sha256Hasher(Sha256);
-
-impl Hasher for Sha256Hasher {
-    fn finish(&self) -> u64 {
-        0 // unused: the digest is read with `finalize`
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
-
-/// The artifact key: SHA-256 over the engine's compatibility hash and the `.wasm`
-/// bytes, first 16 bytes in hex.
-fn artifact_key(engine: &Engine, wasm: &[u8]) -> String {
-    use std::hash::Hash;
-    let mut hasher = Sha256Hasher(Sha256::new());
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    hasher.write(&(wasm.len() as u64).to_le_bytes());
-    hasher.write(wasm);
-    let digest = hasher.0.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn load_component(
-    engine: &Engine,
-    wasm_path: &Path,
-    use_cache: bool,
-) -> Result<(Component, ArtifactSource), Error> {
-    let component_error = |message: String| Error::Component {
-        path: wasm_path.to_path_buf(),
-        message,
-    };
-    let wasm = fs::read(wasm_path).map_err(|e| {
-        component_error(format!(
-            "{e} (build it with `just build`, or pass the right path)"
-        ))
-    })?;
-    let file_name = wasm_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "component.wasm".into());
-    let artifact = use_cache.then(|| {
-        let key = artifact_key(engine, &wasm);
-        wasm_path.with_file_name(format!("{file_name}.{key}.cwasm"))
-    });
-    if let Some(artifact) = artifact.as_ref().filter(|a| a.is_file()) {
-        // SAFETY: the artifact was written by `Component::serialize` of this same
-        // engine configuration (its name carries the compatibility hash), into the
-        // directory of the `.wasm`, which the embedder trusts (see
-        // `RuntimeOptions::artifact_cache`). Wasmtime also checks its header and
-        // version before using it.
-        match unsafe { Component::deserialize_file(engine, artifact) } {
-            Ok(component) => return Ok((component, ArtifactSource::Cached(artifact.clone()))),
-            Err(e) => tracing::warn!(
-                artifact = %artifact.display(),
-                error = %format!("{e:#}"),
-                "precompiled artifact unusable; recompiling"
-            ),
-        }
-    }
-    let component = Component::new(engine, &wasm).map_err(|e| component_error(format!("{e:#}")))?;
-    let saved_to = match artifact {
-        Some(artifact) => match save_artifact(&component, &artifact, &file_name) {
-            Ok(()) => Some(artifact),
-            Err(e) => {
-                tracing::warn!(artifact = %artifact.display(), error = %e, "cannot save the precompiled artifact; the next start will compile again");
-                None
-            }
-        },
-        None => None,
-    };
-    Ok((component, ArtifactSource::Compiled { saved_to }))
-}
-
-/// Writes the artifact atomically (temp file + rename) and removes stale artifacts of
-/// the same `.wasm`.
-fn save_artifact(component: &Component, artifact: &Path, file_name: &str) -> Result<(), String> {
-    let bytes = component.serialize().map_err(|e| format!("{e:#}"))?;
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let tmp = artifact.with_extension(format!(
-        "cwasm.tmp{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
-    if let Err(e) = fs::rename(&tmp, artifact) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e.to_string());
-    }
-    if let Some(dir) = artifact.parent() {
-        let prefix = format!("{file_name}.");
-        if let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        }) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let stale = name.starts_with(&prefix)
-                    && name.ends_with(".cwasm")
-                    && Some(entry.file_name().as_os_str()) != artifact.file_name();
-                if stale {
-                    if let Err(e) = fs::remove_file(entry.path()) {
-                        tracing::debug!(file = %name, error = %e, "cannot remove a stale artifact");
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The background thread advancing the engine's epoch; stopped on drop.
 struct Ticker {
     stop: Arc<AtomicBool>,
@@ -491,15 +394,6 @@ impl Drop for Ticker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn artifact_key_is_stable_and_depends_on_the_bytes() {
-        let engine = Engine::default();
-        let a = artifact_key(&engine, b"abc");
-        assert_eq!(a, artifact_key(&engine, b"abc"));
-        assert_ne!(a, artifact_key(&engine, b"abd"));
-        assert_eq!(a.len(), 32);
-    }
 
     #[test]
     fn ticker_stops_promptly_on_drop() {

@@ -144,9 +144,14 @@ impl CacheServiceBuilder {
                 last_start_timing: None,
             }),
         };
-        let started = shared
-            .start(storage, self.policy.namespaces(), self.load_on_start)
-            .map_err(|(_, e)| e)?;
+        let started = match shared.start(storage, self.policy.namespaces(), self.load_on_start) {
+            Ok(started) => started,
+            Err((_, e)) => {
+                // Nothing ran, so nothing is pending: the drop has nothing to persist.
+                shared.lock().closed = true;
+                return Err(e);
+            }
+        };
         shared.lock().set_live(started);
         Ok(CacheService {
             shared: Arc::new(shared),

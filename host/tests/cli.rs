@@ -1,49 +1,17 @@
 //! The `cache-host` binary: `run` on fresh and reused files, get/set round-trip, and
-//! one-line errors with a non-zero exit on bad input.
+//! the documented exit codes with one-line errors.
 
-mod common;
+mod cli_common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn cache_host(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cache-host"))
-        .arg("--db")
-        .arg(db)
-        .arg("--wasm")
-        .arg(common::wasm_path())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run cache-host")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Asserts a failure: non-zero exit, exactly one line on stderr, and returns it.
-fn one_line_failure(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure; stdout: {}",
-        text(&out.stdout)
-    );
-    let err = text(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err:?}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-    err
-}
+use cli_common::{assert_code, one_line_failure, run, text, ABSENT, FAILED, USAGE};
 
 #[test]
 fn run_succeeds_on_a_fresh_and_on_a_reused_file() {
-    let (_dir, db) = common::temp_db();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
     let small = ["run", "--ops", "4000", "--chats", "1500", "--users", "300"];
     for attempt in 0..2 {
-        let out = cache_host(&db, &small);
+        let out = run(&db, &small);
         let stdout = text(&out.stdout);
         assert!(
             out.status.success(),
@@ -60,56 +28,105 @@ fn run_succeeds_on_a_fresh_and_on_a_reused_file() {
 
 #[test]
 fn set_then_get_round_trips_across_processes() {
-    let (_dir, db) = common::temp_db();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
     for (ns, key, json) in [
         ("chats", "-100", r#"{"info":{"title":"t"}}"#),
         ("chatUsers", "1:2", r#"{"note":{"k":1}}"#),
     ] {
-        let out = cache_host(&db, &["set", ns, key, json]);
+        let out = run(&db, &["set", ns, key, json]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let out = cache_host(&db, &["get", ns, key]);
+        let out = run(&db, &["get", ns, key]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(text(&out.stdout).trim(), json);
     }
-    let out = cache_host(&db, &["delete", "chatUsers", "1:2"]);
+    let out = run(&db, &["delete", "chatUsers", "1:2"]);
     assert!(out.status.success());
-    let out = cache_host(&db, &["get", "chatUsers", "1:2"]);
-    assert!(!out.status.success());
+    assert_code(&run(&db, &["get", "chatUsers", "1:2"]), ABSENT);
 
-    let out = cache_host(&db, &["inspect"]);
+    let out = run(&db, &["inspect"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success());
     assert!(stdout.lines().any(|l| l.starts_with("chats ")), "{stdout}");
     for cmd in ["stats", "persist"] {
-        let out = cache_host(&db, &[cmd]);
+        let out = run(&db, &[cmd]);
         assert!(out.status.success(), "{cmd}: {}", text(&out.stderr));
     }
 }
 
 #[test]
-fn bad_input_gives_one_line_and_a_non_zero_exit() {
-    let (_dir, db) = common::temp_db();
-    let err = one_line_failure(&cache_host(&db, &["set", "chats", "1", "{not json"]));
+fn help_documents_the_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&dir.path().join("c.db"), &["--help"]);
+    assert_code(&out, 0);
+    let help = text(&out.stdout);
+    for needle in ["Exit codes:", "  1 ", "  2 ", "  3 ", "stored nothing"] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
+
+#[test]
+fn an_absent_key_exits_1_and_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    assert_code(&run(&db, &["set", "chatUsers", "a", "1"]), 0);
+    let out = run(&db, &["get", "chatUsers", "b"]);
+    let err = one_line_failure(&out, ABSENT);
+    assert!(err.contains("not set"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_input_is_a_usage_error_with_one_line_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let err = one_line_failure(&run(&db, &["set", "chats", "1", "{not json"]), USAGE);
     assert!(err.contains("JSON"), "{err}");
-    let err = one_line_failure(&cache_host(&db, &["set", "nosuch", "1", "{}"]));
+    let err = one_line_failure(&run(&db, &["set", "chats", "1", "null"]), USAGE);
+    assert!(err.contains("null"), "{err}");
+    let err = one_line_failure(&run(&db, &["set", "nosuch", "1", "{}"]), USAGE);
     assert!(err.contains("nosuch"), "{err}");
-    one_line_failure(&cache_host(&db, &["frobnicate"]));
-    one_line_failure(&cache_host(&db, &["set", "chats"]));
-    one_line_failure(&cache_host(&db, &["run", "--ops", "many"]));
-    let err = one_line_failure(&cache_host(
-        &db,
-        &["--policy", "/nonexistent.toml", "stats"],
-    ));
+    let big = format!("\"{}\"", "x".repeat(1_100_000));
+    let path = dir.path().join("big.json");
+    std::fs::write(&path, &big).unwrap();
+    let at = format!("@{}", path.display());
+    let err = one_line_failure(&run(&db, &["set", "chats", "1", &at]), USAGE);
+    assert!(err.contains("too large"), "{err}");
+    one_line_failure(&run(&db, &["frobnicate"]), USAGE);
+    one_line_failure(&run(&db, &["set", "chats"]), USAGE);
+    one_line_failure(&run(&db, &["run", "--ops", "many"]), USAGE);
+    let err = one_line_failure(
+        &run(&db, &["--policy", "/nonexistent.toml", "stats"]),
+        USAGE,
+    );
     assert!(err.contains("/nonexistent.toml"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_cache-host"))
-        .args(["--db"])
-        .arg(&db)
-        .args(["--wasm", "/nonexistent/cache.wasm", "stats"])
-        .output()
-        .unwrap();
-    let err = one_line_failure(&out);
-    assert!(err.contains("/nonexistent/cache.wasm"), "{err}");
     // Nothing was stored by the failed commands.
-    let out = cache_host(&db, &["get", "chats", "1"]);
-    assert!(!out.status.success());
+    assert_code(&run(&db, &["get", "chats", "1"]), ABSENT);
+}
+
+#[test]
+fn storage_and_component_failures_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    // Not a database at all.
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    for args in [
+        &["get", "chats", "1"][..],
+        &["set", "chats", "1", "{}"],
+        &["stats"],
+    ] {
+        let err = one_line_failure(&run(&db, args), FAILED);
+        assert!(err.contains(&db.display().to_string()), "{args:?}: {err}");
+    }
+    // A missing component.
+    let good = dir.path().join("good.db");
+    assert_code(&run(&good, &["set", "chatUsers", "a", "1"]), 0);
+    let out = cli_common::bare(
+        &good,
+        &["--wasm", "/nonexistent/cache.wasm", "get", "chatUsers", "a"],
+    )
+    .output()
+    .unwrap();
+    let err = one_line_failure(&out, FAILED);
+    assert!(err.contains("/nonexistent/cache.wasm"), "{err}");
 }

@@ -33,7 +33,7 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         let path = component_path();
         let options = RuntimeOptions {
-            artifact_cache: false,
+            artifact_dir: None,
             ..RuntimeOptions::default()
         };
         Runtime::load_with(&path, &options).unwrap_or_else(|e| {

@@ -1,28 +1,41 @@
 //! `cache-host`: run the cache component over a SQLite file from the command line.
 //!
 //! `run` is a realistic bot workload with a restart and a durability check; the other
-//! subcommands read and write single entries, show stats, persist, and inspect the file.
-//! Errors are one line on stderr and a non-zero exit; logs go to stderr by `RUST_LOG`.
+//! subcommands read and write single entries, show stats, persist, inspect, export and
+//! import. Errors are one line on stderr and an exit code from [`exit`]; logs go to
+//! stderr by `RUST_LOG`, coloured only when stderr is a terminal.
 
+mod component;
+mod exit;
+mod out;
+mod transfer;
+mod value;
 mod workload;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
-use cache_host::{CacheService, CacheServiceBuilder, Error, Persistence};
+use cache_host::{
+    CacheService, CacheServiceBuilder, OwnerWait, Persistence, Runtime, RuntimeOptions,
+};
 use clap::{Parser, Subcommand};
+
+use crate::exit::Failure;
+use crate::out::outln;
 
 /// Run the WebAssembly cache component over a SQLite file.
 #[derive(Debug, Parser)]
-#[command(name = "cache-host", version, about)]
+#[command(name = "cache-host", version, about, after_help = exit::HELP)]
 struct Cli {
-    /// The SQLite database file (created if missing).
+    /// The SQLite database file. Write commands create it if missing; read commands
+    /// (get, stats, inspect, export) open it read-only and never create or change it.
     #[arg(long, global = true, default_value = "./cache.db")]
     db: PathBuf,
-    /// The cache component. Default: $CACHE_HOST_WASM, else ./target/cache.wasm, else
-    /// cache.wasm next to the directory of this executable.
+    /// The cache component (.wasm). Default: $CACHE_HOST_WASM, else the component
+    /// embedded in this binary.
     #[arg(long, global = true)]
     wasm: Option<PathBuf>,
     /// A TOML namespace policy (default: chats on-shutdown, chatUsers on-change, users
@@ -35,6 +48,11 @@ struct Cli {
     /// CPU bound of one guest call, in milliseconds.
     #[arg(long, global = true, default_value_t = 10_000)]
     call_time_limit_ms: u64,
+    /// When another process owns the database (has it open for writing), wait for it
+    /// to let go: without a value as long as it takes, with one up to that many
+    /// seconds. Without --wait a write command fails at once, naming the owner.
+    #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1, require_equals = true)]
+    wait: Option<Option<u64>>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,7 +62,7 @@ enum Command {
     /// A bot workload (thousands of chats and users), a graceful stop, a restart from
     /// the same file, and a check that every acknowledged write is there.
     Run(workload::RunArgs),
-    /// Print the JSON value of a key (nothing and exit 1 if absent).
+    /// Print the JSON value of a key (exit 1 if it is not set). Read-only.
     Get {
         /// Namespace, e.g. chats.
         namespace: String,
@@ -52,17 +70,17 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         key: String,
     },
-    /// Store a JSON value under a key (persisted as the namespace's policy says; the
-    /// command persists on exit).
+    /// Store a JSON value under a key and persist it before exiting: exit 0 means it
+    /// is stored, any other exit that nothing was.
     Set {
         /// Namespace, e.g. chats.
         namespace: String,
         /// Key within the namespace (may start with '-', e.g. a chat id).
         #[arg(allow_hyphen_values = true)]
         key: String,
-        /// The value, as JSON text.
+        /// The value as JSON text; `-` reads it from stdin, `@PATH` from a file.
         #[arg(allow_hyphen_values = true)]
-        json: String,
+        value: String,
     },
     /// Delete a key (in storage too for persisted namespaces).
     Delete {
@@ -72,12 +90,22 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         key: String,
     },
-    /// Per-namespace statistics after loading from storage.
+    /// Per-namespace statistics after loading from storage. Read-only.
     Stats,
     /// Load from storage and run persist-all.
     Persist,
-    /// Rows in storage per namespace, with sizes (no component needed).
+    /// Rows in storage per namespace, with sizes (no component needed). Read-only.
     Inspect,
+    /// Every stored row as JSON Lines on stdout:
+    /// {"namespace":..,"key":..,"value":"<JSON text>"}. Read-only.
+    Export,
+    /// Store the rows of an export (JSON Lines), validated like `set`, all in one
+    /// batch: exit 0 means every line is stored, any other exit that none is.
+    Import {
+        /// The JSON Lines file, or `-` for stdin.
+        #[arg(allow_hyphen_values = true)]
+        source: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,9 +114,9 @@ fn main() -> ExitCode {
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                // Help and version are not errors.
-                let _ = e.print();
-                return ExitCode::SUCCESS;
+                // Help and version are not errors; stdout may still be closed.
+                outln!("{}", e.render().to_string().trim_end());
+                return finish(exit::OK);
             }
             let text = e.to_string();
             let line = text
@@ -99,21 +127,35 @@ fn main() -> ExitCode {
                 "cache-host: {} (see cache-host --help)",
                 line.trim_start_matches("error: ")
             );
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         )
+        .with_ansi(color)
         .with_writer(std::io::stderr)
         .init();
     match run(&cli) {
-        Ok(code) => code,
+        Ok(code) => finish(code),
+        Err(failure) => {
+            eprintln!("cache-host: {}", one_line(&failure.message));
+            failure.exit_code()
+        }
+    }
+}
+
+/// Flushes stdout and exits with `code`, or with [`exit::FAILED`] if stdout could not
+/// be written (the output is incomplete).
+fn finish(code: u8) -> ExitCode {
+    match out::finish() {
+        Ok(()) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("cache-host: {}", one_line(&e.to_string()));
-            ExitCode::FAILURE
+            eprintln!("cache-host: cannot write to stdout: {e}");
+            ExitCode::from(exit::FAILED)
         }
     }
 }
@@ -122,28 +164,20 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The component to load: the flag, the environment, then the usual build locations.
-fn wasm_path(cli: &Cli) -> PathBuf {
-    if let Some(p) = &cli.wasm {
-        return p.clone();
-    }
-    if let Some(p) = std::env::var_os("CACHE_HOST_WASM") {
-        return PathBuf::from(p);
-    }
-    let local = PathBuf::from("target/cache.wasm");
-    if local.is_file() {
-        return local;
-    }
-    // target/release/cache-host -> target/cache.wasm
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|d| d.join("cache.wasm")))
-        .filter(|p| p.is_file())
-        .unwrap_or(local)
+/// Loads the runtime of the chosen component (see [`component::Source`]).
+fn runtime(cli: &Cli) -> Result<Runtime, Failure> {
+    Ok(component::Source::choose(cli.wasm.as_ref())?.load(&RuntimeOptions::default())?)
 }
 
-fn builder(cli: &Cli) -> Result<CacheServiceBuilder, Error> {
-    let mut b = CacheService::builder(wasm_path(cli))
+/// A service builder with the loaded runtime and the command line's limits and policy.
+fn builder(cli: &Cli) -> Result<CacheServiceBuilder, Failure> {
+    Ok(configured(cli)?.runtime(runtime(cli)?))
+}
+
+/// A service builder with the command line's limits and policy; the caller gives it
+/// a runtime.
+fn configured(cli: &Cli) -> Result<CacheServiceBuilder, Failure> {
+    let mut b = CacheService::builder("(runtime given)")
         .memory_limit(cli.memory_limit_mib.saturating_mul(1 << 20))
         .call_time_limit(Duration::from_millis(cli.call_time_limit_ms));
     if let Some(policy) = &cli.policy {
@@ -152,53 +186,115 @@ fn builder(cli: &Cli) -> Result<CacheServiceBuilder, Error> {
     Ok(b)
 }
 
-fn open(cli: &Cli) -> Result<CacheService, Error> {
-    builder(cli)?.open_sqlite(&cli.db)
+/// The service over the database, read-write (created and migrated if needed), as
+/// its one owner (see `--wait`).
+fn open(cli: &Cli) -> Result<CacheService, Failure> {
+    Ok(builder(cli)?.open_sqlite_with(&cli.db, &read_write(cli))?)
 }
 
-fn run(cli: &Cli) -> Result<ExitCode, Error> {
+/// The options of a read-write open: the owner wait of `--wait`.
+fn read_write(cli: &Cli) -> SqliteOptions {
+    let owner_wait = match cli.wait {
+        None => OwnerWait::No,
+        Some(None) => OwnerWait::Forever,
+        Some(Some(secs)) => OwnerWait::Up(Duration::from_secs(secs)),
+    };
+    SqliteOptions {
+        owner_wait,
+        ..SqliteOptions::default()
+    }
+}
+
+/// The options of a read-only open of an existing database; a missing one is a usage
+/// error (read commands never create a database).
+fn read_only(db: &Path) -> Result<SqliteOptions, Failure> {
+    if !db.is_file() {
+        return Err(Failure::usage(format!(
+            "{} does not exist (read commands never create a database; check --db)",
+            db.display()
+        )));
+    }
+    Ok(SqliteOptions {
+        read_only: true,
+        ..SqliteOptions::default()
+    })
+}
+
+/// The service over the existing database, read-only: nothing is created, migrated or
+/// written.
+fn open_read_only(cli: &Cli, load: bool) -> Result<CacheService, Failure> {
+    let options = read_only(&cli.db)?;
+    Ok(builder(cli)?
+        .load_on_start(load)
+        .open_sqlite_with(&cli.db, &options)?)
+}
+
+/// Closes a service of a write command: persist-all, then stop. If that fails, exits
+/// through [`exit_without_storing`].
+fn close_or_exit(cache: CacheService) {
+    if let Err(e) = cache.close() {
+        exit_without_storing(Failure::from(e));
+    }
+}
+
+/// Reports `failure` (adding that nothing was stored) and exits at once with its code,
+/// without running destructors: the service's drop would retry the persist and could
+/// store the change after the command reported that it failed.
+fn exit_without_storing(failure: Failure) -> ! {
+    eprintln!(
+        "cache-host: {} (nothing was stored)",
+        one_line(&failure.message)
+    );
+    if let Err(e) = out::finish() {
+        eprintln!("cache-host: cannot write to stdout: {e}");
+    }
+    std::process::exit(i32::from(failure.code))
+}
+
+fn run(cli: &Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Run(args) => workload::run(cli, args),
         Command::Get { namespace, key } => {
-            let cache = open(cli)?;
+            let cache = open_read_only(cli, false)?;
             let value = cache.get(namespace, key)?;
             cache.close()?;
             match value {
                 Some(v) => {
-                    println!("{v}");
-                    Ok(ExitCode::SUCCESS)
+                    outln!("{v}");
+                    Ok(exit::OK)
                 }
                 None => {
                     eprintln!("cache-host: {namespace}/{key} is not set");
-                    Ok(ExitCode::FAILURE)
+                    Ok(exit::ABSENT)
                 }
             }
         }
         Command::Set {
             namespace,
             key,
-            json,
+            value,
         } => {
+            let value = value::read(value)?;
             let cache = open(cli)?;
-            cache.set(namespace, key, json)?;
+            cache.set(namespace, key, &value)?;
             let persistence = cache
                 .namespaces()
                 .iter()
                 .find(|n| &n.name == namespace)
                 .map(|n| n.persistence);
-            cache.close()?;
+            close_or_exit(cache);
             if persistence == Some(Persistence::MemoryOnly) {
                 eprintln!(
                     "cache-host: note: {namespace} is memory-only, so the value is gone when this command exits"
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(exit::OK)
         }
         Command::Delete { namespace, key } => {
             let cache = open(cli)?;
             let held = cache.delete(namespace, key)?;
-            cache.close()?;
-            println!(
+            close_or_exit(cache);
+            outln!(
                 "{}",
                 if held {
                     "deleted"
@@ -206,25 +302,27 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
                     "not held in memory; storage row (if any) deleted"
                 }
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(exit::OK)
         }
         Command::Stats => {
-            let cache = open(cli)?;
+            let cache = open_read_only(cli, true)?;
             print_stats(&cache)?;
             cache.close()?;
-            Ok(ExitCode::SUCCESS)
+            Ok(exit::OK)
         }
         Command::Persist => {
             let cache = open(cli)?;
             let report = cache.persist_all()?;
-            cache.close()?;
-            println!("written {}, deleted {}", report.written, report.deleted);
-            Ok(ExitCode::SUCCESS)
+            close_or_exit(cache);
+            outln!("written {}, deleted {}", report.written, report.deleted);
+            Ok(exit::OK)
         }
         Command::Inspect => {
             inspect(&cli.db)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(exit::OK)
         }
+        Command::Export => transfer::export(&cli.db),
+        Command::Import { source } => transfer::import(cli, source),
     }
 }
 
@@ -236,13 +334,20 @@ fn persistence_name(p: Persistence) -> &'static str {
     }
 }
 
-fn print_stats(cache: &CacheService) -> Result<(), Error> {
-    println!(
+fn print_stats(cache: &CacheService) -> Result<(), Failure> {
+    outln!(
         "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
-        "namespace", "persistence", "size", "max", "dirty", "hits", "misses", "evictions"
+        "namespace",
+        "persistence",
+        "size",
+        "max",
+        "dirty",
+        "hits",
+        "misses",
+        "evictions"
     );
     for s in cache.stats()? {
-        println!(
+        outln!(
             "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
             s.name,
             persistence_name(s.persistence),
@@ -257,26 +362,17 @@ fn print_stats(cache: &CacheService) -> Result<(), Error> {
     Ok(())
 }
 
-fn inspect(db: &Path) -> Result<(), Error> {
-    if !db.exists() {
-        return Err(Error::OpenStorage(cache_host::StorageError::new(
-            cache_host::StorageErrorKind::Unavailable,
-            format!("{} does not exist", db.display()),
-        )));
-    }
-    let mut storage = SqliteStorage::open_with(
-        db,
-        &SqliteOptions {
-            read_only: true,
-            ..SqliteOptions::default()
-        },
-    )?;
-    let usage = storage.usage()?;
-    println!("{:<20} {:>10} {:>14}", "namespace", "rows", "bytes");
+fn inspect(db: &Path) -> Result<(), Failure> {
+    let mut storage = SqliteStorage::open_with(db, &read_only(db)?)
+        .map_err(|e| Failure::from(cache_host::Error::OpenStorage(e)))?;
+    let usage = storage
+        .usage()
+        .map_err(|e| Failure::from(cache_host::Error::OpenStorage(e)))?;
+    outln!("{:<20} {:>10} {:>14}", "namespace", "rows", "bytes");
     for ns in &usage.namespaces {
-        println!("{:<20} {:>10} {:>14}", ns.namespace, ns.rows, ns.bytes);
+        outln!("{:<20} {:>10} {:>14}", ns.namespace, ns.rows, ns.bytes);
     }
-    println!("{:<20} {:>10}", "(chat_settings)", usage.chat_settings_rows);
-    println!("{:<20} {:>10}", "(user_data)", usage.user_data_rows);
+    outln!("{:<20} {:>10}", "(chat_settings)", usage.chat_settings_rows);
+    outln!("{:<20} {:>10}", "(user_data)", usage.user_data_rows);
     Ok(())
 }

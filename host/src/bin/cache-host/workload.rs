@@ -8,14 +8,15 @@
 //! that every acknowledged write is there and memory-only state is not.
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_host::{ArtifactSource, CacheService, Error, Runtime, RuntimeOptions, SettingsMode};
+use cache_host::{ArtifactSource, CacheService, Error, RuntimeOptions, SettingsMode};
 use serde_json::{json, Value};
 
+use crate::exit::{self, Failure};
+use crate::out::outln;
 use crate::Cli;
 
 /// Sizes of the `run` workload.
@@ -52,7 +53,7 @@ impl Rng {
     }
     /// A skewed pick: half the time among the first tenth (hot chats and users).
     fn skewed(&mut self, n: i64) -> i64 {
-        if self.next() % 2 == 0 {
+        if self.next().is_multiple_of(2) {
             self.id((n / 10).max(1))
         } else {
             self.id(n)
@@ -93,7 +94,7 @@ const OPS: [&str; 9] = [
     "clear-user-state",
 ];
 
-pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -101,18 +102,18 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
             tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM handler");
         }
     }
-    let wasm = crate::wasm_path(cli);
+    let source = crate::component::Source::choose(cli.wasm.as_ref())?;
     let total = Instant::now();
 
     // ---- phase 1: start, workload, graceful stop ----
     let t = Instant::now();
-    let runtime = Runtime::load_with(&wasm, &RuntimeOptions::default())?;
+    let runtime = source.load(&RuntimeOptions::default())?;
     let runtime_load_1 = t.elapsed();
     let source_1 = runtime.artifact_source().clone();
     let t = Instant::now();
-    let cache = crate::builder(cli)?
+    let cache = crate::configured(cli)?
         .runtime(runtime.clone())
-        .open_sqlite(&cli.db)?;
+        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
     let open_1 = t.elapsed();
     let start_1 = cache.last_start_timing();
     let loaded_1 = cache.last_start_report().map(|r| r.loaded).unwrap_or(0);
@@ -150,18 +151,18 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
             "cache-host: interrupted after {done} operations; persisted {} entries and stopped",
             persisted.written
         );
-        return Ok(ExitCode::from(130));
+        return Ok(exit::INTERRUPTED);
     }
 
     // ---- phase 2: restart from the same file and check ----
     let t = Instant::now();
-    let runtime = Runtime::load_with(&wasm, &RuntimeOptions::default())?;
+    let runtime = source.load(&RuntimeOptions::default())?;
     let runtime_load_2 = t.elapsed();
     let source_2 = runtime.artifact_source().clone();
     let t = Instant::now();
-    let cache = crate::builder(cli)?
+    let cache = crate::configured(cli)?
         .runtime(runtime.clone())
-        .open_sqlite(&cli.db)?;
+        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
     let open_2 = t.elapsed();
     let start_2 = cache.last_start_timing();
     let report_2 = cache.last_start_report();
@@ -174,17 +175,21 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
     // ---- report ----
     let evictions: u64 = stats_before_close.iter().map(|s| s.evictions).sum();
     let errors: u64 = stats.iter().map(|s| s.errors).sum();
-    println!(
+    outln!(
         "cache-host run: {} ({} ops, {} chats, {} users)",
         cli.db.display(),
         done,
         args.chats,
         args.users
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<22} {:>10} {:>12} {:>12} {:>8}",
-        "operation", "count", "mean µs", "max µs", "errors"
+        "operation",
+        "count",
+        "mean µs",
+        "max µs",
+        "errors"
     );
     for (name, s) in OPS.iter().zip(stats.iter()) {
         let mean = if s.count > 0 {
@@ -192,7 +197,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
         } else {
             0.0
         };
-        println!(
+        outln!(
             "{:<22} {:>10} {:>12.2} {:>12.1} {:>8}",
             name,
             s.count,
@@ -201,22 +206,22 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
             s.errors
         );
     }
-    println!();
-    println!("{:<40} {:>12}", "namespace (before close)", "size/evicted");
+    outln!();
+    outln!("{:<40} {:>12}", "namespace (before close)", "size/evicted");
     for s in &stats_before_close {
-        println!(
+        outln!(
             "{:<40} {:>12}",
             s.name,
             format!("{}/{}", s.size, s.evictions)
         );
     }
-    println!();
+    outln!();
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     let src = |s: &ArtifactSource| match s {
         ArtifactSource::Cached(_) => "precompiled artifact",
         ArtifactSource::Compiled { .. } => "compiled",
     };
-    let row = |k: &str, v: String| println!("{k:<46} {v:>24}");
+    let row = |k: &str, v: String| outln!("{k:<46} {v:>24}");
     row(
         &format!("runtime load, 1st start ({})", src(&source_1)),
         ms(runtime_load_1),
@@ -271,10 +276,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode, Error> {
             mismatches.len(),
             errors
         );
-        return Ok(ExitCode::FAILURE);
+        return Ok(exit::FAILED);
     }
-    println!("\nOK: every acknowledged write survived the restart");
-    Ok(ExitCode::SUCCESS)
+    outln!("\nOK: every acknowledged write survived the restart");
+    Ok(exit::OK)
 }
 
 fn timed<T>(stats: &mut OpStats, f: impl FnOnce() -> Result<T, Error>) -> Option<T> {

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use crate::owner::{OwnerLock, OwnerWait};
 use crate::storage::{
     Batch, BotStorage, Inspect, NamespaceUsage, SettingsChange, Storage, StorageError,
     StorageErrorKind, StoredRow,
@@ -33,6 +34,9 @@ pub struct SqliteOptions {
     /// [`StorageErrorKind::ReadOnly`], and nothing of the file is changed.
     /// Default `false`.
     pub read_only: bool,
+    /// What a read-write open does when another process owns the file (see
+    /// [`crate::owner`]): fail at once naming the owner (default), or wait.
+    pub owner_wait: OwnerWait,
 }
 
 impl Default for SqliteOptions {
@@ -40,6 +44,7 @@ impl Default for SqliteOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             read_only: false,
+            owner_wait: OwnerWait::No,
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct SqliteStorage {
     /// The last write sequence (microseconds) this connection used, or the
     /// newest timestamp of the file at open.
     last_written: i64,
+    /// Held while open read-write: one owner per database file. Dropped after `conn`.
+    _owner: Option<OwnerLock>,
 }
 
 impl SqliteStorage {
@@ -80,6 +87,11 @@ impl SqliteStorage {
         options: &SqliteOptions,
     ) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
+        let owner = if options.read_only {
+            None
+        } else {
+            Some(OwnerLock::acquire(&path, options.owner_wait)?)
+        };
         let flags = if options.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
@@ -133,6 +145,7 @@ impl SqliteStorage {
             path,
             busy_timeout: options.busy_timeout,
             last_written: last_written.unwrap_or(0),
+            _owner: owner,
         })
     }
 

@@ -34,7 +34,7 @@ impl Backend for Sqlite {
             path,
             &SqliteOptions {
                 busy_timeout: Duration::from_millis(50),
-                read_only: false,
+                ..SqliteOptions::default()
             },
         )
         .expect("open")

@@ -1,0 +1,58 @@
+//! `cache-host` write commands tell the truth: exit 0 means stored, any failure means
+//! nothing was stored (not even later, by the persist at drop); a failed start says
+//! only what failed.
+
+mod cli_common;
+
+use std::time::Duration;
+
+use cli_common::{assert_code, one_line_failure, run, text, ABSENT, FAILED};
+
+/// Holds SQLite's write lock on `db` (an open `BEGIN IMMEDIATE`) until dropped.
+fn hold_write_lock(db: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    conn
+}
+
+#[test]
+fn set_under_a_held_write_lock_fails_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    assert_code(&run(&db, &["set", "chatUsers", "seed", "1"]), 0);
+    // chats is on-shutdown (written by the command's final persist), chatUsers
+    // on-change (written by the set itself): both must fail and store nothing.
+    for (ns, key) in [("chats", "-7"), ("chatUsers", "7:7")] {
+        let lock = hold_write_lock(&db);
+        let err = one_line_failure(&run(&db, &["set", ns, key, r#"{"x":1}"#]), FAILED);
+        assert!(err.contains("cache.db"), "{err}");
+        drop(lock);
+        std::thread::sleep(Duration::from_millis(50));
+        let out = run(&db, &["get", ns, key]);
+        assert_code(&out, ABSENT);
+    }
+    // And once the lock is gone, the same command succeeds and stores.
+    assert_code(&run(&db, &["set", "chats", "-7", r#"{"x":1}"#]), 0);
+    assert_eq!(
+        text(&run(&db, &["get", "chats", "-7"]).stdout).trim(),
+        r#"{"x":1}"#
+    );
+}
+
+#[test]
+fn a_failed_start_reports_only_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    // 1 MiB of guest memory cannot even instantiate the component.
+    let out = cli_common::command(
+        &db,
+        &["--memory-limit-mib", "1", "set", "chatUsers", "a", "1"],
+    )
+    .env("RUST_LOG", "warn")
+    .output()
+    .unwrap();
+    assert_code(&out, FAILED);
+    let err = text(&out.stderr);
+    assert!(!err.contains("persist-all"), "misleading message: {err}");
+    assert!(!err.contains("panic"), "{err}");
+}
