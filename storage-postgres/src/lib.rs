@@ -408,7 +408,13 @@ impl Storage for PostgresStorage {
                 let row = c
                     .client
                     .query_opt(&c.statement(schema::ROWS_GET), &[&namespace, &key])?;
-                let Some(row) = row else { return Ok(None) };
+                let Some(row) = row else {
+                    // Seen absent: a row another process inserts since is newer.
+                    if let Some(coherence) = &coherence {
+                        coherence.saw(namespace, key, 0);
+                    }
+                    return Ok(None);
+                };
                 let value = row.try_get::<_, Cell>(0)?.text("the value");
                 let version: Option<i64> = row.try_get(1)?;
                 if let (Some(coherence), Some(v)) = (coherence, version) {
@@ -437,9 +443,12 @@ impl Storage for PostgresStorage {
         let cleared: HashSet<&str> = batch.clear.iter().copied().collect();
         let upserts = last_of_each(&batch.upsert, |r| (r.namespace, r.key));
         let coherence = self.options.coherence.clone();
-        // Rows this batch overwrites or deletes that this process saw at some
-        // version (rows of a namespace the batch clears are not checked).
-        let checks: Vec<(&str, &str, i64)> = match &coherence {
+        // Every row this batch overwrites or deletes (outside the namespaces it
+        // clears), with the version this process saw it at, if it did: the rows
+        // are locked for the transaction (advisory locks serialize writers of a
+        // key, even of one not yet stored), and a seen row changed since fails
+        // the batch.
+        let checks: Vec<(&str, &str, Option<i64>)> = match &coherence {
             None => Vec::new(),
             Some(coh) => batch
                 .delete
@@ -447,7 +456,7 @@ impl Storage for PostgresStorage {
                 .map(|k| (k.namespace, k.key))
                 .chain(upserts.iter().map(|r| (r.namespace, r.key)))
                 .filter(|(ns, _)| !cleared.contains(ns))
-                .filter_map(|(ns, key)| coh.seen(ns, key).map(|v| (ns, key, v)))
+                .map(|(ns, key)| (ns, key, coh.seen(ns, key)))
                 .collect(),
         };
         let mut changes: Vec<Change> = batch
@@ -481,7 +490,10 @@ impl Storage for PostgresStorage {
         let now = self.run(op, |c| {
             let mut tx = c.client.transaction()?;
             if !checks.is_empty() {
-                let (ns, keys, seen): (Vec<&str>, Vec<&str>, Vec<i64>) = unzip3(&checks);
+                let (ns, keys, seen): (Vec<&str>, Vec<&str>, Vec<Option<i64>>) = unzip3(&checks);
+                // The key locks first: the check below then runs in a snapshot
+                // taken after every earlier writer of these keys committed.
+                tx.execute(&c.statements[schema::ROWS_KEY_LOCK], &[&ns, &keys])?;
                 let locked = tx.query(&c.statements[schema::ROWS_LOCK], &[&ns, &keys, &seen])?;
                 let mut stale = Vec::new();
                 for r in &locked {
@@ -539,7 +551,10 @@ impl Storage for PostgresStorage {
     }
 }
 
-fn unzip3<'a>(items: &[(&'a str, &'a str, i64)]) -> (Vec<&'a str>, Vec<&'a str>, Vec<i64>) {
+#[allow(clippy::type_complexity)]
+fn unzip3<'a>(
+    items: &[(&'a str, &'a str, Option<i64>)],
+) -> (Vec<&'a str>, Vec<&'a str>, Vec<Option<i64>>) {
     let mut a = Vec::with_capacity(items.len());
     let mut b = Vec::with_capacity(items.len());
     let mut c = Vec::with_capacity(items.len());

@@ -12,6 +12,7 @@ pub(crate) const ROWS_LOAD: &str = query!("rows_load");
 pub(crate) const ROWS_GET: &str = query!("rows_get");
 pub(crate) const ROWS_CLEAR: &str = query!("rows_clear");
 pub(crate) const ROWS_DELETE: &str = query!("rows_delete");
+pub(crate) const ROWS_KEY_LOCK: &str = query!("rows_key_lock");
 pub(crate) const ROWS_LOCK: &str = query!("rows_lock");
 pub(crate) const ROWS_UPSERT: &str = query!("rows_upsert");
 pub(crate) const ROWS_NAMESPACES: &str = query!("rows_namespaces");
@@ -39,11 +40,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Every statement the storage runs after open: prepared at open, so tables of
 /// the wrong shape are refused at once with a clear message.
-pub(crate) const ALL_STATEMENTS: [&str; 15] = [
+pub(crate) const ALL_STATEMENTS: [&str; 16] = [
     ROWS_LOAD,
     ROWS_GET,
     ROWS_CLEAR,
     ROWS_DELETE,
+    ROWS_KEY_LOCK,
     ROWS_LOCK,
     ROWS_UPSERT,
     ROWS_NAMESPACES,
