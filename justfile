@@ -31,6 +31,11 @@ test: build test-rust test-python test-node
 build-rust: build
     {{cargo}} build --release --workspace --all-targets
 
+# A private PostgreSQL server on loopback for the PostgreSQL tests: `just postgres start`
+# prints `export GROMOZEKA_TEST_PG_URL=...` (run it with eval), `just postgres stop` stops it.
+postgres action="start":
+    scripts/postgres {{action}}
+
 # Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite host.
 test-rust: build build-rust
     {{cargo}} test --release --workspace

@@ -121,6 +121,19 @@ impl CacheServiceBuilder {
         self.build(storage)
     }
 
+    /// Opens the database named by `db` and builds the service over it: a
+    /// `postgres://` or `postgresql://` URL connects to PostgreSQL (default
+    /// options; see [`PostgresStorage`](crate::storage::postgres::PostgresStorage)),
+    /// anything else is the path of a SQLite file (created if missing).
+    pub fn open(self, db: &str) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
+        let storage: Box<dyn ServiceStorage> = if crate::storage::postgres::is_url(db) {
+            Box::new(crate::storage::postgres::PostgresStorage::open(db)?)
+        } else {
+            Box::new(SqliteStorage::open(db)?)
+        };
+        self.build(storage)
+    }
+
     /// Builds the service over any [`Storage`]: loads the runtime (unless one was
     /// given), instantiates the component, configures the namespaces and (unless
     /// turned off) loads from storage.

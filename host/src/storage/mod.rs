@@ -6,10 +6,13 @@
 //!
 //! - [`sqlite`]: [`SqliteStorage`](sqlite::SqliteStorage), the default: one SQLite
 //!   file, the schema and queries of `schema/sqlite/`.
+//! - [`postgres`]: [`PostgresStorage`](postgres::PostgresStorage), a PostgreSQL
+//!   database shared by several processes, the schema and queries of `schema/postgres/`.
 //! - [`cache_core::MemoryStorage`]: in memory, no durability.
 //! - [`cache_core::MockStorage`]: any backend behind a call log and failure
 //!   switches, for tests.
 
+pub mod postgres;
 pub mod sqlite;
 
 pub use cache_core::{

@@ -1,0 +1,1 @@
+DELETE FROM cache_storage WHERE namespace = ANY($1::text[])

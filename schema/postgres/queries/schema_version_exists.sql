@@ -1,0 +1,1 @@
+SELECT to_regclass('gromozeka_cache_schema') IS NOT NULL

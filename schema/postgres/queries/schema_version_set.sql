@@ -1,0 +1,1 @@
+INSERT INTO gromozeka_cache_schema (version) VALUES ($1::bigint)

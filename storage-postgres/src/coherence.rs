@@ -1,0 +1,230 @@
+//! What one process knows about the rows it caches, shared between its
+//! storage and its listener, and the notifications processes send each other.
+//!
+//! Every write sends, in its own transaction, one notification per changed
+//! thing ([`Change`]). A process remembers the version (`updated_at` in
+//! microseconds) of every row it read, loaded or wrote; a notification from
+//! another process drops that memory along with the cached entry. A batch that
+//! would overwrite or delete a row that changed after the version this process
+//! remembers fails with `conflict` and names the rows ([`Coherence::take_conflicts`]):
+//! a stale copy is never written back.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// The default notification channel.
+pub const DEFAULT_CHANNEL: &str = "gromozeka_cache";
+
+/// The largest payload PostgreSQL accepts is 8000 bytes; longer keys are sent
+/// as a change of their whole namespace.
+const MAX_PAYLOAD: usize = 7900;
+
+/// One change another process must drop its cached copy of.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A row of the row store was written or deleted.
+    Row {
+        /// Its namespace.
+        namespace: String,
+        /// Its key.
+        key: String,
+    },
+    /// Every row of a namespace may have changed (a clear).
+    Namespace(String),
+    /// A chat's settings changed.
+    ChatSettings(i64),
+    /// A user's data in a chat changed.
+    UserData {
+        /// The chat.
+        chat_id: i64,
+        /// The user.
+        user_id: i64,
+    },
+}
+
+impl Change {
+    /// The notification payload: a JSON array, `["r", ns, key]`, `["n", ns]`,
+    /// `["s", chat]` or `["u", chat, user]`.
+    pub fn payload(&self) -> String {
+        let value = match self {
+            Change::Row { namespace, key } => serde_json::json!(["r", namespace, key]),
+            Change::Namespace(namespace) => serde_json::json!(["n", namespace]),
+            Change::ChatSettings(chat) => serde_json::json!(["s", chat]),
+            Change::UserData { chat_id, user_id } => serde_json::json!(["u", chat_id, user_id]),
+        };
+        let text = value.to_string();
+        match self {
+            Change::Row { namespace, .. } if text.len() > MAX_PAYLOAD => {
+                Change::Namespace(namespace.clone()).payload()
+            }
+            _ => text,
+        }
+    }
+
+    /// Reads a payload written by [`Change::payload`]; `None` if it is not one.
+    pub fn parse(payload: &str) -> Option<Change> {
+        let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+        let items = value.as_array()?;
+        let text = |i: usize| items.get(i).and_then(|v| v.as_str()).map(str::to_owned);
+        let int = |i: usize| items.get(i).and_then(|v| v.as_i64());
+        match (items.first()?.as_str()?, items.len()) {
+            ("r", 3) => Some(Change::Row {
+                namespace: text(1)?,
+                key: text(2)?,
+            }),
+            ("n", 2) => Some(Change::Namespace(text(1)?)),
+            ("s", 2) => Some(Change::ChatSettings(int(1)?)),
+            ("u", 3) => Some(Change::UserData {
+                chat_id: int(1)?,
+                user_id: int(2)?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// (namespace, key) → the version this process last saw.
+    seen: HashMap<(String, String), i64>,
+    /// Rows a failed batch found changed by another process.
+    conflicts: Vec<(String, String)>,
+    /// Server process ids of this process's storage connections: their
+    /// notifications are this process's own.
+    own_pids: HashSet<i32>,
+}
+
+/// One process's view, shared by its [`PostgresStorage`](crate::PostgresStorage)
+/// and its [`Listener`](crate::Listener) (wrap it in an `Arc`).
+#[derive(Default)]
+pub struct Coherence {
+    state: Mutex<State>,
+}
+
+impl Coherence {
+    /// An empty view.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data; keep using it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that this process saw `namespace`/`key` at `version`.
+    pub(crate) fn saw(&self, namespace: &str, key: &str, version: i64) {
+        self.lock()
+            .seen
+            .insert((namespace.to_owned(), key.to_owned()), version);
+    }
+
+    /// Records several rows seen, keeping the newest version of each.
+    pub(crate) fn saw_many<'a>(&self, rows: impl IntoIterator<Item = (&'a str, &'a str, i64)>) {
+        let mut state = self.lock();
+        for (namespace, key, version) in rows {
+            state
+                .seen
+                .insert((namespace.to_owned(), key.to_owned()), version);
+        }
+    }
+
+    /// The version this process last saw of a row, if it saw it.
+    pub(crate) fn seen(&self, namespace: &str, key: &str) -> Option<i64> {
+        self.lock()
+            .seen
+            .get(&(namespace.to_owned(), key.to_owned()))
+            .copied()
+    }
+
+    /// Forgets what this process knew about a row a batch cleared or deleted.
+    pub(crate) fn unsee(&self, namespace: &str, key: &str) {
+        self.lock()
+            .seen
+            .remove(&(namespace.to_owned(), key.to_owned()));
+    }
+
+    /// Forgets every row of a namespace.
+    pub(crate) fn unsee_namespace(&self, namespace: &str) {
+        self.lock().seen.retain(|(ns, _), _| ns != namespace);
+    }
+
+    /// Applies another process's change: what this process saw of it is gone.
+    pub fn changed(&self, change: &Change) {
+        match change {
+            Change::Row { namespace, key } => self.unsee(namespace, key),
+            Change::Namespace(namespace) => self.unsee_namespace(namespace),
+            Change::ChatSettings(_) | Change::UserData { .. } => {}
+        }
+    }
+
+    /// Forgets every row: the listener may have missed changes.
+    pub fn unsee_all(&self) {
+        self.lock().seen.clear();
+    }
+
+    /// Records rows a failed batch found changed by another process, and
+    /// forgets their versions, so that the next write of them is not refused
+    /// again once the caller dropped its stale copy.
+    pub(crate) fn conflicted(&self, rows: Vec<(String, String)>) {
+        let mut state = self.lock();
+        for row in &rows {
+            state.seen.remove(row);
+        }
+        state.conflicts.extend(rows);
+    }
+
+    /// The rows recent writes refused because another process changed them
+    /// since this process saw them; the caller drops its cached copies.
+    pub fn take_conflicts(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.lock().conflicts)
+    }
+
+    /// Marks a storage connection's server pid as this process's own.
+    pub(crate) fn own_pid(&self, pid: i32) {
+        self.lock().own_pids.insert(pid);
+    }
+
+    /// True if a notification from server pid `pid` came from this process.
+    pub fn is_own(&self, pid: i32) -> bool {
+        self.lock().own_pids.contains(&pid)
+    }
+
+    /// How many rows this process remembers a version of.
+    pub fn remembered(&self) -> usize {
+        self.lock().seen.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip_and_long_keys_become_namespace_changes() {
+        for change in [
+            Change::Row {
+                namespace: "chats".into(),
+                key: "a\t\"b\"\n".into(),
+            },
+            Change::Namespace("users".into()),
+            Change::ChatSettings(-1001234567890),
+            Change::UserData {
+                chat_id: -5,
+                user_id: 7,
+            },
+        ] {
+            assert_eq!(Change::parse(&change.payload()), Some(change));
+        }
+        let long = Change::Row {
+            namespace: "ns".into(),
+            key: "\u{1}".repeat(2000),
+        };
+        assert_eq!(
+            Change::parse(&long.payload()),
+            Some(Change::Namespace("ns".into()))
+        );
+        assert_eq!(Change::parse("not json"), None);
+        assert_eq!(Change::parse("[\"r\", \"ns\"]"), None);
+    }
+}

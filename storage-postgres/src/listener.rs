@@ -1,0 +1,131 @@
+//! [`Listener`]: one thread per cache service, holding its own connection,
+//! that hears the changes other processes make and hands them to the service.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cache_core::StorageError;
+use fallible_iterator::FallibleIterator;
+use postgres::{Client, Config, NoTls};
+
+use crate::{errors, Change, Coherence};
+
+/// What the listener tells its service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenerEvent {
+    /// Another process committed this change: drop the cached copy, and call
+    /// [`Coherence::changed`], both under the lock the storage is used under,
+    /// so that no storage call of this process runs between the two.
+    Change(Change),
+    /// The listener lost its connection and listens again: changes made in
+    /// between were missed, so drop every clean cached entry.
+    Reconnected,
+}
+
+/// How often the thread checks whether it should stop.
+const POLL: Duration = Duration::from_millis(100);
+
+/// A listening thread; dropping it stops the thread.
+pub struct Listener {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn listen(config: &Config, channel: &str) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    let quoted = format!("\"{}\"", channel.replace('"', "\"\""));
+    client.batch_execute(&format!("LISTEN {quoted}"))?;
+    Ok(client)
+}
+
+impl Listener {
+    /// Connects, listens on `channel`, and only then returns: every change
+    /// committed from now on reaches `on_event`, except this process's own
+    /// (recognised through `coherence`). `on_event` runs on the listener's
+    /// thread, one event at a time, in commit order.
+    pub fn spawn(
+        config: Config,
+        channel: &str,
+        coherence: Arc<Coherence>,
+        mut on_event: impl FnMut(ListenerEvent) + Send + 'static,
+    ) -> Result<Self, StorageError> {
+        let server = crate::describe(&config);
+        let client = listen(&config, channel)
+            .map_err(|e| errors::map_error(&server, "listen for changes", &e))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let channel = channel.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("gromozeka-pg-listener".to_owned())
+            .spawn(move || {
+                let mut client = Some(client);
+                let mut backoff = Duration::from_millis(50);
+                while !stopping.load(Ordering::Relaxed) {
+                    let Some(c) = client.as_mut() else {
+                        match listen(&config, &channel) {
+                            Ok(c) => {
+                                tracing::info!(%server, "listening for changes again; dropping what may have been missed");
+                                client = Some(c);
+                                backoff = Duration::from_millis(50);
+                                on_event(ListenerEvent::Reconnected);
+                            }
+                            Err(e) => {
+                                tracing::warn!(%server, error = %e, "cannot listen for changes; retrying");
+                                std::thread::sleep(backoff);
+                                backoff = (backoff * 2).min(Duration::from_secs(2));
+                            }
+                        }
+                        continue;
+                    };
+                    let mut lost = false;
+                    {
+                        let mut notifications = c.notifications();
+                        let mut batch = notifications.timeout_iter(POLL);
+                        loop {
+                            match batch.next() {
+                                Ok(Some(n)) => {
+                                    if coherence.is_own(n.process_id()) {
+                                        continue;
+                                    }
+                                    match Change::parse(n.payload()) {
+                                        Some(change) => on_event(ListenerEvent::Change(change)),
+                                        None => tracing::warn!(
+                                            payload = n.payload(),
+                                            "ignoring a notification that is not a cache change"
+                                        ),
+                                    }
+                                }
+                                Ok(None) => break,
+                                Err(e) => {
+                                    tracing::warn!(%server, error = %e, "lost the listening connection");
+                                    lost = true;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if lost || c.is_closed() {
+                        client = None;
+                    }
+                }
+            })
+            .map_err(|e| StorageError::new(cache_core::StorageErrorKind::Other, format!("cannot start the listener thread: {e}")))?;
+        Ok(Listener {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the listener thread panicked");
+            }
+        }
+    }
+}
