@@ -151,6 +151,12 @@ def main() -> None:
         "diskcache": timed(lambda i: dc.set(("ud", -100, i, "lang"), "ru"), write_ops, 1, max(3, reps // 3)),
         "gromozeka_cache": timed(lambda i: gc.setUserData(-100, i, "lang", "ru"), write_ops, 1, max(3, reps // 3)),
     }
+    # What releasing the GIL costs per call: the cheapest call through the cache's
+    # gate with the GIL released (as every method does) and kept.
+    results["gilProbe"] = {
+        "released": timed(lambda i: gc._gil_probe(True), ops, warmup, reps),
+        "kept": timed(lambda i: gc._gil_probe(False), ops, warmup, reps),
+    }
     results["python"] = {"version": sys.version.split()[0]}  # type: ignore[dict-item]
     gc.close()
     dc.close()

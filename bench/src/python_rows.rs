@@ -98,6 +98,16 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
         unit: "×",
         goal: Goal::AtMost(1.0),
     });
+    let (released, kept) = (get("gilProbe", "released")?, get("gilProbe", "kept")?);
+    report.lines.push(Line {
+        row: "Py",
+        what: "the cheapest call through the cache's lock: GIL released ÷ GIL kept (what releasing costs)".into(),
+        subject: format!("{} /call released", ns(released)),
+        baseline: format!("{} /call kept", ns(kept)),
+        value: released / kept,
+        unit: "×",
+        goal: Goal::Info,
+    });
     report.notes.push(format!(
         "Rows Py: `bench/python/service_bench.py` under CPython {} with the wheel installed in `target/py-venv`; \
          1000 users or chats, each call timed over all of them per round, median of the rounds. The seed is \

@@ -29,55 +29,6 @@ pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny
     Ok(value)
 }
 
-/// Parses JSON text holding an object and returns its member `key` as a Python
-/// object; the other members are skipped without building Python objects.
-pub fn json_member_to_py<'py>(
-    py: Python<'py>,
-    text: &str,
-    key: &str,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = MemberSeed { py, key }
-        .deserialize(&mut de)
-        .map_err(|e| PyValueError::new_err(format!("the cache returned invalid JSON: {e}")))?;
-    de.end()
-        .map_err(|e| PyValueError::new_err(format!("the cache returned invalid JSON: {e}")))?;
-    Ok(value)
-}
-
-struct MemberSeed<'py, 'k> {
-    py: Python<'py>,
-    key: &'k str,
-}
-
-impl<'de, 'py> DeserializeSeed<'de> for MemberSeed<'py, '_> {
-    type Value = Option<Bound<'py, PyAny>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, 'py> Visitor<'de> for MemberSeed<'py, '_> {
-    type Value = Option<Bound<'py, PyAny>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if k == self.key {
-                found = Some(map.next_value_seed(PySeed { py: self.py })?);
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
 struct PySeed<'py> {
     py: Python<'py>,
 }

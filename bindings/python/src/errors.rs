@@ -54,9 +54,8 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Error::InvalidJson(d) => raise(invalid_json(py), d, &[]),
         Error::InvalidConfig(d) => raise(invalid_config(py), d, &[]),
         Error::TooLarge(d) => raise(too_large(py), d, &[]),
-        Error::Storage(d) => raise(storage_error(py), d, &[]),
-        Error::OpenStorage(e) => {
-            let kind = pyo3::types::PyString::new(py, &e.kind().to_string()).into_any();
+        Error::Storage(e) | Error::OpenStorage(e) => {
+            let kind = pyo3::types::PyString::new(py, e.kind.name()).into_any();
             raise(storage_error(py), e.to_string(), &[("kind", kind)])
         }
         Error::Trapped { reason, restarted } => {

@@ -12,42 +12,14 @@
 //! the object, a missing method or a result of the wrong shape becomes a typed
 //! storage error; the component then leaves the cache unchanged.
 
+use cache_host::{StorageError, StorageErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping, PyString};
 
-/// What kind of failure a storage error is; mapped onto the host's error kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The database is locked by another connection.
-    Busy,
-    /// The disk or a quota is full.
-    Full,
-    /// The database cannot be written.
-    ReadOnly,
-    /// The database file is damaged.
-    Corrupt,
-    /// A constraint (NOT NULL, UNIQUE, ...) refused the write.
-    Constraint,
-    /// Anything else, including a missing method or a result of the wrong shape.
-    Other,
-}
+type Result<T> = std::result::Result<T, StorageError>;
 
-/// A failure of the database object, with a message naming the method.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectError {
-    /// The kind of failure.
-    pub kind: Kind,
-    /// What failed, naming the object's method.
-    pub message: String,
-}
-
-type Result<T> = std::result::Result<T, ObjectError>;
-
-fn other(message: String) -> ObjectError {
-    ObjectError {
-        kind: Kind::Other,
-        message,
-    }
+fn other(message: String) -> StorageError {
+    StorageError::new(StorageErrorKind::Other, message)
 }
 
 /// The database object behind the cache.
@@ -72,7 +44,7 @@ impl ObjectStorage {
     }
 
     /// Calls `db.<name>(*args, **kwargs)` with the GIL held and turns what it raises
-    /// into an [`ObjectError`].
+    /// into a [`StorageError`].
     fn call<T>(
         &self,
         name: &str,
@@ -179,8 +151,8 @@ impl ObjectStorage {
     /// The stored value of one row (found with `getCacheStorage()`).
     pub fn get(&self, namespace: &str, key: &str) -> Result<Option<String>> {
         match self.rows(namespace)?.into_iter().find(|r| r.key == key) {
-            Some(row) => row.value.map(Some).map_err(|reason| ObjectError {
-                kind: Kind::Corrupt,
+            Some(row) => row.value.map(Some).map_err(|reason| StorageError {
+                kind: StorageErrorKind::Corrupt,
                 message: format!("cache_storage row {namespace:?}/{key:?}: {reason}"),
             }),
             None => Ok(None),
@@ -444,7 +416,7 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 /// A storage error for an exception raised by `method`, its kind read from the
 /// exception: sqlite3's errors and `OSError`s are classified, anything else is
 /// `Other`.
-fn describe(py: Python<'_>, method: &str, err: &PyErr) -> ObjectError {
+fn describe(py: Python<'_>, method: &str, err: &PyErr) -> StorageError {
     let value = err.value(py);
     let ty = type_name(value.get_type().as_any());
     let text = value
@@ -453,19 +425,19 @@ fn describe(py: Python<'_>, method: &str, err: &PyErr) -> ObjectError {
         .unwrap_or_else(|_| "<unprintable>".into());
     let lower = text.to_lowercase();
     let kind = if ty == "IntegrityError" {
-        Kind::Constraint
+        StorageErrorKind::Constraint
     } else if lower.contains("locked") || lower.contains("busy") {
-        Kind::Busy
+        StorageErrorKind::Busy
     } else if lower.contains("disk is full") || lower.contains("no space") {
-        Kind::Full
+        StorageErrorKind::Full
     } else if lower.contains("readonly") || lower.contains("read-only") || ty == "PermissionError" {
-        Kind::ReadOnly
+        StorageErrorKind::ReadOnly
     } else if lower.contains("malformed") || lower.contains("not a database") {
-        Kind::Corrupt
+        StorageErrorKind::Corrupt
     } else {
-        Kind::Other
+        StorageErrorKind::Other
     };
-    ObjectError {
+    StorageError {
         kind,
         message: format!("the database object's {method}() raised {ty}: {text}"),
     }

@@ -14,8 +14,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use cache_host::{
-    CacheService, Error, LoadReport, NamespaceConfig, Persistence, RuntimeOptions, SqliteStorage,
+    CacheService, Error, LoadReport, NamespaceConfig, Persistence, RuntimeOptions, SettingsMode,
+    SqliteStorage,
 };
+use cache_host::storage::MemoryStorage;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -177,8 +179,8 @@ fn json_or_default<'py>(
 #[pymethods]
 impl NativeCache {
     /// Loads the component at `wasm_path` (from its precompiled artifact when
-    /// `artifact_cache` is true and one is there) and starts it with no database:
-    /// until a database is attached nothing is durable. `memory_limit` (bytes) and
+    /// `artifact_cache` is true and one is there) and starts it over an in-memory
+    /// storage: until a database is attached nothing is durable. `memory_limit` (bytes) and
     /// `call_time_limit` (seconds) bound the sandbox.
     #[new]
     #[pyo3(signature = (wasm_path, artifact_cache = true, memory_limit = None, call_time_limit = None))]
@@ -210,7 +212,7 @@ impl NativeCache {
                 if let Some(limit) = call_time {
                     builder = builder.call_time_limit(limit);
                 }
-                builder.build(AnyStorage::Detached)
+                builder.build(AnyStorage::Memory(MemoryStorage::new()))
             })
             .map_err(|e| to_py(py, e))?;
         Ok(Self {
@@ -241,9 +243,9 @@ impl NativeCache {
         self._load(py)
     }
 
-    /// Detaches the storage (closing a SQLite file); nothing is durable after.
+    /// Replaces the storage with an empty memory storage (closing a SQLite file).
     fn _detach_storage(&self, py: Python<'_>) -> PyResult<()> {
-        drop(self.swap_storage(py, AnyStorage::Detached)?);
+        drop(self.swap_storage(py, AnyStorage::Memory(MemoryStorage::new()))?);
         Ok(())
     }
 
@@ -276,7 +278,7 @@ impl NativeCache {
     /// cache stays open (retry), and the error is raised.
     fn _close_native(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |s| s.close())?;
-        drop(self.swap_storage(py, AnyStorage::Detached)?);
+        drop(self.swap_storage(py, AnyStorage::Memory(MemoryStorage::new()))?);
         Ok(())
     }
 
@@ -284,6 +286,22 @@ impl NativeCache {
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
         py.detach(|| self.service.is_closed())
+    }
+
+    /// For the bench: the cheapest call through the gate (`is_closed` on the
+    /// service), with the GIL released (`release=True`, as every method does) or
+    /// kept. Measures what releasing the GIL costs per call.
+    #[pyo3(signature = (release = true))]
+    fn _gil_probe(&self, py: Python<'_>, release: bool) -> bool {
+        let call = || {
+            let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.service.is_closed()
+        };
+        if release {
+            py.detach(call)
+        } else {
+            call()
+        }
     }
 
     /// Asks for `signum` to be delivered again once the running call returns (used
@@ -416,8 +434,18 @@ impl NativeCache {
         rewrite: bool,
     ) -> PyResult<()> {
         let json = py_to_json(settings.as_any())?;
-        let _ = rewrite;
-        self.run(py, |s| s.set_chat_settings(chat_id, &json))
+        let mode = if rewrite {
+            SettingsMode::Rewrite
+        } else {
+            SettingsMode::Merge
+        };
+        self.run(py, |s| s.set_chat_settings(chat_id, &json, mode))
+    }
+
+    /// Deletes one setting of the chat, in the database and in the cache.
+    #[pyo3(name = "unsetChatSetting")]
+    fn unset_chat_setting(&self, py: Python<'_>, chat_id: i64, key: &str) -> PyResult<()> {
+        self.run(py, |s| s.unset_chat_setting(chat_id, key))
     }
 
     /// The chat's info dict, or `None` if none was set.

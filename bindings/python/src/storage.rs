@@ -1,105 +1,86 @@
 //! [`AnyStorage`]: the storage behind the Python cache, chosen by `injectDatabase`.
 
-use cache_host::{Batch, Row, SqliteStorage, Storage, StorageError, StorageErrorKind};
+use cache_host::storage::{Batch, NamespaceUsage, SettingsChange, StoredRow};
+use cache_host::{BotStorage, Inspect, SqliteStorage, Storage, StorageError};
+use cache_host::storage::MemoryStorage;
 
-use crate::object_storage::{Kind, ObjectError, ObjectStorage};
+use crate::object_storage::ObjectStorage;
 
 /// Where the cache's durable data goes.
 pub enum AnyStorage {
-    /// No database injected yet: nothing is stored and nothing is read, as in the
-    /// seed before `injectDatabase` (on-change writes are acknowledged in memory only).
-    Detached,
+    /// No database injected yet: rows, settings and user data are kept in memory
+    /// (read through like a database, gone with the process).
+    Memory(MemoryStorage),
     /// The Rust host's SQLite storage on a file.
     Sqlite(SqliteStorage),
     /// The bot's database object, called with the GIL.
     Object(ObjectStorage),
 }
 
-impl AnyStorage {
-    /// Whether storage calls run Python code (and so need the GIL).
-    pub fn needs_gil(&self) -> bool {
-        matches!(self, AnyStorage::Object(_))
-    }
-}
-
-fn host_error(e: ObjectError) -> StorageError {
-    let kind = match e.kind {
-        Kind::Busy => StorageErrorKind::Busy,
-        Kind::Full => StorageErrorKind::Full,
-        Kind::ReadOnly => StorageErrorKind::ReadOnly,
-        Kind::Corrupt => StorageErrorKind::Corrupt,
-        Kind::Constraint | Kind::Other => StorageErrorKind::Other,
-    };
-    StorageError::new(kind, e.message)
-}
-
 impl Storage for AnyStorage {
-    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<Row>, StorageError> {
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
         match self {
-            AnyStorage::Detached => Ok(Vec::new()),
+            AnyStorage::Memory(s) => s.load(namespace, limit),
             AnyStorage::Sqlite(s) => s.load(namespace, limit),
-            AnyStorage::Object(o) => {
-                let rows = o.load(namespace, limit).map_err(host_error)?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|r| {
-                        r.value.ok().map(|value| Row {
-                            namespace: namespace.to_owned(),
-                            key: r.key,
-                            value,
-                        })
-                    })
-                    .collect())
-            }
+            AnyStorage::Object(o) => Ok(o
+                .load(namespace, limit)?
+                .into_iter()
+                .map(|r| StoredRow {
+                    key: r.key,
+                    value: r.value,
+                })
+                .collect()),
         }
     }
 
     fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
         match self {
-            AnyStorage::Detached => Ok(None),
+            AnyStorage::Memory(s) => s.get(namespace, key),
             AnyStorage::Sqlite(s) => s.get(namespace, key),
-            AnyStorage::Object(o) => o.get(namespace, key).map_err(host_error),
+            AnyStorage::Object(o) => o.get(namespace, key),
         }
     }
 
-    fn write(&mut self, batch: &Batch) -> Result<(), StorageError> {
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
         match self {
-            AnyStorage::Detached => Ok(()),
+            AnyStorage::Memory(s) => s.write(batch),
             AnyStorage::Sqlite(s) => s.write(batch),
             AnyStorage::Object(o) => {
-                let clear: Vec<&str> = batch.clear.iter().map(String::as_str).collect();
-                let delete: Vec<(&str, &str)> = batch
-                    .delete
-                    .iter()
-                    .map(|k| (k.namespace.as_str(), k.key.as_str()))
-                    .collect();
+                let delete: Vec<(&str, &str)> =
+                    batch.delete.iter().map(|k| (k.namespace, k.key)).collect();
                 let upsert: Vec<(&str, &str, &str)> = batch
                     .upsert
                     .iter()
-                    .map(|r| (r.namespace.as_str(), r.key.as_str(), r.value.as_str()))
+                    .map(|r| (r.namespace, r.key, r.value.as_ref()))
                     .collect();
-                o.write(&clear, &delete, &upsert).map_err(host_error)
+                o.write(&batch.clear, &delete, &upsert)
             }
         }
     }
+}
 
+impl BotStorage for AnyStorage {
     fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
         match self {
-            AnyStorage::Detached => Ok(Vec::new()),
+            AnyStorage::Memory(s) => s.get_chat_settings(chat_id),
             AnyStorage::Sqlite(s) => s.get_chat_settings(chat_id),
-            AnyStorage::Object(o) => o.get_chat_settings(chat_id).map_err(host_error),
+            AnyStorage::Object(o) => o.get_chat_settings(chat_id),
         }
     }
 
-    fn set_chat_settings(
+    fn write_chat_settings(
         &mut self,
         chat_id: i64,
-        settings: &[(String, String)],
+        change: &SettingsChange,
     ) -> Result<(), StorageError> {
         match self {
-            AnyStorage::Detached => Ok(()),
-            AnyStorage::Sqlite(s) => s.set_chat_settings(chat_id, settings),
-            AnyStorage::Object(o) => o.merge_chat_settings(chat_id, settings).map_err(host_error),
+            AnyStorage::Memory(s) => s.write_chat_settings(chat_id, change),
+            AnyStorage::Sqlite(s) => s.write_chat_settings(chat_id, change),
+            AnyStorage::Object(o) => match change {
+                SettingsChange::Merge(pairs) => o.merge_chat_settings(chat_id, pairs),
+                SettingsChange::Rewrite(pairs) => o.rewrite_chat_settings(chat_id, pairs),
+                SettingsChange::Unset(key) => o.unset_chat_setting(chat_id, key),
+            },
         }
     }
 
@@ -109,13 +90,13 @@ impl Storage for AnyStorage {
         user_id: i64,
     ) -> Result<Vec<(String, String)>, StorageError> {
         match self {
-            AnyStorage::Detached => Ok(Vec::new()),
+            AnyStorage::Memory(s) => s.get_user_data(chat_id, user_id),
             AnyStorage::Sqlite(s) => s.get_user_data(chat_id, user_id),
-            AnyStorage::Object(o) => o.get_user_data(chat_id, user_id).map_err(host_error),
+            AnyStorage::Object(o) => o.get_user_data(chat_id, user_id),
         }
     }
 
-    fn add_user_data(
+    fn set_user_data(
         &mut self,
         chat_id: i64,
         user_id: i64,
@@ -123,18 +104,20 @@ impl Storage for AnyStorage {
         value: &str,
     ) -> Result<(), StorageError> {
         match self {
-            AnyStorage::Detached => Ok(()),
-            AnyStorage::Sqlite(s) => s.add_user_data(chat_id, user_id, key, value),
-            AnyStorage::Object(o) => o
-                .set_user_data(chat_id, user_id, key, value)
-                .map_err(host_error),
+            AnyStorage::Memory(s) => s.set_user_data(chat_id, user_id, key, value),
+            AnyStorage::Sqlite(s) => s.set_user_data(chat_id, user_id, key, value),
+            AnyStorage::Object(o) => o.set_user_data(chat_id, user_id, key, value),
         }
     }
+}
 
-    fn stored_namespaces(&mut self) -> Result<Vec<(String, u64)>, StorageError> {
+impl Inspect for AnyStorage {
+    fn stored_namespaces(&mut self) -> Result<Vec<NamespaceUsage>, StorageError> {
         match self {
+            AnyStorage::Memory(s) => s.stored_namespaces(),
             AnyStorage::Sqlite(s) => s.stored_namespaces(),
-            AnyStorage::Detached | AnyStorage::Object(_) => Ok(Vec::new()),
+            // Listing would read every row through the object: not worth it at start.
+            AnyStorage::Object(_) => Ok(Vec::new()),
         }
     }
 }
