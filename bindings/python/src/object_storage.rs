@@ -418,7 +418,11 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 /// `Other`.
 fn describe(py: Python<'_>, method: &str, err: &PyErr) -> StorageError {
     let value = err.value(py);
-    let ty = type_name(value.get_type().as_any());
+    let ty = value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
     let text = value
         .str()
         .map(|s| s.to_string())

@@ -44,11 +44,12 @@ def test_an_exception_in_the_object_is_a_storage_error_and_changes_nothing(cache
     assert e.value.kind is not None
     assert cache.getUserData(1, 2) == {"k": "before"}
 
+    before = cache.chatUsers.get("1:2")
     db.fail_on = {"setCacheStorage"}
     with pytest.raises(StorageError):
         cache.chatUsers["1:2"] = {"x": 1}
     db.fail_on = set()
-    assert cache.chatUsers.get("1:2") is None
+    assert cache.chatUsers.get("1:2") == before
 
 
 def test_a_missing_method_is_a_clear_error_when_needed(cache: CacheService) -> None:
