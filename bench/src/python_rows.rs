@@ -91,7 +91,8 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
     );
     report.lines.push(Line {
         row: "Py",
-        what: "`setUserData` (on-change, SQLite file): package time ÷ `diskcache.Cache.set` time".into(),
+        what: "`setUserData` (on-change, SQLite file): package time ÷ `diskcache.Cache.set` time"
+            .into(),
         subject: format!("{} /call", ns(pkg)),
         baseline: format!("diskcache {}; seed over sqlite3 {}", ns(dc), ns(seed)),
         value: pkg / dc,

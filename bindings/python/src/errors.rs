@@ -59,13 +59,12 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
             raise(storage_error(py), e.to_string(), &[("kind", kind)])
         }
         Error::Trapped { reason, restarted } => {
-            let restarted = pyo3::types::PyBool::new(py, restarted).to_owned().into_any();
+            let restarted = pyo3::types::PyBool::new(py, restarted)
+                .to_owned()
+                .into_any();
             raise(trap_error(py), reason, &[("restarted", restarted)])
         }
-        Error::Closed => raise(closed_error(py),
-            "the cache service is closed".into(),
-            &[],
-        ),
+        Error::Closed => raise(closed_error(py), "the cache service is closed".into(), &[]),
         e @ (Error::Component { .. } | Error::Runtime(_) | Error::Policy { .. }) => {
             raise(component_error(py), e.to_string(), &[])
         }
@@ -76,7 +75,8 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
 /// The error for a cache call made from inside a storage callback of the same
 /// thread (it would wait for itself forever).
 pub fn reentrant(py: Python<'_>) -> PyErr {
-    raise(reentrant_error(py),
+    raise(
+        reentrant_error(py),
         "a cache method was called from inside the database object's method that the cache \
          is running (on the same thread); call it after that method returns"
             .into(),

@@ -48,19 +48,22 @@ impl ObjectStorage {
     fn call<T>(
         &self,
         name: &str,
-        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<(Bound<'py, pyo3::types::PyTuple>, Option<Bound<'py, PyDict>>)>,
+        args: impl for<'py> FnOnce(
+            Python<'py>,
+        ) -> PyResult<(
+            Bound<'py, pyo3::types::PyTuple>,
+            Option<Bound<'py, PyDict>>,
+        )>,
         result: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> Result<T>,
     ) -> Result<T> {
         Python::attach(|py| {
             let db = self.db.bind(py);
             let method = match db.getattr(name) {
                 Ok(m) => m,
-                Err(_) => {
-                    return Err(other(format!(
-                        "the database object ({}) has no method {name}(), which the cache needs here",
-                        type_name(db)
-                    )))
-                }
+                Err(_) => return Err(other(format!(
+                    "the database object ({}) has no method {name}(), which the cache needs here",
+                    type_name(db)
+                ))),
             };
             let (args, kwargs) = args(py).map_err(|e| describe(py, name, &e))?;
             let value = method
@@ -86,8 +89,7 @@ impl ObjectStorage {
                     other("getCacheStorage() did not return an iterable of rows".into())
                 })?;
                 for item in iter {
-                    let item =
-                        item.map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
+                    let item = item.map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
                     let field = |f: &str| -> Result<Option<Bound<'_, PyAny>>> {
                         match item.get_item(f) {
                             Ok(v) if v.is_none() => Ok(None),
@@ -115,10 +117,9 @@ impl ObjectStorage {
                     let value = match field("value")? {
                         Some(v) => match v.cast::<PyString>() {
                             Ok(s) => s.to_str().map(str::to_owned).map_err(|e| e.to_string()),
-                            Err(_) => Err(format!(
-                                "the stored value is a {}, not text",
-                                type_name(&v)
-                            )),
+                            Err(_) => {
+                                Err(format!("the stored value is a {}, not text", type_name(&v)))
+                            }
                         },
                         None => Err("the stored value is NULL".to_owned()),
                     };
@@ -370,9 +371,12 @@ fn string_pairs(
     method: &str,
     stringify: bool,
 ) -> Result<Vec<(String, String)>> {
-    let mapping = value
-        .cast::<PyMapping>()
-        .map_err(|_| other(format!("{method}() returned a {}, not a dict", type_name(value))))?;
+    let mapping = value.cast::<PyMapping>().map_err(|_| {
+        other(format!(
+            "{method}() returned a {}, not a dict",
+            type_name(value)
+        ))
+    })?;
     let items = mapping
         .items()
         .map_err(|e| describe(value.py(), method, &e))?;

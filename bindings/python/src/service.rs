@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use cache_host::storage::MemoryStorage;
 use cache_host::{
     CacheService, Error, LoadReport, NamespaceConfig, Persistence, RuntimeOptions, SettingsMode,
     SqliteStorage,
 };
-use cache_host::storage::MemoryStorage;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -202,10 +202,11 @@ impl NativeCache {
         };
         let service = py
             .detach(|| {
-                let mut builder = CacheService::builder(wasm_path).runtime_options(RuntimeOptions {
-                    artifact_cache,
-                    ..RuntimeOptions::default()
-                });
+                let mut builder =
+                    CacheService::builder(wasm_path).runtime_options(RuntimeOptions {
+                        artifact_cache,
+                        ..RuntimeOptions::default()
+                    });
                 if let Some(bytes) = memory_limit {
                     builder = builder.memory_limit(bytes);
                 }
@@ -365,7 +366,13 @@ impl NativeCache {
 
     /// Stores `value` (JSON-able, not `None`) under `key`, as the namespace's
     /// persistence says (on-change: written to storage before this returns).
-    fn set(&self, py: Python<'_>, namespace: &str, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn set(
+        &self,
+        py: Python<'_>,
+        namespace: &str,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let json = py_to_json(value)?;
         self.run(py, |s| s.set(namespace, key, &json))
     }
@@ -393,7 +400,12 @@ impl NativeCache {
 
     /// Stores every `(key, value)` of `entries` (a dict or pairs), all or nothing.
     #[pyo3(name = "setMany")]
-    fn set_many(&self, py: Python<'_>, namespace: &str, entries: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn set_many(
+        &self,
+        py: Python<'_>,
+        namespace: &str,
+        entries: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let items = match entries.cast::<PyDict>() {
             Ok(d) => d.items().into_any(),
             Err(_) => entries.clone(),
@@ -458,7 +470,12 @@ impl NativeCache {
     /// Replaces the chat's info (a dict), stored as the `chats` namespace says
     /// (on-shutdown: by `persistAll`, `close`, exit or SIGTERM/SIGHUP).
     #[pyo3(name = "setChatInfo")]
-    fn set_chat_info(&self, py: Python<'_>, chat_id: i64, info: &Bound<'_, PyDict>) -> PyResult<()> {
+    fn set_chat_info(
+        &self,
+        py: Python<'_>,
+        chat_id: i64,
+        info: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
         let json = py_to_json(info.as_any())?;
         self.run(py, |s| s.set_chat_info(chat_id, &json))
     }

@@ -1,8 +1,8 @@
 //! [`AnyStorage`]: the storage behind the Python cache, chosen by `injectDatabase`.
 
+use cache_host::storage::MemoryStorage;
 use cache_host::storage::{Batch, NamespaceUsage, SettingsChange, StoredRow};
 use cache_host::{BotStorage, Inspect, SqliteStorage, Storage, StorageError};
-use cache_host::storage::MemoryStorage;
 
 use crate::object_storage::ObjectStorage;
 
