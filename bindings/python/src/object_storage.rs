@@ -60,10 +60,12 @@ impl ObjectStorage {
             let db = self.db.bind(py);
             let method = match db.getattr(name) {
                 Ok(m) => m,
-                Err(_) => return Err(other(format!(
+                Err(_) => {
+                    return Err(other(format!(
                     "the database object ({}) has no method {name}(), which the cache needs here",
                     type_name(db)
-                ))),
+                )))
+                }
             };
             let (args, kwargs) = args(py).map_err(|e| describe(py, name, &e))?;
             let value = method

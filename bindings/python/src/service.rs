@@ -178,8 +178,8 @@ fn json_or_default<'py>(
 
 #[pymethods]
 impl NativeCache {
-    /// Loads the component at `wasm_path` (from its precompiled artifact when
-    /// `artifact_cache` is true and one is there) and starts it over an in-memory
+    /// Loads the component at `wasm_path` (from its precompiled artifact in the
+    /// host's private per-user cache directory when `artifact_cache` is true) and starts it over an in-memory
     /// storage: until a database is attached nothing is durable. `memory_limit` (bytes) and
     /// `call_time_limit` (seconds) bound the sandbox.
     #[new]
@@ -202,11 +202,18 @@ impl NativeCache {
         };
         let service = py
             .detach(|| {
-                let mut builder =
-                    CacheService::builder(wasm_path).runtime_options(RuntimeOptions {
-                        artifact_cache,
-                        ..RuntimeOptions::default()
-                    });
+                let defaults = RuntimeOptions::default();
+                let options = RuntimeOptions {
+                    // The host's private per-user directory (owner-only, checksummed
+                    // artifacts), or no artifact cache at all.
+                    artifact_dir: if artifact_cache {
+                        defaults.artifact_dir.clone()
+                    } else {
+                        None
+                    },
+                    ..defaults
+                };
+                let mut builder = CacheService::builder(wasm_path).runtime_options(options);
                 if let Some(bytes) = memory_limit {
                     builder = builder.memory_limit(bytes);
                 }
