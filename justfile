@@ -40,11 +40,19 @@ postgres action="start":
 test-rust: build build-rust
     {{cargo}} test --release --workspace
 
-# The Python host (wasmtime-py) and the conformance scenarios under it.
-test-python: build build-rust
-    test -x {{venv}}/bin/python || python3 -m venv {{venv}}
-    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check -e 'bindings/python[test]'
+# The Python package: builds the wheel (cache.wasm inside) once, reusing the workspace's build.
+wheel: build build-rust
+    bindings/python/build-wheel
+
+# The Python package's tests, on the built wheel installed into target/py-venv.
+test-python: py-venv
     {{venv}}/bin/python -m pytest -q bindings/python/tests
+
+# target/py-venv with the built wheel and the test and bench tools (pytest, cachetools, diskcache).
+py-venv: wheel
+    test -x {{venv}}/bin/python || python3 -m venv {{venv}}
+    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check 'pytest>=8' 'cachetools>=5' 'diskcache>=5.6'
+    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/gromozeka_cache-*.whl
 
 # The Node host (jco transpile, V8, better-sqlite3): storage kit, conformance scenarios, and the
 # Rust<->Node test on one file (needs target/release/cache-host).
@@ -60,7 +68,7 @@ cli *args: build build-rust
     target/release/cache-host {{args}}
 
 # Benchmarks: ratios measured side by side in one run, written to BENCHMARKS.md (under 10 minutes).
-bench *args: build build-rust
+bench *args: build build-rust py-venv
     bench/run {{args}}
 
 # Formatting and lints (clippy with warnings as errors).

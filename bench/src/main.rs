@@ -9,6 +9,7 @@
 
 mod measure;
 mod profile;
+mod python_rows;
 mod raw;
 mod report;
 mod rows;

@@ -123,6 +123,8 @@ pub fn run_all(args: &Args) -> Result<Report> {
     persist_and_cold_start(&paths, &runtime, bulk, &mut report)?;
     eprintln!("cache-bench: 6/7 + 7/7 scaling and memory per entry");
     scaling_and_memory(&paths, &runtime, hot, args.quick, &mut report)?;
+    eprintln!("cache-bench: Python rows (the gromozeka_cache package)");
+    crate::python_rows::python_package(&root, paths.tmp.path(), args.quick, &mut report)?;
     if !args.no_callgrind {
         eprintln!("cache-bench: callgrind instruction counts");
         report.callgrind = crate::profile::callgrind_all(args.quick);

@@ -1,0 +1,121 @@
+//! The Python rows: the bot's calls through the `gromozeka_cache` package, the
+//! seed's pure-Python `CacheService`, `cachetools` and `diskcache`, measured side by
+//! side in one run by `bench/python/service_bench.py` (in `target/py-venv`, where
+//! `just bench` installs the wheel).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::report::{ns, Goal, Line, Report};
+
+/// Per-call times of the package that `issues show 9` measured for the wasmtime-py
+/// host it replaces (µs): `getUserState`, `getChatSettings`.
+const OLD_PACKAGE_US: [(&str, f64); 2] = [("getUserState", 48.0), ("getChatSettings", 35.0)];
+
+/// Runs the Python bench and adds its rows to `report`.
+pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report) -> Result<()> {
+    let python = root.join("target/py-venv/bin/python");
+    if !python.is_file() {
+        bail!(
+            "{} is missing: `just bench` creates it (recipe py-venv)",
+            python.display()
+        );
+    }
+    let mut cmd = Command::new(&python);
+    cmd.arg(root.join("bench/python/service_bench.py"));
+    if quick {
+        cmd.arg("--quick");
+    }
+    let out = cmd
+        .arg(tmp)
+        .output()
+        .context("running bench/python/service_bench.py")?;
+    if !out.status.success() {
+        bail!(
+            "bench/python/service_bench.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("parsing service_bench.py's output")?;
+    let get = |call: &str, implementation: &str| -> Result<f64> {
+        v.get(call)
+            .and_then(|c| c.get(implementation))
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| anyhow!("service_bench.py did not report {call}/{implementation}"))
+    };
+    for call in ["getUserState", "setUserState", "getChatSettings"] {
+        let (pkg, seed) = (get(call, "gromozeka_cache")?, get(call, "seed")?);
+        let (ct, dc) = (get(call, "cachetools")?, get(call, "diskcache")?);
+        let hot_read = call != "setUserState";
+        report.lines.push(Line {
+            row: "Py",
+            what: format!(
+                "`{call}` from Python{}: package time ÷ the seed's pure-Python time",
+                if hot_read { " (hot)" } else { "" }
+            ),
+            subject: format!("{} /call", ns(pkg)),
+            baseline: format!(
+                "seed {}; cachetools+RLock {}; diskcache {}",
+                ns(seed),
+                ns(ct),
+                ns(dc)
+            ),
+            value: pkg / seed,
+            unit: "×",
+            goal: if hot_read {
+                Goal::AtMost(2.0)
+            } else {
+                Goal::Info
+            },
+        });
+    }
+    for (call, old_us) in OLD_PACKAGE_US {
+        let pkg = get(call, "gromozeka_cache")?;
+        report.lines.push(Line {
+            row: "Py",
+            what: format!("`{call}`: the old wasmtime-py package's time (issue 9) ÷ package time"),
+            subject: format!("{} /call", ns(pkg)),
+            baseline: format!("{old_us} µs /call (recorded, the host is removed)"),
+            value: old_us * 1000.0 / pkg,
+            unit: "×",
+            goal: Goal::AtLeast(30.0),
+        });
+    }
+    let (pkg, dc, seed) = (
+        get("setUserData", "gromozeka_cache")?,
+        get("setUserData", "diskcache")?,
+        get("setUserData", "seed")?,
+    );
+    report.lines.push(Line {
+        row: "Py",
+        what: "`setUserData` (on-change, SQLite file): package time ÷ `diskcache.Cache.set` time"
+            .into(),
+        subject: format!("{} /call", ns(pkg)),
+        baseline: format!("diskcache {}; seed over sqlite3 {}", ns(dc), ns(seed)),
+        value: pkg / dc,
+        unit: "×",
+        goal: Goal::AtMost(1.0),
+    });
+    let (released, kept) = (get("gilProbe", "released")?, get("gilProbe", "kept")?);
+    report.lines.push(Line {
+        row: "Py",
+        what: "the cheapest call through the cache's lock: GIL released ÷ GIL kept (what releasing costs)".into(),
+        subject: format!("{} /call released", ns(released)),
+        baseline: format!("{} /call kept", ns(kept)),
+        value: released / kept,
+        unit: "×",
+        goal: Goal::Info,
+    });
+    report.notes.push(format!(
+        "Rows Py: `bench/python/service_bench.py` under CPython {} with the wheel installed in `target/py-venv`; \
+         1000 users or chats, each call timed over all of them per round, median of the rounds. The seed is \
+         `bench/python/seed_cache_service.py` (its code verbatim; its database object over sqlite3 for `setUserData`); \
+         cachetools is `LRUCache` + `RLock`; diskcache is `Cache` on a file. The package converts JSON ⇄ Python in Rust \
+         and releases the GIL on every call.",
+        v.pointer("/python/version").and_then(|x| x.as_str()).unwrap_or("?")
+    ));
+    Ok(())
+}

@@ -1,0 +1,566 @@
+//! [`NativeCache`]: the Rust host's `CacheService` as a Python class, with the bot's
+//! camelCase methods. `gromozeka_cache.CacheService` subclasses it and adds the
+//! singleton, the dict-like views, `injectDatabase` and the shutdown hooks.
+//!
+//! Every call runs with the GIL released: other Python threads run while a call
+//! waits on storage or on another thread's call, and a storage callback into a
+//! Python database object can take the GIL without deadlock. Arguments are checked
+//! and converted (ids must fit in `s64`, values must be JSON-able) before the GIL
+//! is released, results are converted to Python objects in Rust after.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use cache_host::storage::MemoryStorage;
+use cache_host::{
+    CacheService, Error, LoadReport, NamespaceConfig, Persistence, RuntimeOptions, SettingsMode,
+    SqliteStorage,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use crate::convert::{json_to_py, py_to_json};
+use crate::errors::{reentrant, to_py};
+use crate::object_storage::ObjectStorage;
+use crate::storage::AnyStorage;
+
+type Service = CacheService<AnyStorage>;
+
+/// The cache: one sandboxed component instance over one storage, shared by every
+/// thread. Methods raise `gromozeka_cache.errors.CacheError` subclasses; a failed
+/// call leaves the cache unchanged.
+#[pyclass(subclass, frozen, module = "gromozeka_cache._native")]
+pub struct NativeCache {
+    service: Service,
+    /// Serialises calls so that the thread inside a call is known (see `owner`).
+    gate: Mutex<()>,
+    /// A token of the thread running a call (0 if none): a call from inside a
+    /// storage callback on that thread is refused instead of waiting for itself.
+    owner: AtomicU64,
+    /// A signal whose handler could not persist because it ran inside a storage
+    /// callback; delivered again when the running call returns.
+    deferred_signal: AtomicI32,
+}
+
+thread_local! {
+    static TOKEN: u64 = next_token();
+}
+
+fn next_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn thread_token() -> u64 {
+    TOKEN.with(|t| *t)
+}
+
+/// Resets `owner` when a call ends, even by a panic.
+struct Owned<'a> {
+    owner: &'a AtomicU64,
+    _gate: MutexGuard<'a, ()>,
+}
+
+impl Drop for Owned<'_> {
+    fn drop(&mut self) {
+        self.owner.store(0, Ordering::Release);
+    }
+}
+
+impl NativeCache {
+    /// Runs `f` on the service with the GIL released, then delivers a deferred
+    /// signal if one arrived meanwhile.
+    fn run<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Service) -> Result<R, Error> + Send,
+    ) -> PyResult<R> {
+        let me = thread_token();
+        if self.owner.load(Ordering::Acquire) == me {
+            return Err(reentrant(py));
+        }
+        let result = py.detach(|| {
+            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.owner.store(me, Ordering::Release);
+            let _owned = Owned {
+                owner: &self.owner,
+                _gate: gate,
+            };
+            f(&self.service)
+        });
+        let signal = self.deferred_signal.swap(0, Ordering::AcqRel);
+        if signal != 0 {
+            py.import("gromozeka_cache._shutdown")?
+                .call_method1("_deliver_deferred", (signal,))?;
+        }
+        result.map_err(|e| to_py(py, e))
+    }
+
+    /// Replaces the storage under the gate and returns the previous one (dropped by
+    /// the caller with the GIL held, since it may hold Python objects).
+    fn swap_storage(&self, py: Python<'_>, storage: AnyStorage) -> PyResult<AnyStorage> {
+        self.run(py, move |s| {
+            s.with_storage(move |current| std::mem::replace(current, storage))
+        })
+    }
+}
+
+fn persistence_name(p: Persistence) -> &'static str {
+    match p {
+        Persistence::MemoryOnly => "memory-only",
+        Persistence::OnChange => "on-change",
+        Persistence::OnShutdown => "on-shutdown",
+    }
+}
+
+fn parse_persistence(name: &str) -> PyResult<Persistence> {
+    match name {
+        "memory-only" | "memory" => Ok(Persistence::MemoryOnly),
+        "on-change" => Ok(Persistence::OnChange),
+        "on-shutdown" => Ok(Persistence::OnShutdown),
+        other => Err(PyValueError::new_err(format!(
+            "unknown persistence {other:?}: use \"memory-only\", \"on-change\" or \"on-shutdown\""
+        ))),
+    }
+}
+
+/// A state key: a `str`, or an `Enum` member whose `.value` is a `str`.
+fn state_key(key: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = key.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    let py = key.py();
+    let enum_type = py.import("enum")?.getattr("Enum")?;
+    if key.is_instance(&enum_type)? {
+        let value = key.getattr("value")?;
+        if let Ok(s) = value.cast::<PyString>() {
+            return Ok(s.to_str()?.to_owned());
+        }
+        return Err(PyTypeError::new_err(format!(
+            "state key {key}: an Enum state key needs a str value, not {}",
+            value.get_type().name()?
+        )));
+    }
+    Err(PyTypeError::new_err(format!(
+        "a state key must be a str or an Enum with a str value, not {}",
+        key.get_type().name()?
+    )))
+}
+
+fn load_report<'py>(py: Python<'py>, report: &LoadReport) -> PyResult<Bound<'py, PyDict>> {
+    let skipped = PyList::empty(py);
+    for row in &report.skipped {
+        let d = PyDict::new(py);
+        d.set_item("namespace", &row.namespace)?;
+        d.set_item("key", &row.key)?;
+        d.set_item("reason", &row.reason)?;
+        skipped.append(d)?;
+    }
+    let out = PyDict::new(py);
+    out.set_item("loaded", report.loaded)?;
+    out.set_item("skipped", skipped)?;
+    Ok(out)
+}
+
+fn json_or_default<'py>(
+    py: Python<'py>,
+    text: Option<String>,
+    default: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match text {
+        Some(t) => json_to_py(py, &t),
+        None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+    }
+}
+
+#[pymethods]
+impl NativeCache {
+    /// Loads the component at `wasm_path` (from its precompiled artifact in the
+    /// host's private per-user cache directory when `artifact_cache` is true) and starts it over an in-memory
+    /// storage: until a database is attached nothing is durable. `memory_limit` (bytes) and
+    /// `call_time_limit` (seconds) bound the sandbox.
+    #[new]
+    #[pyo3(signature = (wasm_path, artifact_cache = true, memory_limit = None, call_time_limit = None))]
+    fn new(
+        py: Python<'_>,
+        wasm_path: PathBuf,
+        artifact_cache: bool,
+        memory_limit: Option<usize>,
+        call_time_limit: Option<f64>,
+    ) -> PyResult<Self> {
+        let call_time = match call_time_limit {
+            Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
+            Some(s) => {
+                return Err(PyValueError::new_err(format!(
+                    "call_time_limit must be a finite number of seconds >= 0, not {s}"
+                )))
+            }
+            None => None,
+        };
+        let service = py
+            .detach(|| {
+                let defaults = RuntimeOptions::default();
+                let options = RuntimeOptions {
+                    // The host's private per-user directory (owner-only, checksummed
+                    // artifacts), or no artifact cache at all.
+                    artifact_dir: if artifact_cache {
+                        defaults.artifact_dir.clone()
+                    } else {
+                        None
+                    },
+                    ..defaults
+                };
+                let mut builder = CacheService::builder(wasm_path).runtime_options(options);
+                if let Some(bytes) = memory_limit {
+                    builder = builder.memory_limit(bytes);
+                }
+                if let Some(limit) = call_time {
+                    builder = builder.call_time_limit(limit);
+                }
+                builder.build(AnyStorage::Memory(MemoryStorage::new()))
+            })
+            .map_err(|e| to_py(py, e))?;
+        Ok(Self {
+            service,
+            gate: Mutex::new(()),
+            owner: AtomicU64::new(0),
+            deferred_signal: AtomicI32::new(0),
+        })
+    }
+
+    // ----- storage -----
+
+    /// Opens (creating and migrating if needed) the SQLite file at `path`, makes it
+    /// the storage and loads its persisted entries into free capacity. Returns the
+    /// load report `{"loaded": n, "skipped": [{"namespace", "key", "reason"}]}`.
+    fn _attach_sqlite<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let storage = py
+            .detach(|| SqliteStorage::open(&path))
+            .map_err(|e| to_py(py, Error::OpenStorage(e)))?;
+        drop(self.swap_storage(py, AnyStorage::Sqlite(storage))?);
+        self._load(py)
+    }
+
+    /// Makes the duck-typed database object `db` the storage and loads its
+    /// persisted entries; returns the load report.
+    fn _attach_object<'py>(&self, py: Python<'py>, db: Py<PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        drop(self.swap_storage(py, AnyStorage::Object(ObjectStorage::new(db)))?);
+        self._load(py)
+    }
+
+    /// Replaces the storage with an empty memory storage (closing a SQLite file).
+    fn _detach_storage(&self, py: Python<'_>) -> PyResult<()> {
+        drop(self.swap_storage(py, AnyStorage::Memory(MemoryStorage::new()))?);
+        Ok(())
+    }
+
+    fn _load<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let report = self.run(py, |s| s.load_from_storage())?;
+        load_report(py, &report)
+    }
+
+    /// Loads the newest stored rows of the persisted namespaces into free capacity
+    /// (never over an entry held, deleted or cleared in memory). Unusable rows are
+    /// skipped and listed in the returned report, never raised.
+    #[pyo3(name = "loadFromDatabase")]
+    fn load_from_database<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self._load(py)
+    }
+
+    /// Writes every pending on-shutdown change in one storage transaction; returns
+    /// `{"written": n, "deleted": n}`. On error the changes stay pending.
+    #[pyo3(name = "persistAll")]
+    fn persist_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let report = self.run(py, |s| s.persist_all())?;
+        let out = PyDict::new(py);
+        out.set_item("written", report.written)?;
+        out.set_item("deleted", report.deleted)?;
+        Ok(out)
+    }
+
+    /// Persists pending changes and closes the cache: every later call raises
+    /// `CacheClosedError`. A second `close()` does nothing. If persisting fails the
+    /// cache stays open (retry), and the error is raised.
+    fn _close_native(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |s| s.close())?;
+        drop(self.swap_storage(py, AnyStorage::Memory(MemoryStorage::new()))?);
+        Ok(())
+    }
+
+    /// Whether the cache was closed.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.service.is_closed())
+    }
+
+    /// For the bench: the cheapest call through the gate (`is_closed` on the
+    /// service), with the GIL released (`release=True`, as every method does) or
+    /// kept. Measures what releasing the GIL costs per call.
+    #[pyo3(signature = (release = true))]
+    fn _gil_probe(&self, py: Python<'_>, release: bool) -> bool {
+        let call = || {
+            let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.service.is_closed()
+        };
+        if release {
+            py.detach(call)
+        } else {
+            call()
+        }
+    }
+
+    /// Asks for `signum` to be delivered again once the running call returns (used
+    /// by the shutdown handlers when a signal arrives inside a storage callback).
+    fn _defer_signal(&self, signum: i32) {
+        self.deferred_signal.store(signum, Ordering::Release);
+    }
+
+    /// Per namespace: `size`, `maxSize`, `dirty`, `persistence`, `hits`, `misses`,
+    /// `evictions`.
+    #[pyo3(name = "getStats")]
+    fn get_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.run(py, |s| s.stats())?;
+        let out = PyDict::new(py);
+        for s in stats {
+            let d = PyDict::new(py);
+            d.set_item("size", s.size)?;
+            d.set_item("maxSize", s.max_entries)?;
+            d.set_item("dirty", s.dirty)?;
+            d.set_item("persistence", persistence_name(s.persistence))?;
+            d.set_item("hits", s.hits)?;
+            d.set_item("misses", s.misses)?;
+            d.set_item("evictions", s.evictions)?;
+            out.set_item(s.name, d)?;
+        }
+        Ok(out)
+    }
+
+    /// Replaces the namespace table with `(name, maxEntries, persistence)` items
+    /// (persistence: "memory-only", "on-change" or "on-shutdown"). Pending changes of
+    /// namespaces removed or no longer on-shutdown are written first.
+    fn configure(&self, py: Python<'_>, namespaces: Vec<(String, u32, String)>) -> PyResult<()> {
+        let table = namespaces
+            .into_iter()
+            .map(|(name, max_entries, p)| {
+                Ok(NamespaceConfig {
+                    name,
+                    max_entries,
+                    persistence: parse_persistence(&p)?,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        self.run(py, |s| s.configure(&table))
+    }
+
+    // ----- generic namespaces -----
+
+    /// The value under `key` in `namespace` (read through storage on a miss in a
+    /// persisted namespace), or `default`.
+    #[pyo3(signature = (namespace, key, default = None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &str,
+        key: &str,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.run(py, |s| s.get(namespace, key))?;
+        json_or_default(py, text, default)
+    }
+
+    /// Stores `value` (JSON-able, not `None`) under `key`, as the namespace's
+    /// persistence says (on-change: written to storage before this returns).
+    fn set(
+        &self,
+        py: Python<'_>,
+        namespace: &str,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let json = py_to_json(value)?;
+        self.run(py, |s| s.set(namespace, key, &json))
+    }
+
+    /// Removes `key`; `True` if it was held in memory.
+    fn delete(&self, py: Python<'_>, namespace: &str, key: &str) -> PyResult<bool> {
+        self.run(py, |s| s.delete(namespace, key))
+    }
+
+    /// The values of `keys` in order (`None` for missing ones), in one call.
+    #[pyo3(name = "getMany")]
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &str,
+        keys: Vec<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let texts = self.run(py, |s| s.get_many(namespace, &keys))?;
+        let out = PyList::empty(py);
+        for t in texts {
+            out.append(json_or_default(py, t, None)?)?;
+        }
+        Ok(out)
+    }
+
+    /// Stores every `(key, value)` of `entries` (a dict or pairs), all or nothing.
+    #[pyo3(name = "setMany")]
+    fn set_many(
+        &self,
+        py: Python<'_>,
+        namespace: &str,
+        entries: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let items = match entries.cast::<PyDict>() {
+            Ok(d) => d.items().into_any(),
+            Err(_) => entries.clone(),
+        };
+        let mut encoded = Vec::new();
+        for item in items.try_iter()? {
+            let (k, v): (String, Bound<'_, PyAny>) = item?.extract()?;
+            encoded.push((k, py_to_json(&v)?));
+        }
+        self.run(py, |s| s.set_many(namespace, &encoded))
+    }
+
+    /// Removes every entry of `namespace` (and, per its persistence, from storage).
+    #[pyo3(name = "clearNamespace")]
+    fn clear_namespace(&self, py: Python<'_>, namespace: &str) -> PyResult<()> {
+        self.run(py, |s| s.clear_namespace(namespace))
+    }
+
+    // ----- the bot's API -----
+
+    /// The chat's settings as a dict of `str` (read from the database's chat
+    /// settings and cached on first use).
+    #[pyo3(name = "getChatSettings")]
+    fn get_chat_settings<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.run(py, |s| s.get_chat_settings(chat_id))?;
+        json_to_py(py, &text)
+    }
+
+    /// Sets the chat's settings (a dict of `str` values): merged into the stored
+    /// settings by default, or with `rewrite=True` made the only ones. Written to
+    /// the database before this returns.
+    #[pyo3(name = "setChatSettings", signature = (chat_id, settings, rewrite = false))]
+    fn set_chat_settings(
+        &self,
+        py: Python<'_>,
+        chat_id: i64,
+        settings: &Bound<'_, PyDict>,
+        rewrite: bool,
+    ) -> PyResult<()> {
+        let json = py_to_json(settings.as_any())?;
+        let mode = if rewrite {
+            SettingsMode::Rewrite
+        } else {
+            SettingsMode::Merge
+        };
+        self.run(py, |s| s.set_chat_settings(chat_id, &json, mode))
+    }
+
+    /// Deletes one setting of the chat, in the database and in the cache.
+    #[pyo3(name = "unsetChatSetting")]
+    fn unset_chat_setting(&self, py: Python<'_>, chat_id: i64, key: &str) -> PyResult<()> {
+        self.run(py, |s| s.unset_chat_setting(chat_id, key))
+    }
+
+    /// The chat's info dict, or `None` if none was set.
+    #[pyo3(name = "getChatInfo")]
+    fn get_chat_info<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.run(py, |s| s.get_chat_info(chat_id))?;
+        json_or_default(py, text, None)
+    }
+
+    /// Replaces the chat's info (a dict), stored as the `chats` namespace says
+    /// (on-shutdown: by `persistAll`, `close`, exit or SIGTERM/SIGHUP).
+    #[pyo3(name = "setChatInfo")]
+    fn set_chat_info(
+        &self,
+        py: Python<'_>,
+        chat_id: i64,
+        info: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let json = py_to_json(info.as_any())?;
+        self.run(py, |s| s.set_chat_info(chat_id, &json))
+    }
+
+    /// The user's data in the chat as a dict (read from the database's user data
+    /// and cached on first use).
+    #[pyo3(name = "getUserData")]
+    fn get_user_data<'py>(
+        &self,
+        py: Python<'py>,
+        chat_id: i64,
+        user_id: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.run(py, |s| s.get_user_data(chat_id, user_id))?;
+        json_to_py(py, &text)
+    }
+
+    /// Sets one data item of the user in the chat; written to the database before
+    /// this returns.
+    #[pyo3(name = "setUserData")]
+    fn set_user_data(
+        &self,
+        py: Python<'_>,
+        chat_id: i64,
+        user_id: i64,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let json = py_to_json(value)?;
+        self.run(py, |s| s.set_user_data(chat_id, user_id, key, &json))
+    }
+
+    /// One item of the user's (memory-only) state, or `default`. `state_key` is a
+    /// `str` or an `Enum` with a `str` value.
+    #[pyo3(name = "getUserState", signature = (user_id, state_key, default = None))]
+    fn get_user_state<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: i64,
+        state_key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = state_key_fast(state_key)?;
+        let text = self.run(py, |s| s.get_user_state(user_id, &key))?;
+        json_or_default(py, text, default)
+    }
+
+    /// Sets one item of the user's state (never persisted).
+    #[pyo3(name = "setUserState")]
+    fn set_user_state(
+        &self,
+        py: Python<'_>,
+        user_id: i64,
+        state_key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let key = state_key_fast(state_key)?;
+        let json = py_to_json(value)?;
+        self.run(py, |s| s.set_user_state(user_id, &key, &json))
+    }
+
+    /// Removes one item of the user's state, or all of it when `state_key` is `None`.
+    #[pyo3(name = "clearUserState", signature = (user_id, state_key = None))]
+    fn clear_user_state(
+        &self,
+        py: Python<'_>,
+        user_id: i64,
+        state_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let key = state_key.map(state_key_fast).transpose()?;
+        self.run(py, |s| s.clear_user_state(user_id, key.as_deref()))
+    }
+}
+
+/// [`state_key`] with the common case (an exact `str`) first.
+fn state_key_fast(key: &Bound<'_, PyAny>) -> PyResult<String> {
+    match key.cast_exact::<PyString>() {
+        Ok(s) => Ok(s.to_str()?.to_owned()),
+        Err(_) => state_key(key),
+    }
+}

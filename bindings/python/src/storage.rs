@@ -1,0 +1,123 @@
+//! [`AnyStorage`]: the storage behind the Python cache, chosen by `injectDatabase`.
+
+use cache_host::storage::MemoryStorage;
+use cache_host::storage::{Batch, NamespaceUsage, SettingsChange, StoredRow};
+use cache_host::{BotStorage, Inspect, SqliteStorage, Storage, StorageError};
+
+use crate::object_storage::ObjectStorage;
+
+/// Where the cache's durable data goes.
+pub enum AnyStorage {
+    /// No database injected yet: rows, settings and user data are kept in memory
+    /// (read through like a database, gone with the process).
+    Memory(MemoryStorage),
+    /// The Rust host's SQLite storage on a file.
+    Sqlite(SqliteStorage),
+    /// The bot's database object, called with the GIL.
+    Object(ObjectStorage),
+}
+
+impl Storage for AnyStorage {
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.load(namespace, limit),
+            AnyStorage::Sqlite(s) => s.load(namespace, limit),
+            AnyStorage::Object(o) => Ok(o
+                .load(namespace, limit)?
+                .into_iter()
+                .map(|r| StoredRow {
+                    key: r.key,
+                    value: r.value,
+                })
+                .collect()),
+        }
+    }
+
+    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.get(namespace, key),
+            AnyStorage::Sqlite(s) => s.get(namespace, key),
+            AnyStorage::Object(o) => o.get(namespace, key),
+        }
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.write(batch),
+            AnyStorage::Sqlite(s) => s.write(batch),
+            AnyStorage::Object(o) => {
+                let delete: Vec<(&str, &str)> =
+                    batch.delete.iter().map(|k| (k.namespace, k.key)).collect();
+                let upsert: Vec<(&str, &str, &str)> = batch
+                    .upsert
+                    .iter()
+                    .map(|r| (r.namespace, r.key, r.value.as_ref()))
+                    .collect();
+                o.write(&batch.clear, &delete, &upsert)
+            }
+        }
+    }
+}
+
+impl BotStorage for AnyStorage {
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.get_chat_settings(chat_id),
+            AnyStorage::Sqlite(s) => s.get_chat_settings(chat_id),
+            AnyStorage::Object(o) => o.get_chat_settings(chat_id),
+        }
+    }
+
+    fn write_chat_settings(
+        &mut self,
+        chat_id: i64,
+        change: &SettingsChange,
+    ) -> Result<(), StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.write_chat_settings(chat_id, change),
+            AnyStorage::Sqlite(s) => s.write_chat_settings(chat_id, change),
+            AnyStorage::Object(o) => match change {
+                SettingsChange::Merge(pairs) => o.merge_chat_settings(chat_id, pairs),
+                SettingsChange::Rewrite(pairs) => o.rewrite_chat_settings(chat_id, pairs),
+                SettingsChange::Unset(key) => o.unset_chat_setting(chat_id, key),
+            },
+        }
+    }
+
+    fn get_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.get_user_data(chat_id, user_id),
+            AnyStorage::Sqlite(s) => s.get_user_data(chat_id, user_id),
+            AnyStorage::Object(o) => o.get_user_data(chat_id, user_id),
+        }
+    }
+
+    fn set_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.set_user_data(chat_id, user_id, key, value),
+            AnyStorage::Sqlite(s) => s.set_user_data(chat_id, user_id, key, value),
+            AnyStorage::Object(o) => o.set_user_data(chat_id, user_id, key, value),
+        }
+    }
+}
+
+impl Inspect for AnyStorage {
+    fn stored_namespaces(&mut self) -> Result<Vec<NamespaceUsage>, StorageError> {
+        match self {
+            AnyStorage::Memory(s) => s.stored_namespaces(),
+            AnyStorage::Sqlite(s) => s.stored_namespaces(),
+            // Listing would read every row through the object: not worth it at start.
+            AnyStorage::Object(_) => Ok(Vec::new()),
+        }
+    }
+}
