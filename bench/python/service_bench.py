@@ -30,6 +30,8 @@ import gromozeka_cache  # noqa: E402
 USERS = 1000
 STATE = {"step": "await_name", "page": 3, "draft": {"text": "hello", "tags": ["a", "b"]}}
 SETTINGS = {f"key{i}": f"value {i}" for i in range(10)}
+# The bot's tables, from the one copy of the DDL.
+MIGRATION = Path(__file__).resolve().parents[2] / "schema" / "sqlite" / "migrations" / "0001_tables.sql"
 
 
 def timed(fn: Callable[[int], None], ops: int, warmup: int, reps: int) -> float:
@@ -47,15 +49,13 @@ def timed(fn: Callable[[int], None], ops: int, warmup: int, reps: int) -> float:
 
 
 class SeedDatabase:
-    """The seed's dbWrapper methods over sqlite3 (commit per write, as a bot does)."""
+    """The seed's dbWrapper methods over sqlite3 (commit per write, as a bot does), on
+    the bot's tables as schema/sqlite creates them (the one copy of the DDL)."""
 
     def __init__(self, path: Path) -> None:
         self.conn = sqlite3.connect(path, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS user_data (user_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, "
-            "key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (user_id, chat_id, key))"
-        )
+        self.conn.executescript(MIGRATION.read_text())
 
     def getChatSettings(self, chatId: int) -> dict[str, str]:
         return dict(SETTINGS)
@@ -67,7 +67,8 @@ class SeedDatabase:
     def addUserData(self, userId: int, chatId: int, key: str, data: str) -> None:
         with self.conn:
             self.conn.execute(
-                "INSERT OR REPLACE INTO user_data (user_id, chat_id, key, data) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO user_data (user_id, chat_id, key, data, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
                 (userId, chatId, key, data),
             )
 

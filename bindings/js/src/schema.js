@@ -1,15 +1,22 @@
 /**
  * The SQL of the repository's `schema/sqlite/` (the one copy every SQLite host
- * runs), read at run time from the package's `schema/sqlite/`, which
- * `scripts/copy-schema.js` copies there at build and pack time. No SQL is
- * written in this package.
+ * runs), read at run time: in a checkout straight from the repository's folder;
+ * in a packed package from its `schema/sqlite/`, which `scripts/copy-schema.js`
+ * copies there at pack time only. No SQL is written in this package.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the package keeps its copy of the shared schema. */
-export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schema', 'sqlite');
+const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The shared schema this package runs: the packed copy when the package was
+ * packed, else the repository's `schema/sqlite/` beside this checkout.
+ */
+export const SCHEMA_DIR = existsSync(join(PACKAGE, 'schema', 'sqlite'))
+  ? join(PACKAGE, 'schema', 'sqlite')
+  : join(PACKAGE, '..', '..', 'schema', 'sqlite');
 
 /** The query files the SQLite storage runs, by name (file name without `.sql`). */
 export const QUERY_NAMES = Object.freeze([
@@ -30,7 +37,7 @@ let cached = null;
 export function loadSchema(dir = SCHEMA_DIR) {
   if (dir === SCHEMA_DIR && cached) return cached;
   if (!existsSync(dir)) {
-    throw new Error(`the SQLite schema is missing at ${dir}; run \`npm run build\` in bindings/js (it copies schema/sqlite)`);
+    throw new Error(`the SQLite schema is missing at ${dir}; run this package from a checkout of the repository, or pack it with npm pack (which copies schema/sqlite)`);
   }
   const files = readdirSync(join(dir, 'migrations')).filter((f) => f.endsWith('.sql')).sort();
   const migrations = files.map((file, i) => {
