@@ -67,6 +67,12 @@ run *args: build build-rust
 cli *args: build build-rust
     target/release/cache-host {{args}}
 
+# Kills a real writer process with SIGKILL at random points, many times, and prints lost
+# on-change writes (must be 0) and lost on-shutdown writes against the write-back bound,
+# e.g. `just chaos --trials 50 --write-back-age 2`. A tool, not a timed test.
+chaos *args: build build-rust
+    target/release/cache-chaos {{args}}
+
 # Benchmarks: ratios measured side by side in one run, written to BENCHMARKS.md (under 10 minutes).
 bench *args: build build-rust py-venv
     bench/run {{args}}

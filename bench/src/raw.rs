@@ -46,7 +46,7 @@ impl RawCache {
     /// Instantiates the runtime's cache component and configures `namespaces`.
     pub fn new(runtime: &Runtime, namespaces: &[NamespaceConfig]) -> Result<Self> {
         let limits = Limits {
-            memory_bytes: 4 << 30,
+            memory_bytes: Some(4 << 30),
             call_time: Duration::from_secs(1 << 20),
         };
         let instance = runtime

@@ -60,6 +60,19 @@ pub enum Error {
         /// What is wrong, with the line when known.
         message: String,
     },
+    /// A fixed guest memory limit cannot hold the namespace table when full (see
+    /// [`crate::limits`]): raise the limit, or lower `max-entries`.
+    #[error(
+        "the guest memory limit of {} MiB cannot hold the namespace table, which needs up to {} MiB \
+         (1 KiB key + 1 MiB value per entry, plus {} MiB); raise the limit or lower max-entries",
+        limit >> 20, needed.div_ceil(1 << 20), crate::limits::BASE_MEMORY >> 20
+    )]
+    MemoryLimit {
+        /// Bytes the table can hold when full.
+        needed: u64,
+        /// The fixed limit, in bytes.
+        limit: u64,
+    },
     /// Wasmtime failed outside a guest call (engine setup, instantiation).
     #[error("wasmtime: {0}")]
     Runtime(String),

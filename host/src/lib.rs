@@ -12,6 +12,7 @@
 //!   checksummed; anything that fails a check is recompiled, never executed.
 //! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
+//! - [`limits`]: [`Limits`]; the guest memory limit follows the namespace table.
 //! - [`owner`]: one owner per database file (an advisory lock on `<db>.owner`).
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close.
@@ -47,6 +48,7 @@
 pub mod artifact;
 pub mod error;
 pub mod imports;
+pub mod limits;
 pub mod owner;
 pub mod policy;
 pub mod runtime;
@@ -69,9 +71,10 @@ pub use bindings::exports::gromozeka::cache::types::{
 };
 pub use error::Error;
 pub use imports::ServiceStorage;
+pub use limits::Limits;
 pub use owner::OwnerWait;
 pub use policy::Policy;
-pub use runtime::{ArtifactSource, Limits, Runtime, RuntimeOptions};
-pub use service::{CacheService, CacheServiceBuilder, StartTiming};
+pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
+pub use service::{CacheService, CacheServiceBuilder, StartTiming, WriteBack};
 pub use storage::sqlite::{SqliteOptions, SqliteStorage};
 pub use storage::{BotStorage, Inspect, Storage, StorageError, StorageErrorKind};

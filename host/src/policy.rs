@@ -5,6 +5,10 @@
 //! name = "chats"
 //! max_entries = 1000
 //! persistence = "on-shutdown"   # or "on-change", "memory-only"
+//!
+//! [write_back]          # optional; these are the defaults (see WriteBack)
+//! max_age_secs = 5      # write back on-shutdown changes this old; 0 = never by age
+//! max_pending = 256     # ... or once this many are pending; 0 = never by count
 //! ```
 //!
 //! Without a file, [`Policy::default`] is the seed's table: `chats` on-shutdown,
@@ -14,12 +18,14 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::service::WriteBack;
 use crate::{Error, NamespaceConfig, Persistence};
 
 /// The namespace table given to the component's `configure` on every (re)start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     namespaces: Vec<NamespaceConfig>,
+    write_back: WriteBack,
 }
 
 #[derive(Deserialize)]
@@ -27,6 +33,14 @@ pub struct Policy {
 struct PolicyFile {
     #[serde(rename = "namespace", default)]
     namespaces: Vec<NamespaceEntry>,
+    write_back: Option<WriteBackEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WriteBackEntry {
+    max_age_secs: Option<f64>,
+    max_pending: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +77,7 @@ impl Default for Policy {
                     persistence: persistence_to_wit(c.persistence),
                 })
                 .collect(),
+            write_back: WriteBack::default(),
         }
     }
 }
@@ -101,7 +116,10 @@ impl Policy {
             cache_core::CacheError::InvalidConfig(why) => why,
             other => other.to_string(),
         })?;
-        Ok(Self { namespaces })
+        Ok(Self {
+            namespaces,
+            write_back: WriteBack::default(),
+        })
     }
 
     /// Parses a policy from TOML text (see the module docs for the format).
@@ -117,7 +135,23 @@ impl Policy {
                 persistence: persistence_to_wit(n.persistence),
             })
             .collect();
-        Self::new(namespaces)
+        let policy = Self::new(namespaces)?;
+        let Some(entry) = file.write_back else {
+            return Ok(policy);
+        };
+        let default = WriteBack::default();
+        let age = match entry.max_age_secs {
+            Some(secs) => WriteBack::age_from_secs(secs)?,
+            None => default.max_age,
+        };
+        let pending = match entry.max_pending {
+            Some(n) => WriteBack::pending_from_count(n),
+            None => default.max_pending,
+        };
+        Ok(policy.with_write_back(WriteBack {
+            max_age: age,
+            max_pending: pending,
+        }))
     }
 
     /// Reads and parses a policy file; errors name the file.
@@ -134,6 +168,17 @@ impl Policy {
     /// The namespaces, in configuration order.
     pub fn namespaces(&self) -> &[NamespaceConfig] {
         &self.namespaces
+    }
+
+    /// When pending on-shutdown changes are written back.
+    pub fn write_back(&self) -> WriteBack {
+        self.write_back
+    }
+
+    /// This policy with another write-back schedule.
+    pub fn with_write_back(mut self, write_back: WriteBack) -> Self {
+        self.write_back = write_back;
+        self
     }
 
     /// The configuration of one namespace, if it is defined.
@@ -194,6 +239,36 @@ mod tests {
         for (text, reason) in bad {
             let err = Policy::from_toml(text).unwrap_err();
             assert!(err.contains(reason), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn reads_the_write_back_section() {
+        let table = "[[namespace]]\nname = \"a\"\nmax_entries = 1\npersistence = \"on-shutdown\"\n";
+        let p = Policy::from_toml(table).unwrap();
+        assert_eq!(p.write_back(), WriteBack::default());
+        let p = Policy::from_toml(&format!("{table}[write_back]\nmax_age_secs = 0.5\n")).unwrap();
+        assert_eq!(
+            p.write_back().max_age,
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(
+            p.write_back().max_pending,
+            Some(WriteBack::DEFAULT_MAX_PENDING)
+        );
+        let p = Policy::from_toml(&format!(
+            "{table}[write_back]\nmax_age_secs = 0\nmax_pending = 0\n"
+        ))
+        .unwrap();
+        assert_eq!(p.write_back(), WriteBack::NEVER);
+        for bad in [
+            "max_age_secs = -1",
+            "max_age_secs = nan",
+            "max_age_secs = 1e30",
+            "every = 3",
+        ] {
+            let err = Policy::from_toml(&format!("{table}[write_back]\n{bad}\n")).unwrap_err();
+            assert!(!err.is_empty(), "{bad}");
         }
     }
 

@@ -8,7 +8,7 @@
 //!   engine, with a checksum; a restart deserializes it only if every check passes,
 //!   and recompiles and replaces it otherwise.
 //! - **Sandbox**: the linker provides the storage interfaces and nothing else; every
-//!   store has a memory limit ([`Limits::memory_bytes`]) and every call a CPU bound
+//!   store has a memory limit ([`Limits::memory_bytes`], following the namespace table) and every call a CPU bound
 //!   ([`Limits::call_time`]) enforced by epoch interruption, with one background
 //!   thread advancing the epoch every [`RuntimeOptions::epoch_tick`].
 
@@ -25,6 +25,7 @@ use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store};
 pub use crate::artifact::ArtifactSource;
 use crate::bindings::{BotService as Bindings, BotServicePre};
 use crate::imports::ServiceStorage;
+use crate::limits::Limits;
 use crate::Error;
 
 /// Engine-wide settings of a [`Runtime`].
@@ -45,27 +46,6 @@ impl Default for RuntimeOptions {
         Self {
             epoch_tick: Duration::from_millis(10),
             artifact_dir: crate::artifact::default_dir(),
-        }
-    }
-}
-
-/// The sandbox limits of one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Maximum linear memory of the guest, in bytes: growing past it fails inside the
-    /// guest (which then traps). Default 256 MiB.
-    pub memory_bytes: usize,
-    /// Maximum wall-clock time of one call into the guest, rounded up to whole epoch
-    /// ticks; past it the guest traps with an interrupt. `Duration::ZERO` interrupts
-    /// every call at its first check (useful only in tests). Default 10 s.
-    pub call_time: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            memory_bytes: 256 << 20,
-            call_time: Duration::from_secs(10),
         }
     }
 }
@@ -246,7 +226,7 @@ impl Runtime {
         let state = HostState {
             storage,
             limits: GuestLimiter {
-                max_memory: limits.memory_bytes,
+                max_memory: limits.memory(),
                 memory: 0,
                 refused: 0,
             },
@@ -257,7 +237,7 @@ impl Runtime {
         // wasmtime's default 128 MiB per host call: allow whatever the guest's
         // memory can hold (data plus per-record overhead), so persist-all never
         // traps on a batch the cache legitimately built.
-        store.set_hostcall_fuel(limits.memory_bytes.saturating_mul(4));
+        store.set_hostcall_fuel(limits.memory().saturating_mul(4));
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.ticks_for(limits.call_time));
         match pre.instantiate(&mut store) {
@@ -268,6 +248,17 @@ impl Runtime {
             )),
         }
     }
+}
+
+/// Sets the guest memory limit of a live store (and the host-call budget that
+/// follows it); returns the previous limit.
+pub(crate) fn set_memory_limit<S: ServiceStorage>(
+    store: &mut Store<HostState<S>>,
+    bytes: usize,
+) -> usize {
+    let before = std::mem::replace(&mut store.data_mut().limits.max_memory, bytes);
+    store.set_hostcall_fuel(bytes.saturating_mul(4));
+    before
 }
 
 /// One running instance: its store (holding the storage) and its exports.
@@ -306,7 +297,7 @@ pub struct HostState<S> {
 /// host. Also counts the memory in use, for stats.
 #[derive(Debug)]
 pub(crate) struct GuestLimiter {
-    max_memory: usize,
+    pub(crate) max_memory: usize,
     /// Bytes of linear memory currently allocated to the guest.
     pub(crate) memory: usize,
     /// Growths refused since the instance started.

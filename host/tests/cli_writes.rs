@@ -6,7 +6,7 @@ mod cli_common;
 
 use std::time::Duration;
 
-use cli_common::{assert_code, one_line_failure, run, text, ABSENT, FAILED};
+use cli_common::{assert_code, one_line_failure, run, text, ABSENT, FAILED, USAGE};
 
 /// Holds SQLite's write lock on `db` (an open `BEGIN IMMEDIATE`) until dropped.
 fn hold_write_lock(db: &std::path::Path) -> rusqlite::Connection {
@@ -43,7 +43,7 @@ fn set_under_a_held_write_lock_fails_and_stores_nothing() {
 fn a_failed_start_reports_only_its_cause() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cache.db");
-    // 1 MiB of guest memory cannot even instantiate the component.
+    // 1 MiB of guest memory cannot hold the default namespace table.
     let out = cli_common::command(
         &db,
         &["--memory-limit-mib", "1", "set", "chatUsers", "a", "1"],
@@ -51,8 +51,10 @@ fn a_failed_start_reports_only_its_cause() {
     .env("RUST_LOG", "warn")
     .output()
     .unwrap();
-    assert_code(&out, FAILED);
+    assert_code(&out, USAGE);
     let err = text(&out.stderr);
+    assert!(err.contains("memory limit of 1 MiB"), "{err}");
+    assert!(err.contains("needs up to 3019 MiB"), "{err}");
     assert!(!err.contains("persist-all"), "misleading message: {err}");
     assert!(!err.contains("panic"), "{err}");
 }

@@ -7,7 +7,7 @@ mod common;
 use cache_host::SettingsMode;
 use cache_host::SqliteStorage;
 use cache_host::{BotStorage, Storage};
-use cache_host::{CacheService, NamespaceConfig, Persistence, Policy};
+use cache_host::{CacheService, NamespaceConfig, Persistence, Policy, WriteBack};
 use common::{builder, temp_db};
 
 fn small_policy() -> Policy {
@@ -249,7 +249,12 @@ fn persist_all_writes_a_batch_larger_than_the_default_hostcall_limit() {
         persistence: Persistence::OnShutdown,
     }])
     .unwrap();
-    let cache = builder().policy(policy.clone()).open_sqlite(&db).unwrap();
+    // No scheduled write-back: the whole table is pending until persist-all.
+    let cache = builder()
+        .policy(policy.clone())
+        .write_back(WriteBack::NEVER)
+        .open_sqlite(&db)
+        .unwrap();
     let filler = "x".repeat(2040);
     let entries: Vec<(String, String)> = (0..70_000)
         .map(|i| (i.to_string(), format!("\"{filler}{i:06}\"")))

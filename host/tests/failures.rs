@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use cache_host::SettingsMode;
-use cache_host::{BotStorage, Error, Storage, StorageErrorKind};
+use cache_host::{
+    BotStorage, Error, NamespaceConfig, Persistence, Policy, Storage, StorageErrorKind,
+};
 use cache_host::{SqliteOptions, SqliteStorage};
 use common::{builder, temp_db};
 
@@ -171,30 +173,90 @@ fn cpu_bound_trap_is_survived_and_storage_is_intact() {
     assert_eq!(s.load("chatUsers", 10).unwrap().len(), 2);
 }
 
-#[test]
-fn memory_limit_trap_is_survived() {
-    let (_dir, db) = temp_db();
-    let probe = builder().open_sqlite(&db).unwrap();
-    probe.set("chatUsers", "a", "1").unwrap();
-    let base = probe.guest_memory_bytes();
-    assert!(base > 0);
-    probe.close().unwrap();
-    drop(probe);
+/// A one-namespace table of `entries` on-change entries.
+fn small_table(entries: u32) -> Vec<NamespaceConfig> {
+    vec![NamespaceConfig {
+        name: "chatUsers".into(),
+        max_entries: entries,
+        persistence: Persistence::OnChange,
+    }]
+}
 
+#[test]
+fn the_memory_limit_holds_the_documented_capacity() {
+    // The case: 150 values of 1 MiB (within 1000 x 1 MiB per namespace) did
+    // not fit the old fixed 256 MiB limit. Now the limit follows the table.
+    let (_dir, db) = temp_db();
+    let big = format!("\"{}\"", "x".repeat((1 << 20) - 2));
+    {
+        let cache = builder().open_sqlite(&db).unwrap();
+        for i in 0..150 {
+            cache.set("chatUsers", &format!("k{i}"), &big).unwrap();
+        }
+        cache.close().unwrap();
+    }
+    let cache = builder().open_sqlite(&db).unwrap();
+    assert_eq!(cache.last_start_report().unwrap().loaded, 150);
+    assert!(cache.guest_memory_bytes() > 150 << 20);
+    assert_eq!(
+        cache.get("chatUsers", "k149").unwrap().map(|v| v.len()),
+        Some(1 << 20)
+    );
+    assert_eq!(cache.restarts(), 0);
+}
+
+#[test]
+fn a_fixed_memory_limit_too_small_for_the_table_is_refused_with_both_numbers() {
+    let (_dir, db) = temp_db();
+    let needed = cache_host::limits::table_memory(&small_table(8));
+    let short = builder()
+        .policy(Policy::new(small_table(8)).unwrap())
+        .memory_limit(needed as usize - 1)
+        .open_sqlite(&db);
+    match short {
+        Err(Error::MemoryLimit { needed: n, limit }) => {
+            assert_eq!((n, limit), (needed, needed - 1));
+        }
+        other => panic!("expected a memory-limit error, got {other:?}"),
+    }
     let cache = builder()
-        .memory_limit(base + (256 << 10))
+        .policy(Policy::new(small_table(8)).unwrap())
+        .memory_limit(needed as usize)
         .open_sqlite(&db)
         .unwrap();
-    let big = format!("\"{}\"", "x".repeat(900 << 10));
-    match cache.set("users", "big", &big) {
-        Err(Error::Trapped { restarted, .. }) => assert!(restarted),
-        other => panic!("expected a trap from the memory limit, got {other:?}"),
+    cache.set("chatUsers", "a", "1").unwrap();
+    // A later `configure` of a bigger table is refused the same way, and changes nothing.
+    match cache.configure(&small_table(9)) {
+        Err(Error::MemoryLimit { limit, .. }) => assert_eq!(limit, needed),
+        other => panic!("expected a memory-limit error, got {other:?}"),
     }
-    assert!(cache.guest_memory_bytes() <= base + (256 << 10));
-    assert_eq!(cache.restarts(), 1);
+    assert_eq!(cache.namespaces(), small_table(8));
     assert_eq!(cache.get("chatUsers", "a").unwrap().as_deref(), Some("1"));
-    cache.set("users", "small", "1").unwrap();
-    cache.close().unwrap();
+    // Eight values of the maximum size fit the limit the table was given.
+    let big = format!("\"{}\"", "x".repeat((1 << 20) - 2));
+    for i in 0..8 {
+        cache.set("chatUsers", &format!("k{i}"), &big).unwrap();
+    }
+    assert_eq!(cache.restarts(), 0);
+}
+
+#[test]
+fn the_default_limit_follows_a_reconfigured_table() {
+    let (_dir, db) = temp_db();
+    let cache = builder()
+        .policy(Policy::new(small_table(1)).unwrap())
+        .open_sqlite(&db)
+        .unwrap();
+    let big = format!("\"{}\"", "x".repeat((1 << 20) - 2));
+    cache.configure(&small_table(40)).unwrap();
+    for i in 0..40 {
+        cache.set("chatUsers", &format!("k{i}"), &big).unwrap();
+    }
+    assert_eq!(
+        cache.restarts(),
+        0,
+        "40 MiB of values fit the table's own limit"
+    );
 }
 
 #[test]

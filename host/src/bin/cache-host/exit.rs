@@ -10,7 +10,7 @@ pub const OK: u8 = 0;
 pub const ABSENT: u8 = 1;
 /// Usage: bad arguments, a missing database for a read command, a value that `set`
 /// or `import` refuses (not JSON, JSON `null`, too large, unknown namespace), an
-/// invalid policy file.
+/// invalid policy file, a memory limit too small for the namespace table.
 pub const USAGE: u8 = 2;
 /// Storage or component failure: the database cannot be opened, read or written
 /// (busy, read-only, full, corrupt, owned by another process), the component cannot
@@ -27,7 +27,7 @@ Exit codes:
   1    get: the key is not set
   2    usage: bad arguments, a read command on a missing database, a value or import
        line that set/import refuses (not JSON, null, too large, unknown namespace),
-       an invalid policy file
+       an invalid policy file, a --memory-limit-mib too small for the namespaces
   3    storage or component failure (cannot open/read/write the database, busy,
        corrupt, owned by another process; component missing or trapped; run found
        lost writes; stdout not writable). A write command that exits 3 stored nothing.
@@ -72,6 +72,7 @@ impl From<Error> for Failure {
             | Error::InvalidJson(_)
             | Error::InvalidConfig(_)
             | Error::TooLarge(_)
+            | Error::MemoryLimit { .. }
             | Error::Policy { .. } => USAGE,
             _ => FAILED,
         };

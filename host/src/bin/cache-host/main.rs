@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
 use cache_host::{
-    CacheService, CacheServiceBuilder, OwnerWait, Persistence, Runtime, RuntimeOptions,
+    CacheService, CacheServiceBuilder, OwnerWait, Persistence, Policy, Runtime, RuntimeOptions,
+    WriteBack,
 };
 use clap::{Parser, Subcommand};
 
@@ -42,9 +43,19 @@ struct Cli {
     /// memory-only, 1000 entries each).
     #[arg(long, global = true)]
     policy: Option<PathBuf>,
-    /// Guest memory limit in MiB.
-    #[arg(long, global = true, default_value_t = 256)]
-    memory_limit_mib: usize,
+    /// A fixed guest memory limit in MiB. Default: what the namespace table holds when
+    /// full (1 KiB key + 1 MiB value per entry, plus 16 MiB), at most 4096. A fixed
+    /// limit below that is refused (exit 2), naming both numbers.
+    #[arg(long, global = true)]
+    memory_limit_mib: Option<usize>,
+    /// Write pending on-shutdown changes back once the oldest is this many seconds
+    /// old; 0 = never by age. Default: the policy file's [write_back], else 5.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    write_back_age: Option<f64>,
+    /// Write pending on-shutdown changes back once this many are pending; 0 = never
+    /// by count. Default: the policy file's [write_back], else 256.
+    #[arg(long, global = true, value_name = "CHANGES")]
+    write_back_pending: Option<u32>,
     /// CPU bound of one guest call, in milliseconds.
     #[arg(long, global = true, default_value_t = 10_000)]
     call_time_limit_ms: u64,
@@ -178,12 +189,26 @@ fn builder(cli: &Cli) -> Result<CacheServiceBuilder, Failure> {
 /// a runtime.
 fn configured(cli: &Cli) -> Result<CacheServiceBuilder, Failure> {
     let mut b = CacheService::builder("(runtime given)")
-        .memory_limit(cli.memory_limit_mib.saturating_mul(1 << 20))
         .call_time_limit(Duration::from_millis(cli.call_time_limit_ms));
-    if let Some(policy) = &cli.policy {
-        b = b.policy_file(policy)?;
+    if let Some(mib) = cli.memory_limit_mib {
+        b = b.memory_limit(mib.saturating_mul(1 << 20));
     }
-    Ok(b)
+    let mut write_back = match &cli.policy {
+        Some(path) => {
+            let policy = Policy::from_file(path)?;
+            let write_back = policy.write_back();
+            b = b.policy(policy);
+            write_back
+        }
+        None => WriteBack::default(),
+    };
+    if let Some(secs) = cli.write_back_age {
+        write_back.max_age = WriteBack::age_from_secs(secs).map_err(Failure::usage)?;
+    }
+    if let Some(count) = cli.write_back_pending {
+        write_back.max_pending = WriteBack::pending_from_count(count);
+    }
+    Ok(b.write_back(write_back))
 }
 
 /// The service over the database, read-write (created and migrated if needed), as

@@ -1,0 +1,171 @@
+//! [`CacheServiceBuilder`]: where the component is, the sandbox limits, the namespace
+//! policy, and the storage.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::lifecycle::{Shared, State};
+use super::{write_back, Background, CacheService, WriteBack};
+use crate::imports::ServiceStorage;
+use crate::limits::Limits;
+use crate::runtime::{Runtime, RuntimeOptions};
+use crate::storage::sqlite::{SqliteOptions, SqliteStorage};
+use crate::{Error, Policy};
+
+/// Builds a [`CacheService`]: where the component is, the sandbox limits, the
+/// namespace policy, and the storage.
+#[derive(Debug, Clone)]
+pub struct CacheServiceBuilder {
+    wasm_path: PathBuf,
+    runtime: Option<Runtime>,
+    runtime_options: RuntimeOptions,
+    limits: Limits,
+    policy: Policy,
+    load_on_start: bool,
+}
+
+impl CacheServiceBuilder {
+    /// A builder for the component at `wasm_path`, with default limits, the seed's
+    /// namespace table, and loading from storage at start.
+    pub fn new(wasm_path: impl Into<PathBuf>) -> Self {
+        Self {
+            wasm_path: wasm_path.into(),
+            runtime: None,
+            runtime_options: RuntimeOptions::default(),
+            limits: Limits::default(),
+            policy: Policy::default(),
+            load_on_start: true,
+        }
+    }
+
+    /// Reuses an already loaded [`Runtime`] (engine + compiled component) instead of
+    /// loading one; the builder's wasm path and runtime options are then ignored.
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Engine options used when the builder loads the runtime itself.
+    pub fn runtime_options(mut self, options: RuntimeOptions) -> Self {
+        self.runtime_options = options;
+        self
+    }
+
+    /// A fixed guest memory limit in bytes. Without one the limit follows the
+    /// namespace table ([`crate::limits`]); a fixed limit that cannot hold the table
+    /// makes the build (and a later `configure`) fail with [`Error::MemoryLimit`].
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.limits.memory_bytes = Some(bytes);
+        self
+    }
+
+    /// The CPU bound of one call (wall-clock, rounded up to epoch ticks).
+    pub fn call_time_limit(mut self, limit: Duration) -> Self {
+        self.limits.call_time = limit;
+        self
+    }
+
+    /// Both limits at once.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The namespace table given to the component at every (re)start.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// When pending on-shutdown changes are written back (default: the policy's,
+    /// [`WriteBack::default`] unless its file says otherwise).
+    pub fn write_back(mut self, write_back: WriteBack) -> Self {
+        self.policy = self.policy.with_write_back(write_back);
+        self
+    }
+
+    /// Reads the namespace table from a TOML file (see [`crate::policy`]).
+    pub fn policy_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let policy = Policy::from_file(path)?;
+        Ok(self.policy(policy))
+    }
+
+    /// Whether to run `load-from-storage` when the service starts (default `true`).
+    /// Restarts after a trap always load.
+    pub fn load_on_start(mut self, load: bool) -> Self {
+        self.load_on_start = load;
+        self
+    }
+
+    /// Opens (or creates) the SQLite file at `db_path` with default options and
+    /// builds the service over it.
+    pub fn open_sqlite(self, db_path: impl AsRef<Path>) -> Result<CacheService, Error> {
+        self.open_sqlite_with(db_path, &SqliteOptions::default())
+    }
+
+    /// Opens the SQLite file at `db_path` with `options` and builds the service over it.
+    pub fn open_sqlite_with(
+        self,
+        db_path: impl AsRef<Path>,
+        options: &SqliteOptions,
+    ) -> Result<CacheService, Error> {
+        let storage = SqliteStorage::open_with(db_path, options)?;
+        self.build(storage)
+    }
+
+    /// Opens the database named by `db` and builds the service over it: a
+    /// `postgres://` or `postgresql://` URL connects to PostgreSQL (default
+    /// options; see [`PostgresStorage`](crate::storage::postgres::PostgresStorage)),
+    /// anything else is the path of a SQLite file (created if missing).
+    pub fn open(self, db: &str) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
+        let storage: Box<dyn ServiceStorage> = if crate::storage::postgres::is_url(db) {
+            Box::new(crate::storage::postgres::PostgresStorage::open(db)?)
+        } else {
+            Box::new(SqliteStorage::open(db)?)
+        };
+        self.build(storage)
+    }
+
+    /// Builds the service over any [`Storage`]: loads the runtime (unless one was
+    /// given), instantiates the component, configures the namespaces and (unless
+    /// turned off) loads from storage.
+    pub fn build<S: ServiceStorage>(self, storage: S) -> Result<CacheService<S>, Error> {
+        let runtime = match self.runtime {
+            Some(rt) => rt,
+            None => Runtime::load_with(&self.wasm_path, &self.runtime_options)?,
+        };
+        let pre = runtime.instance_pre::<S>()?;
+        let shared = Shared {
+            call_ticks: AtomicU64::new(runtime.ticks_for(self.limits.call_time)),
+            runtime,
+            pre,
+            limits: self.limits,
+            state: Mutex::new(State::new(
+                self.policy.namespaces().to_vec(),
+                self.policy.write_back(),
+            )),
+            wake: Condvar::new(),
+            stopping: AtomicBool::new(false),
+        };
+        let started = match shared.start(storage, self.policy.namespaces(), self.load_on_start) {
+            Ok(started) => started,
+            Err((_, e)) => {
+                // Nothing ran, so nothing is pending: the drop has nothing to persist.
+                shared.lock().closed = true;
+                return Err(e);
+            }
+        };
+        shared.lock().set_live(started);
+        let shared = Arc::new(shared);
+        let threads = vec![write_back::spawn(&shared)?];
+        Ok(CacheService {
+            background: Arc::new(Background {
+                shared: Arc::clone(&shared),
+                threads,
+            }),
+            shared,
+        })
+    }
+}

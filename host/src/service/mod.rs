@@ -1,0 +1,192 @@
+//! [`CacheService`]: the embedding API.
+//!
+//! One component instance (the seed's singleton) lives behind a mutex; the service is
+//! `Send + Sync` and a clone is one `Arc` increment. Every method is one call into the
+//! guest under the lock, with the CPU bound armed.
+//!
+//! If the guest traps, the call returns [`Error::Trapped`], the instance is dropped and
+//! a fresh one is started over the same storage: configured with the current namespace
+//! table and loaded with `load-from-storage`. Acknowledged on-change writes are in
+//! storage and survive; on-shutdown changes not yet persisted by the dead instance are
+//! lost (as they would be in a crash).
+//!
+//! [`close`](CacheService::close) runs `persist-all`; dropping the last clone does too
+//! (logging any failure, since `Drop` cannot return it).
+
+mod builder;
+mod calls;
+mod lifecycle;
+mod write_back;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use builder::CacheServiceBuilder;
+pub use lifecycle::StartTiming;
+pub use write_back::WriteBack;
+
+use crate::imports::ServiceStorage;
+use crate::storage::sqlite::SqliteStorage;
+use crate::{CacheError, Error, LoadReport, NamespaceConfig, PersistReport, Runtime};
+use lifecycle::{Shared, Slot};
+
+/// The cache, embedded: typed methods for the component's `cache` and `bot`
+/// interfaces over one sandboxed instance.
+///
+/// `Send + Sync`; clones share the same instance. JSON goes in as `&str` (or
+/// `serde_json::Value` in the `_json` helpers) and comes out as `String`; failures are
+/// [`Error`]s. Nothing in here panics on bad input.
+pub struct CacheService<S: ServiceStorage = SqliteStorage> {
+    // Declared first, so it is dropped first: the last handle's drop stops and joins
+    // the background threads, then drops the last `Arc<Shared>` (whose drop persists),
+    // on the dropping thread.
+    background: Arc<Background<S>>,
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: ServiceStorage> Clone for CacheService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            background: Arc::clone(&self.background),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The service's background threads (the write-back timer). Each holds an
+/// `Arc<Shared>` and returns when [`Shared::stopping`] is set.
+struct Background<S: ServiceStorage> {
+    shared: Arc<Shared<S>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl<S: ServiceStorage> Drop for Background<S> {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        {
+            // Notified under the lock: a thread either sees `stopping` before it
+            // waits, or is waiting and wakes.
+            let _state = self.shared.lock();
+            self.shared.wake.notify_all();
+        }
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                tracing::error!("a cache background thread panicked");
+            }
+        }
+    }
+}
+
+impl<S: ServiceStorage> std::fmt::Debug for CacheService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheService")
+            .field("runtime", &self.shared.runtime)
+            .field("limits", &self.shared.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn flatten<T>(r: Result<Result<T, CacheError>, Error>) -> Result<T, Error> {
+    r?.map_err(Error::from)
+}
+
+impl CacheService<SqliteStorage> {
+    /// A builder for a service running the component at `wasm_path`.
+    pub fn builder(wasm_path: impl Into<PathBuf>) -> CacheServiceBuilder {
+        CacheServiceBuilder::new(wasm_path)
+    }
+
+    /// Opens the SQLite file `db_path` with every default: the seed's namespace
+    /// table, default limits.
+    pub fn open(wasm_path: impl Into<PathBuf>, db_path: impl AsRef<Path>) -> Result<Self, Error> {
+        CacheServiceBuilder::new(wasm_path).open_sqlite(db_path)
+    }
+}
+
+impl<S: ServiceStorage> CacheService<S> {
+    /// Runs `persist-all` and stops the instance; later calls return
+    /// [`Error::Closed`]. Calling it again is a no-op returning an empty report. On
+    /// error nothing is closed and the pending changes stay pending (retry it).
+    pub fn close(&self) -> Result<PersistReport, Error> {
+        let mut state = self.shared.lock();
+        self.shared.close(&mut state)
+    }
+
+    /// Changes when pending on-shutdown changes are written back (see [`WriteBack`]).
+    pub fn set_write_back(&self, write_back: WriteBack) {
+        let mut state = self.shared.lock();
+        state.write_back = write_back;
+        self.shared.wake.notify_all();
+    }
+
+    /// The write-back schedule in force.
+    pub fn write_back(&self) -> WriteBack {
+        self.shared.lock().write_back
+    }
+
+    /// How many scheduled write-backs failed since the service started (each was
+    /// logged, and its changes stayed pending).
+    pub fn write_back_failures(&self) -> u64 {
+        self.shared.lock().write_back_failures
+    }
+
+    /// Whether [`close`](Self::close) succeeded.
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+
+    /// Changes the CPU bound of later calls (e.g. lower it around untrusted input).
+    pub fn set_call_time_limit(&self, limit: Duration) {
+        let ticks = self.shared.runtime.ticks_for(limit);
+        self.shared.call_ticks.store(ticks, Ordering::Relaxed);
+    }
+
+    /// How many times the instance was replaced after a trap.
+    pub fn restarts(&self) -> u64 {
+        self.shared.lock().restarts
+    }
+
+    /// The report of `load-from-storage` at the last (re)start, if it loaded.
+    pub fn last_start_report(&self) -> Option<LoadReport> {
+        self.shared.lock().last_start.clone()
+    }
+
+    /// How long the phases of the last (re)start took.
+    pub fn last_start_timing(&self) -> Option<StartTiming> {
+        self.shared.lock().last_start_timing
+    }
+
+    /// Bytes of linear memory the current guest instance holds (0 if none is running).
+    pub fn guest_memory_bytes(&self) -> usize {
+        match &self.shared.lock().slot {
+            Slot::Live(inst) => inst.store.data().limits.memory,
+            _ => 0,
+        }
+    }
+
+    /// The namespace table in force.
+    pub fn namespaces(&self) -> Vec<NamespaceConfig> {
+        self.shared.lock().namespaces.clone()
+    }
+
+    /// The runtime (engine and compiled component) this service runs on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.shared.runtime
+    }
+
+    /// Runs `f` on the storage, under the service's lock (no guest call runs
+    /// meanwhile). For inspection and maintenance; changes made here bypass the cache.
+    pub fn with_storage<R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R, Error> {
+        let mut state = self.shared.lock();
+        match &mut state.slot {
+            Slot::Live(inst) => Ok(f(&mut inst.store.data_mut().storage)),
+            Slot::Down(storage) => Ok(f(storage)),
+            Slot::Empty => Err(Error::Runtime(
+                "the storage was lost after an earlier panic".into(),
+            )),
+        }
+    }
+}
