@@ -44,14 +44,16 @@ struct RunArgs {
     /// How many writers to kill.
     #[arg(long, default_value_t = 20)]
     trials: u32,
-    /// The writer's write-back age bound in seconds (0 = never by age).
-    #[arg(long, default_value_t = 1.0)]
+    /// The writer's write-back age bound in seconds (0 = never by age). Default: the
+    /// host's default.
+    #[arg(long, default_value_t = WriteBack::DEFAULT_MAX_AGE.as_secs_f64())]
     write_back_age: f64,
-    /// The writer's write-back count bound (0 = never by count).
+    /// The writer's write-back count bound (0 = never by count). Default: the host's
+    /// default.
     #[arg(long, default_value_t = WriteBack::DEFAULT_MAX_PENDING)]
     write_back_pending: u32,
     /// Each writer is killed at a uniformly random time up to this many seconds.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 12.0)]
     max_run: f64,
     /// Distinct chats written (on-shutdown entries can be pending for each).
     #[arg(long, default_value_t = 400)]

@@ -58,3 +58,55 @@ fn a_failed_start_reports_only_its_cause() {
     assert!(!err.contains("persist-all"), "misleading message: {err}");
     assert!(!err.contains("panic"), "{err}");
 }
+
+#[test]
+fn write_back_options_are_checked_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    for bad in [
+        &["--write-back-age=-1"][..],
+        &["--write-back-age", "NaN"],
+        &["--write-back-age", "1e9"],
+        &["--write-back-pending=-3"],
+    ] {
+        let mut args = bad.to_vec();
+        args.extend(["set", "chats", "1", "{}"]);
+        let out = run(&db, &args);
+        assert_code(&out, USAGE);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("write-back") || err.contains("argument"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[namespace]]\nname = \"chats\"\nmax_entries = 5\npersistence = \"on-shutdown\"\n\
+         [write_back]\nmax_age_secs = -2\n",
+    )
+    .unwrap();
+    let policy_arg = policy.to_str().unwrap();
+    let err = one_line_failure(
+        &run(&db, &["--policy", policy_arg, "set", "chats", "1", "{}"]),
+        USAGE,
+    );
+    assert!(err.contains("out of range"), "{err}");
+    // Valid options are accepted, and a set is stored as before.
+    let out = run(
+        &db,
+        &[
+            "--write-back-age",
+            "0.5",
+            "--write-back-pending",
+            "0",
+            "set",
+            "chats",
+            "1",
+            "{}",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(text(&run(&db, &["get", "chats", "1"]).stdout).trim(), "{}");
+}
