@@ -416,31 +416,15 @@ impl<S: Storage> Cache<S> {
                     .iter()
                     .filter(|e| !ns.entries.contains(&*e.key))
                     .count();
-                let mut overflow = (ns.entries.len() + new_keys).saturating_sub(capacity);
-                if overflow > 0 {
-                    let planned = PlannedKeys::new(&entries);
-                    let mut upserts = Vec::new();
-                    for (key, entry) in ns.entries.iter().rev() {
-                        if overflow == 0 {
-                            break;
-                        }
-                        if planned.contains(key) {
-                            continue;
-                        }
-                        overflow -= 1;
-                        if entry.dirty {
-                            upserts.push(ns.row(key, &entry.value));
-                        }
-                    }
-                    for e in entries.iter().take(overflow) {
-                        if dirty_after(ns, &e.key) {
-                            upserts.push(ns.row(&e.key, &e.value));
-                        }
-                    }
-                    if !upserts.is_empty() {
-                        ns.push_pending_removals(&mut batch);
-                        batch.upsert = upserts;
-                    }
+                let overflow = (ns.entries.len() + new_keys).saturating_sub(capacity);
+                let upserts = if overflow == 0 {
+                    Vec::new()
+                } else {
+                    evicted_dirty_rows(ns, &entries, overflow, &dirty_after)
+                };
+                if !upserts.is_empty() {
+                    ns.push_pending_removals(&mut batch);
+                    batch.upsert = upserts;
                 }
             }
             if batch.is_empty() {
@@ -459,7 +443,9 @@ impl<S: Storage> Cache<S> {
         }
         for NewEntry { key, value, parsed } in entries {
             let dirty = dirty_after(ns, &key);
-            if mode == Mode::Mutation && dirty {
+            if dirty {
+                // A pending change replaces the key's tombstone (a refreshed key that
+                // is dirty is held, so it has none).
                 ns.deleted.remove(&*key);
             }
             if let Some(old) = ns.entries.put(key, Entry::new(value, dirty, parsed)) {
@@ -666,6 +652,37 @@ fn stored_value_error(namespace: &str, key: &str, error: CacheError) -> CacheErr
         }
         other => other,
     }
+}
+
+/// The rows an on-shutdown store of `entries` must write first: the dirty entries
+/// that `overflow` sequential sets would evict, untouched ones from the least
+/// recent end, then (if still over) the first new ones.
+fn evicted_dirty_rows<'a>(
+    ns: &'a Namespace,
+    entries: &'a [NewEntry],
+    mut overflow: usize,
+    dirty_after: &dyn Fn(&Namespace, &str) -> bool,
+) -> Vec<crate::Row<'a>> {
+    let planned = PlannedKeys::new(entries);
+    let mut upserts = Vec::new();
+    for (key, entry) in ns.entries.iter().rev() {
+        if overflow == 0 {
+            break;
+        }
+        if planned.contains(key) {
+            continue;
+        }
+        overflow -= 1;
+        if entry.dirty {
+            upserts.push(ns.row(key, &entry.value));
+        }
+    }
+    for e in entries.iter().take(overflow) {
+        if dirty_after(ns, &e.key) {
+            upserts.push(ns.row(&e.key, &e.value));
+        }
+    }
+    upserts
 }
 
 /// Keeps only the last entry of each key, in the order of those last entries:

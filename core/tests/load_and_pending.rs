@@ -174,3 +174,39 @@ fn pending_changes_are_counted_exactly() {
     let report = cache.persist_all().unwrap();
     assert_eq!((report.written, report.deleted), (1, 2));
 }
+
+#[test]
+fn load_takes_keys_and_values_at_the_size_limits_and_skips_one_byte_more() {
+    use cache_core::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+    let json_of_len = |n: usize| format!("\"{}\"", "v".repeat(n - 2));
+    let key_at = "k".repeat(MAX_KEY_BYTES);
+    let key_over = "k".repeat(MAX_KEY_BYTES + 1);
+    let mut storage = MockStorage::new();
+    storage.put_row("c", &key_at, "1");
+    storage.put_row("c", &key_over, "1");
+    storage.put_row("c", "value-at", &json_of_len(MAX_VALUE_BYTES));
+    storage.put_row("c", "value-over", &json_of_len(MAX_VALUE_BYTES + 1));
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 10, Persistence::OnChange)])
+        .unwrap();
+    let report = cache.load_from_storage().unwrap();
+    let mut skipped: Vec<&str> = report.skipped.iter().map(|s| s.key.as_str()).collect();
+    skipped.sort_unstable();
+    assert_eq!(skipped, [key_over.as_str(), "value-over"], "{report:?}");
+    assert_eq!(report.loaded, 2);
+    assert!(report
+        .skipped
+        .iter()
+        .all(|s| s.reason.contains("over the limit")));
+    cache.storage_mut().calls.clear();
+    assert_eq!(cache.get("c", &key_at).unwrap().as_deref(), Some("1"));
+    assert_eq!(
+        cache.get("c", "value-at").unwrap().map(|v| v.len()),
+        Some(MAX_VALUE_BYTES)
+    );
+    assert!(
+        cache.storage().calls.is_empty(),
+        "both were held after the load, not read through"
+    );
+}
