@@ -210,3 +210,37 @@ fn load_takes_keys_and_values_at_the_size_limits_and_skips_one_byte_more() {
         "both were held after the load, not read through"
     );
 }
+
+#[test]
+fn set_many_with_a_repeated_key_writes_and_holds_only_its_last_value() {
+    use cache_core::Call;
+    for entries in [
+        vec![("a", "1"), ("a", "2")],
+        vec![("a", "1"), ("b", "1"), ("a", "3")],
+    ] {
+        let mut cache = Cache::new(MockStorage::new());
+        cache
+            .configure(vec![ns("c", 10, Persistence::OnChange)])
+            .unwrap();
+        let owned: Vec<(String, String)> = entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        cache.set_many("c", owned).unwrap();
+        let last_a = entries.iter().rev().find(|(k, _)| *k == "a").unwrap().1;
+        let upserts: Vec<_> = cache
+            .storage()
+            .calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Write { upsert, .. } => Some(upsert.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(upserts.len(), 1, "one batch: {upserts:?}");
+        let a_rows: Vec<_> = upserts[0].iter().filter(|(_, k, _)| k == "a").collect();
+        assert_eq!(a_rows.len(), 1, "{entries:?}: {upserts:?}");
+        assert_eq!(a_rows[0].2, last_a);
+        assert_eq!(cache.get("c", "a").unwrap().as_deref(), Some(last_a));
+    }
+}
