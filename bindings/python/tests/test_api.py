@@ -238,8 +238,11 @@ def test_storage_errors_carry_their_kind(cache: CacheService, tmp_path: Path) ->
 def test_inject_database_refuses_what_it_cannot_use(cache: CacheService) -> None:
     with pytest.raises(TypeError):
         cache.injectDatabase(42)
-    with pytest.raises(NotImplementedError):
-        cache.injectDatabase("postgresql://localhost/bot")
+    # A PostgreSQL URL is taken as one (not as a file name): with no server there,
+    # it is a storage error (test_postgres.py runs it against a real server).
+    with pytest.raises(StorageError):
+        cache.injectDatabase("postgresql://postgres@127.0.0.1:1/bot")
+    assert not Path("postgresql:").exists()
 
 
 def test_calls_after_close_raise(cache: CacheService, db_path: Path) -> None:
