@@ -3,16 +3,16 @@
 //! Every read still goes through the component, which returns the value's JSON
 //! text: the component's LRU order, hit and miss counters and read-through stay
 //! exactly as they are. Only the conversion of that text into Python objects is
-//! memoized: a small direct-mapped table keyed by the text itself keeps the
-//! objects built for recent texts, and a read whose text equals a slot's text gets
-//! a *fresh structural copy* of those objects (new `dict`s and `list`s, the
-//! immutable leaves `str`, `int`, `float`, `bool` and `None` shared). The caller
+//! memoized: a small two-way set-associative table keyed by the text itself
+//! keeps the objects built for recent texts, and a read whose text equals a
+//! slot's text gets a *fresh structural copy* of those objects (new `dict`s and
+//! `list`s, the immutable leaves `str`, `int`, `float`, `bool` and `None` shared). The caller
 //! can mutate what it got without touching the memo or another caller's result,
 //! exactly as with a fresh parse.
 //!
-//! Bounded: [`SLOTS`] slots, texts up to [`MAX_TEXT`] bytes (longer ones are parsed
-//! every time), so the table holds at most `SLOTS × MAX_TEXT` bytes of text plus
-//! their objects.
+//! Bounded: 2 × [`SETS`] slots, texts up to [`MAX_TEXT`] bytes (longer ones are
+//! parsed every time), so the table holds at most 2 × `SETS` × `MAX_TEXT` bytes of
+//! text (1 MiB) plus their objects.
 
 use std::sync::Mutex;
 
@@ -21,23 +21,30 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::convert::json_to_py;
 
-/// Slots of the table (a power of two).
-pub const SLOTS: usize = 2048;
+/// Sets of the table (a power of two), of two slots each.
+const SETS: usize = 1024;
 /// Longest text memoized, in bytes.
 pub const MAX_TEXT: usize = 512;
 
 type Slot = Option<(Box<str>, Py<PyAny>)>;
 
+/// One set: two slots, and which of them was used last (the other is replaced).
+#[derive(Default)]
+struct Set {
+    ways: [Slot; 2],
+    last: usize,
+}
+
 /// The memo of one cache (see the module doc).
 pub struct ValueMemo {
-    slots: Mutex<Vec<Slot>>,
+    sets: Mutex<Vec<Set>>,
 }
 
 impl ValueMemo {
     /// An empty memo.
     pub fn new() -> Self {
         Self {
-            slots: Mutex::new((0..SLOTS).map(|_| None).collect()),
+            sets: Mutex::new((0..SETS).map(|_| Set::default()).collect()),
         }
     }
 
@@ -48,18 +55,23 @@ impl ValueMemo {
         }
         // Only ever locked with the GIL held, briefly; if another thread holds it
         // (a free-threaded build), parse instead of waiting.
-        let Ok(mut slots) = self.slots.try_lock() else {
+        let Ok(mut sets) = self.sets.try_lock() else {
             return json_to_py(py, text);
         };
-        let slot = &mut slots[slot_of(text)];
-        if let Some((memo_text, value)) = slot.as_ref() {
-            if **memo_text == *text {
-                return fresh_copy(value.bind(py));
+        let set = &mut sets[set_of(text)];
+        for way in 0..2 {
+            if let Some((memo_text, value)) = set.ways[way].as_ref() {
+                if **memo_text == *text {
+                    set.last = way;
+                    return fresh_copy(value.bind(py));
+                }
             }
         }
         let value = json_to_py(py, text)?;
         let copy = fresh_copy(&value)?;
-        *slot = Some((text.into(), value.unbind()));
+        let victim = 1 - set.last;
+        set.ways[victim] = Some((text.into(), value.unbind()));
+        set.last = victim;
         Ok(copy)
     }
 }
@@ -70,9 +82,9 @@ impl Default for ValueMemo {
     }
 }
 
-/// The slot of `text`: FNV-1a over its length and at most its first and last 32
+/// The set of `text`: FNV-1a over its length and at most its first and last 32
 /// bytes (a collision only costs a parse; equality is checked in full).
-fn slot_of(text: &str) -> usize {
+fn set_of(text: &str) -> usize {
     let bytes = text.as_bytes();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
     let head = &bytes[..bytes.len().min(32)];
@@ -81,7 +93,7 @@ fn slot_of(text: &str) -> usize {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (hash as usize) & (SLOTS - 1)
+    (hash as usize) & (SETS - 1)
 }
 
 /// A copy of a value built by [`json_to_py`]: new `dict`s and `list`s all the way
