@@ -28,24 +28,71 @@ import seed_cache_service  # noqa: E402
 import gromozeka_cache  # noqa: E402
 
 USERS = 1000
-STATE = {"step": "await_name", "page": 3, "draft": {"text": "hello", "tags": ["a", "b"]}}
-SETTINGS = {f"key{i}": f"value {i}" for i in range(10)}
+
+
+def state(user: int) -> dict[str, Any]:
+    """A user's state: a distinct value per user, as in a bot (no implementation may
+    profit from every user holding the same value)."""
+    return {"step": "await_name", "page": user, "draft": {"text": "hello", "tags": ["a", "b"]}}
+
+
+def settings(chat: int) -> dict[str, str]:
+    """A chat's ten settings, distinct per chat."""
+    return {f"key{i}": f"value {i} of {chat}" for i in range(10)}
 # The bot's tables, from the one copy of the DDL.
 MIGRATION = Path(__file__).resolve().parents[2] / "schema" / "sqlite" / "migrations" / "0001_tables.sql"
 
 
-def timed(fn: Callable[[int], None], ops: int, warmup: int, reps: int) -> float:
-    """Median ns per call of `fn(i)` over `ops` calls per round."""
+def side_by_side(loops: dict[str, Callable[[], None]], ops: int, warmup: int, reps: int) -> dict[str, float]:
+    """Median ns per call of each implementation's loop of `ops` calls. The rounds are
+    interleaved (each round runs every implementation once, in a rotating order), so
+    a burst of load from other processes falls on all of them alike instead of on
+    whichever ran during it."""
+    names = list(loops)
     for _ in range(warmup):
-        for i in range(ops):
-            fn(i)
-    samples = []
-    for _ in range(reps):
-        start = time.perf_counter_ns()
-        for i in range(ops):
-            fn(i)
-        samples.append((time.perf_counter_ns() - start) / ops)
-    return statistics.median(samples)
+        for name in names:
+            loops[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(reps):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            start = time.perf_counter_ns()
+            loops[name]()
+            samples[name].append((time.perf_counter_ns() - start) / ops)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# The loops call bound methods directly (no lambda per call): the per-call overhead
+# of the harness is the same `for` loop and call for every implementation.
+def get_state_loop(get: Callable[..., Any], ids: list[int]) -> Callable[[], None]:
+    def loop() -> None:
+        for i in ids:
+            get(i, "step")
+
+    return loop
+
+
+def set_state_loop(set_: Callable[..., Any], ids: list[int], values: list[Any]) -> Callable[[], None]:
+    def loop() -> None:
+        for i in ids:
+            set_(i, "step", values[i])
+
+    return loop
+
+
+def one_arg_loop(fn: Callable[..., Any], args: list[Any]) -> Callable[[], None]:
+    def loop() -> None:
+        for a in args:
+            fn(a)
+
+    return loop
+
+
+def set_user_data_loop(fn: Callable[..., Any], ids: list[int]) -> Callable[[], None]:
+    def loop() -> None:
+        for i in ids:
+            fn(-100, i, "lang", "ru")
+
+    return loop
 
 
 class SeedDatabase:
@@ -58,7 +105,7 @@ class SeedDatabase:
         self.conn.executescript(MIGRATION.read_text())
 
     def getChatSettings(self, chatId: int) -> dict[str, str]:
-        return dict(SETTINGS)
+        return settings(chatId)
 
     def getUserData(self, userId: int, chatId: int) -> dict[str, str]:
         rows = self.conn.execute("SELECT key, data FROM user_data WHERE user_id=? AND chat_id=?", (userId, chatId))
@@ -97,10 +144,10 @@ class CachetoolsService:
 
     def getChatSettings(self, chatId: int) -> dict[str, str]:
         with self.lock:
-            settings = self.chats.get(chatId)
-            if settings is None:
-                settings = self.chats[chatId] = dict(SETTINGS)
-            return settings
+            cached = self.chats.get(chatId)
+            if cached is None:
+                cached = self.chats[chatId] = settings(chatId)
+            return cached
 
 
 def main() -> None:
@@ -117,47 +164,65 @@ def main() -> None:
     gc = gromozeka_cache.CacheService.getInstance()
     gc.injectDatabase(str(tmp / "gromozeka.db"))
 
+    states = [state(u) for u in range(USERS)]
     for u in range(USERS):
-        seed.setUserState(u, "step", STATE)
-        ct.setUserState(u, "step", STATE)
-        dc.set((u, "step"), STATE)
-        gc.setUserState(u, "step", STATE)
+        seed.setUserState(u, "step", states[u])
+        ct.setUserState(u, "step", states[u])
+        dc.set((u, "step"), states[u])
+        gc.setUserState(u, "step", states[u])
     for c in range(USERS):
         seed.getChatSettings(c)
         ct.getChatSettings(c)
-        gc.setChatSettings(c, SETTINGS)
+        dc.set(("settings", c), settings(c))
+        gc.setChatSettings(c, settings(c))
         gc.getChatSettings(c)
 
-    results["getUserState"] = {
-        "seed": timed(lambda i: seed.getUserState(i, "step"), ops, warmup, reps),
-        "cachetools": timed(lambda i: ct.getUserState(i, "step"), ops, warmup, reps),
-        "diskcache": timed(lambda i: dc.get((i, "step")), ops, warmup, reps),
-        "gromozeka_cache": timed(lambda i: gc.getUserState(i, "step"), ops, warmup, reps),
-    }
-    results["setUserState"] = {
-        "seed": timed(lambda i: seed.setUserState(i, "step", STATE), ops, warmup, reps),
-        "cachetools": timed(lambda i: ct.setUserState(i, "step", STATE), ops, warmup, reps),
-        "diskcache": timed(lambda i: dc.set((i, "step"), STATE), ops, warmup, reps),
-        "gromozeka_cache": timed(lambda i: gc.setUserState(i, "step", STATE), ops, warmup, reps),
-    }
-    results["getChatSettings"] = {
-        "seed": timed(lambda i: seed.getChatSettings(i), ops, warmup, reps),
-        "cachetools": timed(lambda i: ct.getChatSettings(i), ops, warmup, reps),
-        "diskcache": timed(lambda i: dc.get(("settings", i)), ops, warmup, reps),
-        "gromozeka_cache": timed(lambda i: gc.getChatSettings(i), ops, warmup, reps),
-    }
-    write_ops = 200
-    results["setUserData"] = {
-        "seed": timed(lambda i: seed.setUserData(-100, i, "lang", "ru"), write_ops, 1, max(3, reps // 3)),
-        "diskcache": timed(lambda i: dc.set(("ud", -100, i, "lang"), "ru"), write_ops, 1, max(3, reps // 3)),
-        "gromozeka_cache": timed(lambda i: gc.setUserData(-100, i, "lang", "ru"), write_ops, 1, max(3, reps // 3)),
-    }
+    ids = list(range(USERS))
+    results["getUserState"] = side_by_side(
+        {
+            "seed": get_state_loop(seed.getUserState, ids),
+            "cachetools": get_state_loop(ct.getUserState, ids),
+            "diskcache": one_arg_loop(dc.get, [(i, "step") for i in ids]),
+            "gromozeka_cache": get_state_loop(gc.getUserState, ids),
+        },
+        ops, warmup, reps,
+    )
+    results["setUserState"] = side_by_side(
+        {
+            "seed": set_state_loop(seed.setUserState, ids, states),
+            "cachetools": set_state_loop(ct.setUserState, ids, states),
+            "diskcache": set_state_loop(lambda i, _k, v: dc.set((i, "step"), v), ids, states),
+            "gromozeka_cache": set_state_loop(gc.setUserState, ids, states),
+        },
+        ops, warmup, reps,
+    )
+    results["getChatSettings"] = side_by_side(
+        {
+            "seed": one_arg_loop(seed.getChatSettings, ids),
+            "cachetools": one_arg_loop(ct.getChatSettings, ids),
+            "diskcache": one_arg_loop(dc.get, [("settings", i) for i in ids]),
+            "gromozeka_cache": one_arg_loop(gc.getChatSettings, ids),
+        },
+        ops, warmup, reps,
+    )
+    write_ids = list(range(200))
+    results["setUserData"] = side_by_side(
+        {
+            "seed": set_user_data_loop(seed.setUserData, write_ids),
+            "diskcache": set_user_data_loop(lambda c, u, k, v: dc.set(("ud", c, u, k), v), write_ids),
+            "gromozeka_cache": set_user_data_loop(gc.setUserData, write_ids),
+        },
+        len(write_ids), 1, max(3, reps // 3),
+    )
     # What releasing the GIL costs per call: the cheapest call through the cache's
     # gate with the GIL released (as every method does) and kept.
-    results["gilProbe"] = {
-        "released": timed(lambda i: gc._gil_probe(True), ops, warmup, reps),
-        "kept": timed(lambda i: gc._gil_probe(False), ops, warmup, reps),
-    }
+    results["gilProbe"] = side_by_side(
+        {
+            "released": one_arg_loop(gc._gil_probe, [True] * ops),
+            "kept": one_arg_loop(gc._gil_probe, [False] * ops),
+        },
+        ops, warmup, reps,
+    )
     results["python"] = {"version": sys.version.split()[0]}  # type: ignore[dict-item]
     gc.close()
     dc.close()

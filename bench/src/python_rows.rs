@@ -111,10 +111,13 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
     });
     report.notes.push(format!(
         "Rows Py: `bench/python/service_bench.py` under CPython {} with the wheel installed in `target/py-venv`; \
-         1000 users or chats, each call timed over all of them per round, median of the rounds. The seed is \
-         `bench/python/seed_cache_service.py` (its code verbatim; its database object over sqlite3 for `setUserData`); \
+         1000 users or chats with a distinct value each, each call timed over all of them per round; the \
+         implementations' rounds are interleaved (every round runs each once, in a rotating order) and each \
+         loop calls the bound method directly, so load from other processes and the harness's overhead fall on \
+         all alike; median of the rounds. The seed is `bench/python/seed_cache_service.py` (its code verbatim; its database object over sqlite3 for `setUserData`); \
          cachetools is `LRUCache` + `RLock`; diskcache is `Cache` on a file. The package converts JSON ⇄ Python in Rust \
-         and releases the GIL on every call.",
+         (objects of recently returned texts memoized and copied, see bindings/python/src/memo.rs) and releases \
+         the GIL on every call.",
         v.pointer("/python/version").and_then(|x| x.as_str()).unwrap_or("?")
     ));
     Ok(())

@@ -331,7 +331,9 @@ impl<S: Storage> Cache<S> {
                 "value is JSON null; delete the key instead".to_owned(),
             ));
         }
-        let text = value.to_string();
+        // Straight into a byte buffer (`Value`'s `Display` goes through `fmt::Write`).
+        let text = serde_json::to_string(&value)
+            .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
         validate::value_size(&text)?;
         let idx = self.index(namespace)?;
         let entry = NewEntry {

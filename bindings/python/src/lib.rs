@@ -4,11 +4,15 @@
 //! The Python package `gromozeka_cache` (in `python/`) is the public face: its
 //! `CacheService` subclasses [`service::NativeCache`].
 
+mod args;
 mod convert;
 mod errors;
+mod gate;
+mod memo;
 mod object_storage;
 mod service;
 mod storage;
+mod wit_call;
 
 use pyo3::prelude::*;
 

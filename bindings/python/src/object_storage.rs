@@ -14,9 +14,25 @@
 
 use cache_host::{StorageError, StorageErrorKind};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyMapping, PyString};
+use pyo3::types::{PyDict, PyInt, PyMapping, PyString, PyTuple};
 
 type Result<T> = std::result::Result<T, StorageError>;
+
+/// An argument of a database object's method.
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Id(i64),
+    Text(&'a str),
+}
+
+impl Arg<'_> {
+    fn to_py<'py>(self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self {
+            Arg::Id(id) => PyInt::new(py, id).into_any(),
+            Arg::Text(text) => PyString::new(py, text).into_any(),
+        }
+    }
+}
 
 fn other(message: String) -> StorageError {
     StorageError::new(StorageErrorKind::Other, message)
@@ -43,31 +59,38 @@ impl ObjectStorage {
         Self { db }
     }
 
-    /// Calls `db.<name>(*args, **kwargs)` with the GIL held and turns what it raises
-    /// into a [`StorageError`].
+    /// Calls `db.<name>(*positional, **keywords)` with the GIL held and turns what it
+    /// raises, a missing method included, into a [`StorageError`]; `result` reads
+    /// what it returned.
     fn call<T>(
         &self,
         name: &str,
-        args: impl for<'py> FnOnce(
-            Python<'py>,
-        ) -> PyResult<(
-            Bound<'py, pyo3::types::PyTuple>,
-            Option<Bound<'py, PyDict>>,
-        )>,
+        positional: &[Arg<'_>],
+        keywords: &[(&str, Arg<'_>)],
         result: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> Result<T>,
     ) -> Result<T> {
         Python::attach(|py| {
             let db = self.db.bind(py);
-            let method = match db.getattr(name) {
-                Ok(m) => m,
-                Err(_) => {
-                    return Err(other(format!(
+            let Ok(method) = db.getattr(name) else {
+                return Err(other(format!(
                     "the database object ({}) has no method {name}(), which the cache needs here",
                     type_name(db)
-                )))
-                }
+                )));
             };
-            let (args, kwargs) = args(py).map_err(|e| describe(py, name, &e))?;
+            let build = || -> PyResult<(Bound<'_, PyTuple>, Option<Bound<'_, PyDict>>)> {
+                let args = PyTuple::new(py, positional.iter().map(|a| a.to_py(py)))?;
+                let kwargs = if keywords.is_empty() {
+                    None
+                } else {
+                    let kw = PyDict::new(py);
+                    for (key, value) in keywords {
+                        kw.set_item(key, value.to_py(py))?;
+                    }
+                    Some(kw)
+                };
+                Ok((args, kwargs))
+            };
+            let (args, kwargs) = build().map_err(|e| describe(py, name, &e))?;
             let value = method
                 .call(args, kwargs.as_ref())
                 .map_err(|e| describe(py, name, &e))?;
@@ -82,61 +105,55 @@ impl ObjectStorage {
     /// Every row of `getCacheStorage()` in `namespace`, oldest first: by `updated_at`
     /// then key when the rows carry `updated_at`, else in the object's order.
     pub fn rows(&self, namespace: &str) -> Result<Vec<ObjectRow>> {
-        let mut rows = self.call(
-            "getCacheStorage",
-            |py| Ok((pyo3::types::PyTuple::empty(py), None)),
-            |value| {
-                let mut out = Vec::new();
-                let iter = value.try_iter().map_err(|_| {
-                    other("getCacheStorage() did not return an iterable of rows".into())
-                })?;
-                for item in iter {
-                    let item = item.map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
-                    let field = |f: &str| -> Result<Option<Bound<'_, PyAny>>> {
-                        match item.get_item(f) {
-                            Ok(v) if v.is_none() => Ok(None),
-                            Ok(v) => Ok(Some(v)),
-                            Err(_) => Ok(None),
-                        }
-                    };
-                    let Some(ns) = field("namespace")? else {
-                        return Err(other(
-                            "getCacheStorage() returned a row without \"namespace\"".into(),
-                        ));
-                    };
-                    if ns.extract::<&str>().ok() != Some(namespace) {
-                        continue;
+        let mut rows = self.call("getCacheStorage", &[], &[], |value| {
+            let mut out = Vec::new();
+            let iter = value.try_iter().map_err(|_| {
+                other("getCacheStorage() did not return an iterable of rows".into())
+            })?;
+            for item in iter {
+                let item = item.map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
+                let field = |f: &str| -> Result<Option<Bound<'_, PyAny>>> {
+                    match item.get_item(f) {
+                        Ok(v) if v.is_none() => Ok(None),
+                        Ok(v) => Ok(Some(v)),
+                        Err(_) => Ok(None),
                     }
-                    let Some(key) = field("key")? else {
-                        return Err(other(
-                            "getCacheStorage() returned a row without \"key\"".into(),
-                        ));
-                    };
-                    let key = key
-                        .str()
-                        .and_then(|s| s.to_str().map(str::to_owned))
-                        .map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
-                    let value = match field("value")? {
-                        Some(v) => match v.cast::<PyString>() {
-                            Ok(s) => s.to_str().map(str::to_owned).map_err(|e| e.to_string()),
-                            Err(_) => {
-                                Err(format!("the stored value is a {}, not text", type_name(&v)))
-                            }
-                        },
-                        None => Err("the stored value is NULL".to_owned()),
-                    };
-                    let updated_at = field("updated_at")?
-                        .and_then(|v| v.str().ok())
-                        .and_then(|s| s.to_str().ok().map(str::to_owned));
-                    out.push(ObjectRow {
-                        key,
-                        value,
-                        updated_at,
-                    });
+                };
+                let Some(ns) = field("namespace")? else {
+                    return Err(other(
+                        "getCacheStorage() returned a row without \"namespace\"".into(),
+                    ));
+                };
+                if ns.extract::<&str>().ok() != Some(namespace) {
+                    continue;
                 }
-                Ok(out)
-            },
-        )?;
+                let Some(key) = field("key")? else {
+                    return Err(other(
+                        "getCacheStorage() returned a row without \"key\"".into(),
+                    ));
+                };
+                let key = key
+                    .str()
+                    .and_then(|s| s.to_str().map(str::to_owned))
+                    .map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
+                let value = match field("value")? {
+                    Some(v) => match v.cast::<PyString>() {
+                        Ok(s) => s.to_str().map(str::to_owned).map_err(|e| e.to_string()),
+                        Err(_) => Err(format!("the stored value is a {}, not text", type_name(&v))),
+                    },
+                    None => Err("the stored value is NULL".to_owned()),
+                };
+                let updated_at = field("updated_at")?
+                    .and_then(|v| v.str().ok())
+                    .and_then(|s| s.to_str().ok().map(str::to_owned));
+                out.push(ObjectRow {
+                    key,
+                    value,
+                    updated_at,
+                });
+            }
+            Ok(out)
+        })?;
         if rows.iter().all(|r| r.updated_at.is_some()) {
             rows.sort_by(|a, b| (&a.updated_at, &a.key).cmp(&(&b.updated_at, &b.key)));
         }
@@ -166,13 +183,12 @@ impl ObjectStorage {
     pub fn upsert(&self, namespace: &str, key: &str, value: &str) -> Result<()> {
         self.call(
             "setCacheStorage",
-            |py| {
-                let kw = PyDict::new(py);
-                kw.set_item("namespace", namespace)?;
-                kw.set_item("key", key)?;
-                kw.set_item("value", value)?;
-                Ok((pyo3::types::PyTuple::empty(py), Some(kw)))
-            },
+            &[],
+            &[
+                ("namespace", Arg::Text(namespace)),
+                ("key", Arg::Text(key)),
+                ("value", Arg::Text(value)),
+            ],
             |_| Ok(()),
         )
     }
@@ -181,7 +197,8 @@ impl ObjectStorage {
     pub fn delete(&self, namespace: &str, key: &str) -> Result<()> {
         self.call(
             "unsetCacheStorage",
-            |py| Ok((pyo3::types::PyTuple::new(py, [namespace, key])?, None)),
+            &[Arg::Text(namespace), Arg::Text(key)],
+            &[],
             |_| Ok(()),
         )
     }
@@ -265,11 +282,9 @@ impl ObjectStorage {
     /// are absent, other non-`str` values are turned into text with `str()` (as the
     /// seed stored them).
     pub fn get_chat_settings(&self, chat_id: i64) -> Result<Vec<(String, String)>> {
-        self.call(
-            "getChatSettings",
-            |py| Ok((pyo3::types::PyTuple::new(py, [chat_id])?, None)),
-            |value| string_pairs(value, "getChatSettings", true),
-        )
+        self.call("getChatSettings", &[Arg::Id(chat_id)], &[], |value| {
+            string_pairs(value, "getChatSettings", true)
+        })
     }
 
     /// `setChatSetting(chatId, key, value)` for each pair.
@@ -277,19 +292,8 @@ impl ObjectStorage {
         for (key, value) in settings {
             self.call(
                 "setChatSetting",
-                |py| {
-                    Ok((
-                        pyo3::types::PyTuple::new(
-                            py,
-                            [
-                                chat_id.into_pyobject(py)?.into_any(),
-                                PyString::new(py, key).into_any(),
-                                PyString::new(py, value).into_any(),
-                            ],
-                        )?,
-                        None,
-                    ))
-                },
+                &[Arg::Id(chat_id), Arg::Text(key), Arg::Text(value)],
+                &[],
                 |_| Ok(()),
             )?;
         }
@@ -301,11 +305,7 @@ impl ObjectStorage {
     /// [`merge_chat_settings`](Self::merge_chat_settings).
     pub fn rewrite_chat_settings(&self, chat_id: i64, settings: &[(String, String)]) -> Result<()> {
         if self.has("clearChatSettings") {
-            self.call(
-                "clearChatSettings",
-                |py| Ok((pyo3::types::PyTuple::new(py, [chat_id])?, None)),
-                |_| Ok(()),
-            )?;
+            self.call("clearChatSettings", &[Arg::Id(chat_id)], &[], |_| Ok(()))?;
         } else {
             for (key, _) in self.get_chat_settings(chat_id)? {
                 if !settings.iter().any(|(k, _)| *k == key) {
@@ -320,18 +320,8 @@ impl ObjectStorage {
     pub fn unset_chat_setting(&self, chat_id: i64, key: &str) -> Result<()> {
         self.call(
             "unsetChatSetting",
-            |py| {
-                Ok((
-                    pyo3::types::PyTuple::new(
-                        py,
-                        [
-                            chat_id.into_pyobject(py)?.into_any(),
-                            PyString::new(py, key).into_any(),
-                        ],
-                    )?,
-                    None,
-                ))
-            },
+            &[Arg::Id(chat_id), Arg::Text(key)],
+            &[],
             |_| Ok(()),
         )
     }
@@ -340,12 +330,8 @@ impl ObjectStorage {
     pub fn get_user_data(&self, chat_id: i64, user_id: i64) -> Result<Vec<(String, String)>> {
         self.call(
             "getUserData",
-            |py| {
-                let kw = PyDict::new(py);
-                kw.set_item("userId", user_id)?;
-                kw.set_item("chatId", chat_id)?;
-                Ok((pyo3::types::PyTuple::empty(py), Some(kw)))
-            },
+            &[],
+            &[("userId", Arg::Id(user_id)), ("chatId", Arg::Id(chat_id))],
             |value| string_pairs(value, "getUserData", false),
         )
     }
@@ -354,14 +340,13 @@ impl ObjectStorage {
     pub fn set_user_data(&self, chat_id: i64, user_id: i64, key: &str, value: &str) -> Result<()> {
         self.call(
             "addUserData",
-            |py| {
-                let kw = PyDict::new(py);
-                kw.set_item("userId", user_id)?;
-                kw.set_item("chatId", chat_id)?;
-                kw.set_item("key", key)?;
-                kw.set_item("data", value)?;
-                Ok((pyo3::types::PyTuple::empty(py), Some(kw)))
-            },
+            &[],
+            &[
+                ("userId", Arg::Id(user_id)),
+                ("chatId", Arg::Id(chat_id)),
+                ("key", Arg::Text(key)),
+                ("data", Arg::Text(value)),
+            ],
             |_| Ok(()),
         )
     }
@@ -420,8 +405,9 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 }
 
 /// A storage error for an exception raised by `method`, its kind read from the
-/// exception: sqlite3's errors and `OSError`s are classified, anything else is
-/// `Other`.
+/// exception: its `kind` attribute when that names a kind (`"busy"`, `"full"`, ...,
+/// as on `gromozeka_cache.StorageError`), else sqlite3's errors and `OSError`s are
+/// classified by their text, anything else is `Other`.
 fn describe(py: Python<'_>, method: &str, err: &PyErr) -> StorageError {
     let value = err.value(py);
     let ty = value
@@ -434,7 +420,15 @@ fn describe(py: Python<'_>, method: &str, err: &PyErr) -> StorageError {
         .map(|s| s.to_string())
         .unwrap_or_else(|_| "<unprintable>".into());
     let lower = text.to_lowercase();
-    let kind = if ty == "IntegrityError" {
+    // An exception that says its kind (as `gromozeka_cache.StorageError` does) keeps it.
+    let declared = value
+        .getattr("kind")
+        .ok()
+        .and_then(|k| k.extract::<String>().ok())
+        .and_then(|k| StorageErrorKind::ALL.into_iter().find(|c| c.name() == k));
+    let kind = if let Some(kind) = declared {
+        kind
+    } else if ty == "IntegrityError" {
         StorageErrorKind::Constraint
     } else if lower.contains("locked") || lower.contains("busy") {
         StorageErrorKind::Busy

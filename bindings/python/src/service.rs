@@ -10,170 +10,47 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
+use cache_host::storage::postgres::PostgresStorage;
 use cache_host::storage::MemoryStorage;
 use cache_host::{
-    CacheService, Error, LoadReport, NamespaceConfig, Persistence, RuntimeOptions, SettingsMode,
-    SqliteStorage,
+    CacheService, Error, NamespaceConfig, RuntimeOptions, SettingsMode, SqliteStorage,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 
-use crate::convert::{json_to_py, py_to_json};
-use crate::errors::{reentrant, to_py};
+use crate::args::{
+    json_or_default, load_report, parse_persistence, persistence_name, state_key_fast,
+};
+use crate::convert::py_to_json;
+use crate::errors::to_py;
+use crate::memo::ValueMemo;
 use crate::object_storage::ObjectStorage;
 use crate::storage::AnyStorage;
+use crate::wit_call;
 
-type Service = CacheService<AnyStorage>;
+/// The host's service over the storage `injectDatabase` chose.
+pub(crate) type Service = CacheService<AnyStorage>;
 
 /// The cache: one sandboxed component instance over one storage, shared by every
 /// thread. Methods raise `gromozeka_cache.errors.CacheError` subclasses; a failed
 /// call leaves the cache unchanged.
 #[pyclass(subclass, frozen, module = "gromozeka_cache._native")]
 pub struct NativeCache {
-    service: Service,
+    pub(crate) service: Service,
     /// Serialises calls so that the thread inside a call is known (see `owner`).
-    gate: Mutex<()>,
+    pub(crate) gate: Mutex<()>,
     /// A token of the thread running a call (0 if none): a call from inside a
     /// storage callback on that thread is refused instead of waiting for itself.
-    owner: AtomicU64,
+    pub(crate) owner: AtomicU64,
     /// A signal whose handler could not persist because it ran inside a storage
     /// callback; delivered again when the running call returns.
-    deferred_signal: AtomicI32,
-}
-
-thread_local! {
-    static TOKEN: u64 = next_token();
-}
-
-fn next_token() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-fn thread_token() -> u64 {
-    TOKEN.with(|t| *t)
-}
-
-/// Resets `owner` when a call ends, even by a panic.
-struct Owned<'a> {
-    owner: &'a AtomicU64,
-    _gate: MutexGuard<'a, ()>,
-}
-
-impl Drop for Owned<'_> {
-    fn drop(&mut self) {
-        self.owner.store(0, Ordering::Release);
-    }
-}
-
-impl NativeCache {
-    /// Runs `f` on the service with the GIL released, then delivers a deferred
-    /// signal if one arrived meanwhile.
-    fn run<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&Service) -> Result<R, Error> + Send,
-    ) -> PyResult<R> {
-        let me = thread_token();
-        if self.owner.load(Ordering::Acquire) == me {
-            return Err(reentrant(py));
-        }
-        let result = py.detach(|| {
-            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-            self.owner.store(me, Ordering::Release);
-            let _owned = Owned {
-                owner: &self.owner,
-                _gate: gate,
-            };
-            f(&self.service)
-        });
-        let signal = self.deferred_signal.swap(0, Ordering::AcqRel);
-        if signal != 0 {
-            py.import("gromozeka_cache._shutdown")?
-                .call_method1("_deliver_deferred", (signal,))?;
-        }
-        result.map_err(|e| to_py(py, e))
-    }
-
-    /// Replaces the storage under the gate and returns the previous one (dropped by
-    /// the caller with the GIL held, since it may hold Python objects).
-    fn swap_storage(&self, py: Python<'_>, storage: AnyStorage) -> PyResult<AnyStorage> {
-        self.run(py, move |s| {
-            s.with_storage(move |current| std::mem::replace(current, storage))
-        })
-    }
-}
-
-fn persistence_name(p: Persistence) -> &'static str {
-    match p {
-        Persistence::MemoryOnly => "memory-only",
-        Persistence::OnChange => "on-change",
-        Persistence::OnShutdown => "on-shutdown",
-    }
-}
-
-fn parse_persistence(name: &str) -> PyResult<Persistence> {
-    match name {
-        "memory-only" | "memory" => Ok(Persistence::MemoryOnly),
-        "on-change" => Ok(Persistence::OnChange),
-        "on-shutdown" => Ok(Persistence::OnShutdown),
-        other => Err(PyValueError::new_err(format!(
-            "unknown persistence {other:?}: use \"memory-only\", \"on-change\" or \"on-shutdown\""
-        ))),
-    }
-}
-
-/// A state key: a `str`, or an `Enum` member whose `.value` is a `str`.
-fn state_key(key: &Bound<'_, PyAny>) -> PyResult<String> {
-    if let Ok(s) = key.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
-    }
-    let py = key.py();
-    let enum_type = py.import("enum")?.getattr("Enum")?;
-    if key.is_instance(&enum_type)? {
-        let value = key.getattr("value")?;
-        if let Ok(s) = value.cast::<PyString>() {
-            return Ok(s.to_str()?.to_owned());
-        }
-        return Err(PyTypeError::new_err(format!(
-            "state key {key}: an Enum state key needs a str value, not {}",
-            value.get_type().name()?
-        )));
-    }
-    Err(PyTypeError::new_err(format!(
-        "a state key must be a str or an Enum with a str value, not {}",
-        key.get_type().name()?
-    )))
-}
-
-fn load_report<'py>(py: Python<'py>, report: &LoadReport) -> PyResult<Bound<'py, PyDict>> {
-    let skipped = PyList::empty(py);
-    for row in &report.skipped {
-        let d = PyDict::new(py);
-        d.set_item("namespace", &row.namespace)?;
-        d.set_item("key", &row.key)?;
-        d.set_item("reason", &row.reason)?;
-        skipped.append(d)?;
-    }
-    let out = PyDict::new(py);
-    out.set_item("loaded", report.loaded)?;
-    out.set_item("skipped", skipped)?;
-    Ok(out)
-}
-
-fn json_or_default<'py>(
-    py: Python<'py>,
-    text: Option<String>,
-    default: Option<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    match text {
-        Some(t) => json_to_py(py, &t),
-        None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
-    }
+    pub(crate) deferred_signal: AtomicI32,
+    /// Python objects of recently returned JSON texts (see `memo.rs`).
+    pub(crate) memo: ValueMemo,
 }
 
 #[pymethods]
@@ -228,27 +105,55 @@ impl NativeCache {
             gate: Mutex::new(()),
             owner: AtomicU64::new(0),
             deferred_signal: AtomicI32::new(0),
+            memo: ValueMemo::new(),
         })
     }
 
     // ----- storage -----
 
     /// Opens (creating and migrating if needed) the SQLite file at `path`, makes it
-    /// the storage and loads its persisted entries into free capacity. Returns the
-    /// load report `{"loaded": n, "skipped": [{"namespace", "key", "reason"}]}`.
-    fn _attach_sqlite<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    /// the storage and, with `load`, loads its persisted entries into free capacity.
+    /// Returns the load report `{"loaded": n, "skipped": [{"namespace", "key",
+    /// "reason"}]}` (empty without `load`).
+    #[pyo3(signature = (path, load = true))]
+    fn _attach_sqlite<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        load: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let storage = py
             .detach(|| SqliteStorage::open(&path))
             .map_err(|e| to_py(py, Error::OpenStorage(e)))?;
-        drop(self.swap_storage(py, AnyStorage::Sqlite(storage))?);
-        self._load(py)
+        self.attach(py, AnyStorage::Sqlite(storage), load)
     }
 
-    /// Makes the duck-typed database object `db` the storage and loads its
-    /// persisted entries; returns the load report.
-    fn _attach_object<'py>(&self, py: Python<'py>, db: Py<PyAny>) -> PyResult<Bound<'py, PyDict>> {
-        drop(self.swap_storage(py, AnyStorage::Object(ObjectStorage::new(db)))?);
-        self._load(py)
+    /// Connects to the PostgreSQL database at `url` (`postgres://` or
+    /// `postgresql://`, creating and migrating the cache's tables if needed), makes
+    /// it the storage and, with `load`, loads its persisted entries.
+    #[pyo3(signature = (url, load = true))]
+    fn _attach_postgres<'py>(
+        &self,
+        py: Python<'py>,
+        url: String,
+        load: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let storage = py
+            .detach(|| PostgresStorage::open(&url))
+            .map_err(|e| to_py(py, Error::OpenStorage(e)))?;
+        self.attach(py, AnyStorage::Postgres(Box::new(storage)), load)
+    }
+
+    /// Makes the duck-typed database object `db` the storage and, with `load`,
+    /// loads its persisted entries; returns the load report.
+    #[pyo3(signature = (db, load = true))]
+    fn _attach_object<'py>(
+        &self,
+        py: Python<'py>,
+        db: Py<PyAny>,
+        load: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        self.attach(py, AnyStorage::Object(ObjectStorage::new(db)), load)
     }
 
     /// Replaces the storage with an empty memory storage (closing a SQLite file).
@@ -257,17 +162,13 @@ impl NativeCache {
         Ok(())
     }
 
-    fn _load<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let report = self.run(py, |s| s.load_from_storage())?;
-        load_report(py, &report)
-    }
-
     /// Loads the newest stored rows of the persisted namespaces into free capacity
     /// (never over an entry held, deleted or cleared in memory). Unusable rows are
     /// skipped and listed in the returned report, never raised.
     #[pyo3(name = "loadFromDatabase")]
     fn load_from_database<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self._load(py)
+        let report = self.run(py, |s| s.load_from_storage())?;
+        load_report(py, &report)
     }
 
     /// Writes every pending on-shutdown change in one storage transaction; returns
@@ -294,6 +195,20 @@ impl NativeCache {
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
         py.detach(|| self.service.is_closed())
+    }
+
+    /// Calls the component's export `name` (its WIT name, e.g. `"cache.get-many"`)
+    /// with `args` in WIT order, JSON as text in and out (see `wit_call.rs`); for
+    /// the conformance scenarios.
+    fn _wit_call<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        args: &Bound<'py, PyList>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let parsed = wit_call::parse(name, args)?;
+        let out = self.run(py, |s| wit_call::call(s, name, &parsed))?;
+        wit_call::to_py(py, out)
     }
 
     /// For the bench: the cheapest call through the gate (`is_closed` on the
@@ -368,7 +283,7 @@ impl NativeCache {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = self.run(py, |s| s.get(namespace, key))?;
-        json_or_default(py, text, default)
+        json_or_default(&self.memo, py, text, default)
     }
 
     /// Stores `value` (JSON-able, not `None`) under `key`, as the namespace's
@@ -400,7 +315,7 @@ impl NativeCache {
         let texts = self.run(py, |s| s.get_many(namespace, &keys))?;
         let out = PyList::empty(py);
         for t in texts {
-            out.append(json_or_default(py, t, None)?)?;
+            out.append(json_or_default(&self.memo, py, t, None)?)?;
         }
         Ok(out)
     }
@@ -438,7 +353,7 @@ impl NativeCache {
     #[pyo3(name = "getChatSettings")]
     fn get_chat_settings<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
         let text = self.run(py, |s| s.get_chat_settings(chat_id))?;
-        json_to_py(py, &text)
+        self.memo.to_py(py, &text)
     }
 
     /// Sets the chat's settings (a dict of `str` values): merged into the stored
@@ -471,7 +386,7 @@ impl NativeCache {
     #[pyo3(name = "getChatInfo")]
     fn get_chat_info<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
         let text = self.run(py, |s| s.get_chat_info(chat_id))?;
-        json_or_default(py, text, None)
+        json_or_default(&self.memo, py, text, None)
     }
 
     /// Replaces the chat's info (a dict), stored as the `chats` namespace says
@@ -497,7 +412,7 @@ impl NativeCache {
         user_id: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = self.run(py, |s| s.get_user_data(chat_id, user_id))?;
-        json_to_py(py, &text)
+        self.memo.to_py(py, &text)
     }
 
     /// Sets one data item of the user in the chat; written to the database before
@@ -527,7 +442,7 @@ impl NativeCache {
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = state_key_fast(state_key)?;
         let text = self.run(py, |s| s.get_user_state(user_id, &key))?;
-        json_or_default(py, text, default)
+        json_or_default(&self.memo, py, text, default)
     }
 
     /// Sets one item of the user's state (never persisted).
@@ -554,13 +469,5 @@ impl NativeCache {
     ) -> PyResult<()> {
         let key = state_key.map(state_key_fast).transpose()?;
         self.run(py, |s| s.clear_user_state(user_id, key.as_deref()))
-    }
-}
-
-/// [`state_key`] with the common case (an exact `str`) first.
-fn state_key_fast(key: &Bound<'_, PyAny>) -> PyResult<String> {
-    match key.cast_exact::<PyString>() {
-        Ok(s) => Ok(s.to_str()?.to_owned()),
-        Err(_) => state_key(key),
     }
 }

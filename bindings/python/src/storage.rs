@@ -1,5 +1,6 @@
 //! [`AnyStorage`]: the storage behind the Python cache, chosen by `injectDatabase`.
 
+use cache_host::storage::postgres::PostgresStorage;
 use cache_host::storage::MemoryStorage;
 use cache_host::storage::{Batch, NamespaceUsage, SettingsChange, StoredRow};
 use cache_host::{BotStorage, Inspect, SqliteStorage, Storage, StorageError};
@@ -13,6 +14,8 @@ pub enum AnyStorage {
     Memory(MemoryStorage),
     /// The Rust host's SQLite storage on a file.
     Sqlite(SqliteStorage),
+    /// The Rust host's PostgreSQL storage (boxed: it is much larger than the others).
+    Postgres(Box<PostgresStorage>),
     /// The bot's database object, called with the GIL.
     Object(ObjectStorage),
 }
@@ -22,6 +25,7 @@ impl Storage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.load(namespace, limit),
             AnyStorage::Sqlite(s) => s.load(namespace, limit),
+            AnyStorage::Postgres(s) => s.load(namespace, limit),
             AnyStorage::Object(o) => Ok(o
                 .load(namespace, limit)?
                 .into_iter()
@@ -37,6 +41,7 @@ impl Storage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.get(namespace, key),
             AnyStorage::Sqlite(s) => s.get(namespace, key),
+            AnyStorage::Postgres(s) => s.get(namespace, key),
             AnyStorage::Object(o) => o.get(namespace, key),
         }
     }
@@ -45,6 +50,7 @@ impl Storage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.write(batch),
             AnyStorage::Sqlite(s) => s.write(batch),
+            AnyStorage::Postgres(s) => s.write(batch),
             AnyStorage::Object(o) => {
                 let delete: Vec<(&str, &str)> =
                     batch.delete.iter().map(|k| (k.namespace, k.key)).collect();
@@ -64,6 +70,7 @@ impl BotStorage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.get_chat_settings(chat_id),
             AnyStorage::Sqlite(s) => s.get_chat_settings(chat_id),
+            AnyStorage::Postgres(s) => s.get_chat_settings(chat_id),
             AnyStorage::Object(o) => o.get_chat_settings(chat_id),
         }
     }
@@ -76,6 +83,7 @@ impl BotStorage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.write_chat_settings(chat_id, change),
             AnyStorage::Sqlite(s) => s.write_chat_settings(chat_id, change),
+            AnyStorage::Postgres(s) => s.write_chat_settings(chat_id, change),
             AnyStorage::Object(o) => match change {
                 SettingsChange::Merge(pairs) => o.merge_chat_settings(chat_id, pairs),
                 SettingsChange::Rewrite(pairs) => o.rewrite_chat_settings(chat_id, pairs),
@@ -92,6 +100,7 @@ impl BotStorage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.get_user_data(chat_id, user_id),
             AnyStorage::Sqlite(s) => s.get_user_data(chat_id, user_id),
+            AnyStorage::Postgres(s) => s.get_user_data(chat_id, user_id),
             AnyStorage::Object(o) => o.get_user_data(chat_id, user_id),
         }
     }
@@ -106,6 +115,7 @@ impl BotStorage for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.set_user_data(chat_id, user_id, key, value),
             AnyStorage::Sqlite(s) => s.set_user_data(chat_id, user_id, key, value),
+            AnyStorage::Postgres(s) => s.set_user_data(chat_id, user_id, key, value),
             AnyStorage::Object(o) => o.set_user_data(chat_id, user_id, key, value),
         }
     }
@@ -116,6 +126,7 @@ impl Inspect for AnyStorage {
         match self {
             AnyStorage::Memory(s) => s.stored_namespaces(),
             AnyStorage::Sqlite(s) => s.stored_namespaces(),
+            AnyStorage::Postgres(s) => s.stored_namespaces(),
             // Listing would read every row through the object: not worth it at start.
             AnyStorage::Object(_) => Ok(Vec::new()),
         }

@@ -238,8 +238,11 @@ def test_storage_errors_carry_their_kind(cache: CacheService, tmp_path: Path) ->
 def test_inject_database_refuses_what_it_cannot_use(cache: CacheService) -> None:
     with pytest.raises(TypeError):
         cache.injectDatabase(42)
-    with pytest.raises(NotImplementedError):
-        cache.injectDatabase("postgresql://localhost/bot")
+    # A PostgreSQL URL is taken as one (not as a file name): with no server there,
+    # it is a storage error (test_postgres.py runs it against a real server).
+    with pytest.raises(StorageError):
+        cache.injectDatabase("postgresql://postgres@127.0.0.1:1/bot")
+    assert not Path("postgresql:").exists()
 
 
 def test_calls_after_close_raise(cache: CacheService, db_path: Path) -> None:
@@ -267,3 +270,33 @@ def test_calls_after_close_raise(cache: CacheService, db_path: Path) -> None:
 def test_json_helpers_match_the_cache(cache: CacheService) -> None:
     assert gromozeka_cache.dumps({"a": [1, 2.5, "x", None, True]}) == '{"a":[1,2.5,"x",null,true]}'
     assert gromozeka_cache.loads('{"a":[1,2.5,"x",null,true]}') == {"a": [1, 2.5, "x", None, True]}
+
+
+def test_results_are_fresh_objects_the_caller_may_mutate(cache: CacheService) -> None:
+    # Results of a text seen before come from the memo (bindings/python/src/memo.rs):
+    # each must still be a new object all the way down, so mutating one result
+    # changes neither the cache nor the next result.
+    state = {"step": "a", "draft": {"tags": ["x", {"deep": [1]}]}, "n": 1}
+    cache.setUserState(7, "s", state)
+    first = cache.getUserState(7, "s")
+    second = cache.getUserState(7, "s")
+    assert first == second == state
+    assert first is not second
+    assert first["draft"] is not second["draft"]
+    assert first["draft"]["tags"] is not second["draft"]["tags"]
+    assert first["draft"]["tags"][1] is not second["draft"]["tags"][1]
+    first["step"] = "mutated"
+    first["draft"]["tags"].append("y")
+    first["draft"]["tags"][1]["deep"].append(2)
+    assert cache.getUserState(7, "s") == state
+    assert second == state
+    # The same text under another key is the same value, and as independent.
+    cache.users.set(8, state)
+    other = cache.users.get(8)
+    other["draft"]["tags"].clear()
+    assert cache.users.get(8) == state
+    assert cache.getChatSettings(5) == {}
+    cache.setChatSettings(5, {"a": "1"})
+    settings = cache.getChatSettings(5)
+    settings["a"] = "2"
+    assert cache.getChatSettings(5) == {"a": "1"}

@@ -82,7 +82,9 @@ class CacheService(NativeCache):
         """Makes ``database`` the cache's storage and loads its persisted entries.
 
         ``database`` is a path (``str`` or ``os.PathLike``) of a SQLite file, created
-        and migrated if needed (the bot's own database file works too), or the
+        and migrated if needed (the bot's own database file works too); a
+        ``postgresql://`` or ``postgres://`` URL of a PostgreSQL database (its
+        tables created and migrated if needed, shared by several processes); or the
         bot's database object with the seed's methods (see ``DATABASE_METHODS``).
         Returns the load report ``{"loaded": n, "skipped": [...]}``; skipped rows
         are also logged. Installs the SIGTERM/SIGHUP handlers that persist pending
@@ -91,10 +93,9 @@ class CacheService(NativeCache):
         if isinstance(database, (str, bytes, os.PathLike)):
             path = os.fsdecode(database)
             if path.startswith(("postgresql://", "postgres://")):
-                raise NotImplementedError(
-                    "PostgreSQL storage is not available in this version: pass a SQLite path or the bot's database object"
-                )
-            report = self._attach_sqlite(path)
+                report = self._attach_postgres(path)
+            else:
+                report = self._attach_sqlite(path)
         elif any(hasattr(database, name) for name in DATABASE_METHODS):
             report = self._attach_object(database)
         else:

@@ -1,0 +1,101 @@
+//! The gate every call of [`NativeCache`] goes through: one call at a time, the
+//! GIL released while it runs, a same-thread re-entry (a cache call from inside a
+//! storage callback) refused instead of waiting for itself, and a signal deferred
+//! by a storage callback delivered once the call returns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::MutexGuard;
+
+use cache_host::{Error, LoadReport};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::args::load_report;
+
+use crate::errors::{reentrant, to_py};
+use crate::service::{NativeCache, Service};
+use crate::storage::AnyStorage;
+
+thread_local! {
+    static TOKEN: u64 = next_token();
+}
+
+fn next_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn thread_token() -> u64 {
+    TOKEN.with(|t| *t)
+}
+
+/// Resets `owner` when a call ends, even by a panic.
+struct Owned<'a> {
+    owner: &'a AtomicU64,
+    _gate: MutexGuard<'a, ()>,
+}
+
+impl Drop for Owned<'_> {
+    fn drop(&mut self) {
+        self.owner.store(0, Ordering::Release);
+    }
+}
+
+impl NativeCache {
+    /// Runs `f` on the service with the GIL released, then delivers a deferred
+    /// signal if one arrived meanwhile.
+    pub(crate) fn run<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Service) -> Result<R, Error> + Send,
+    ) -> PyResult<R> {
+        let me = thread_token();
+        if self.owner.load(Ordering::Acquire) == me {
+            return Err(reentrant(py));
+        }
+        let result = py.detach(|| {
+            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.owner.store(me, Ordering::Release);
+            let _owned = Owned {
+                owner: &self.owner,
+                _gate: gate,
+            };
+            f(&self.service)
+        });
+        let signal = self.deferred_signal.swap(0, Ordering::AcqRel);
+        if signal != 0 {
+            py.import("gromozeka_cache._shutdown")?
+                .call_method1("_deliver_deferred", (signal,))?;
+        }
+        result.map_err(|e| to_py(py, e))
+    }
+
+    /// Replaces the storage under the gate and returns the previous one (dropped by
+    /// the caller with the GIL held, since it may hold Python objects).
+    pub(crate) fn swap_storage(&self, py: Python<'_>, storage: AnyStorage) -> PyResult<AnyStorage> {
+        self.run(py, move |s| {
+            s.with_storage(move |current| std::mem::replace(current, storage))
+        })
+    }
+
+    /// Makes `storage` the cache's storage (the previous one is dropped with the
+    /// GIL held) and, with `load`, loads its persisted entries; returns the load
+    /// report (empty without `load`).
+    pub(crate) fn attach<'py>(
+        &self,
+        py: Python<'py>,
+        storage: AnyStorage,
+        load: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        drop(self.swap_storage(py, storage)?);
+        let report = if load {
+            self.run(py, |s| s.load_from_storage())?
+        } else {
+            LoadReport {
+                loaded: 0,
+                skipped: Vec::new(),
+            }
+        };
+        load_report(py, &report)
+    }
+}

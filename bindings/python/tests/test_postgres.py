@@ -1,0 +1,102 @@
+"""``injectDatabase("postgresql://…")``: the Rust host's PostgreSQL storage under the
+Python package, on a real server.
+
+The server's URL comes from ``GROMOZEKA_TEST_PG_URL`` (``eval "$(scripts/postgres
+start)"`` or ``just postgres start`` prints it). Without it the tests are skipped
+locally and **fail** under ``CI=true``, as host/tests/postgres.rs does. Each test
+works in a schema of its own (``search_path`` in the URL), created and dropped with
+``psql``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gromozeka_cache import CacheService, StorageError
+
+
+def server_url() -> str:
+    url = os.environ.get("GROMOZEKA_TEST_PG_URL", "")
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail("GROMOZEKA_TEST_PG_URL is not set under CI: .ci/run must start PostgreSQL")
+    pytest.skip('no PostgreSQL server: run `eval "$(scripts/postgres start)"` first')
+
+
+def psql_binary() -> str:
+    found = shutil.which("psql")
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))
+    if not candidates:
+        pytest.fail("psql is missing although a PostgreSQL server is configured")
+    return str(candidates[-1])
+
+
+def psql(url: str, sql: str) -> str:
+    out = subprocess.run(
+        [psql_binary(), url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """(server URL, schema) of a fresh schema, dropped afterwards."""
+    url = server_url()
+    schema = f"t_py_{os.getpid()}"
+    psql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    CacheService.resetInstance()
+    yield url, schema
+    CacheService.resetInstance()
+    psql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def with_schema(url: str, schema: str, scheme: str) -> str:
+    """The server URL with the given scheme and ``search_path`` set to ``schema``."""
+    rest = url.split("://", 1)[1]
+    sep = "&" if "?" in rest else "?"
+    return f"{scheme}://{rest}{sep}options=-c%20search_path%3D{schema}"
+
+
+def test_a_postgresql_url_is_the_storage_and_survives_a_restart(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    cache = CacheService.getInstance()
+    report = cache.injectDatabase(with_schema(url, schema, "postgresql"))
+    assert report == {"loaded": 0, "skipped": []}
+    cache.chatUsers["1:2"] = {"n": 1}  # on-change: written before this returns
+    cache.setChatInfo(-100, {"title": "t"})  # on-shutdown: written by close()
+    cache.setChatSettings(-100, {"lang": "en"})
+    cache.setUserData(-100, 7, "karma", 3)
+    assert psql(url, f"SELECT count(*) FROM {schema}.cache_storage") == "1", "only the on-change row so far"
+    CacheService.resetInstance()  # closes: persists the on-shutdown change
+
+    assert psql(url, f"SELECT count(*) FROM {schema}.cache_storage") == "2"
+    assert psql(url, f"SELECT value FROM {schema}.chat_settings WHERE chat_id = -100 AND key = 'lang'") == "en"
+
+    # Reopened through the other scheme: everything acknowledged is there.
+    cache = CacheService.getInstance()
+    report = cache.injectDatabase(with_schema(url, schema, "postgres"))
+    assert report["loaded"] == 2
+    assert cache.chatUsers["1:2"] == {"n": 1}
+    assert cache.getChatInfo(-100) == {"title": "t"}
+    assert cache.getChatSettings(-100) == {"lang": "en"}
+    assert cache.getUserData(-100, 7) == {"karma": 3}
+
+
+def test_an_unreachable_server_is_a_storage_error(pg_schema: tuple[str, str]) -> None:
+    cache = CacheService.getInstance()
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    with pytest.raises(StorageError) as raised:
+        cache.injectDatabase("postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=5")
+    assert raised.value.kind is not None
+    cache.users.set(1, {"still": "usable"})  # the failed attach left the cache working
+    assert cache.users.get(1) == {"still": "usable"}
