@@ -16,7 +16,7 @@ use std::time::Duration;
 use cache_host::storage::postgres::PostgresStorage;
 use cache_host::storage::MemoryStorage;
 use cache_host::{
-    CacheService, Error, NamespaceConfig, RuntimeOptions, SettingsMode, SqliteStorage,
+    CacheService, Error, NamespaceConfig, RuntimeOptions, SettingsMode, SqliteStorage, WriteBack,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -189,6 +189,47 @@ impl NativeCache {
         self.run(py, |s| s.close())?;
         drop(self.swap_storage(py, AnyStorage::Memory(MemoryStorage::new()))?);
         Ok(())
+    }
+
+    /// Sets when pending on-shutdown changes are written back to the database: once
+    /// the oldest is `maxAge` seconds old, or `maxPending` are pending (`None` or 0
+    /// turns a trigger off). The default, 5 s and 256, bounds what a process killed
+    /// without warning (SIGKILL, OOM, power loss) can lose. `ValueError` for a
+    /// negative, non-finite or over-a-day age.
+    #[pyo3(name = "setWriteBack", signature = (max_age = Some(WriteBack::DEFAULT_MAX_AGE.as_secs_f64()), max_pending = Some(WriteBack::DEFAULT_MAX_PENDING)))]
+    fn set_write_back(
+        &self,
+        py: Python<'_>,
+        max_age: Option<f64>,
+        max_pending: Option<u32>,
+    ) -> PyResult<()> {
+        let write_back = WriteBack {
+            max_age: match max_age {
+                Some(secs) => WriteBack::age_from_secs(secs).map_err(PyValueError::new_err)?,
+                None => None,
+            },
+            max_pending: max_pending.and_then(WriteBack::pending_from_count),
+        };
+        py.detach(|| self.service.set_write_back(write_back));
+        Ok(())
+    }
+
+    /// The write-back schedule: `{"maxAge": seconds or None, "maxPending": n or None,
+    /// "failures": failed write-backs so far (each logged; the changes stayed
+    /// pending)}`.
+    #[pyo3(name = "getWriteBack")]
+    fn get_write_back<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (write_back, failures) = py.detach(|| {
+            (
+                self.service.write_back(),
+                self.service.write_back_failures(),
+            )
+        });
+        let out = PyDict::new(py);
+        out.set_item("maxAge", write_back.max_age.map(|a| a.as_secs_f64()))?;
+        out.set_item("maxPending", write_back.max_pending)?;
+        out.set_item("failures", failures)?;
+        Ok(out)
     }
 
     /// Whether the cache was closed.

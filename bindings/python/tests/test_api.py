@@ -36,7 +36,15 @@ SEED_METHODS = [
     "loadFromDatabase",
     "getStats",
 ]
-BOT_METHODS = ["getChatUserData", "setChatUserData", "unsetChatSetting", "clearNamespace", "close"]
+BOT_METHODS = [
+    "getChatUserData",
+    "setChatUserData",
+    "unsetChatSetting",
+    "clearNamespace",
+    "close",
+    "setWriteBack",
+    "getWriteBack",
+]
 
 
 class Step(enum.Enum):
