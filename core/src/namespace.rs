@@ -154,15 +154,13 @@ impl Namespace {
     /// Adds every pending change of this namespace to `batch`.
     pub(crate) fn push_all_pending<'a>(&'a self, batch: &mut Batch<'a>) {
         self.push_pending_removals(batch);
-        if self.dirty_entries > 0 {
-            batch.upsert.extend(
-                self.entries
-                    .iter()
-                    .rev()
-                    .filter(|(_, e)| e.dirty)
-                    .map(|(key, e)| self.row(key, &e.value)),
-            );
-        }
+        batch.upsert.extend(
+            self.entries
+                .iter()
+                .rev()
+                .filter(|(_, e)| e.dirty)
+                .map(|(key, e)| self.row(key, &e.value)),
+        );
     }
 
     /// Forgets pending clears and deletes, once a write has carried them.

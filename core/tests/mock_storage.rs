@@ -1,0 +1,58 @@
+//! The recording, failing mock storage that the core's and the hosts' tests rely on:
+//! a rule fails exactly the calls it names, exactly as many times as it says.
+
+use cache_core::{FailRule, MockStorage, Storage, StorageError, StorageErrorKind};
+
+fn full() -> StorageError {
+    StorageError::new(StorageErrorKind::Full, "disk full")
+}
+
+fn batch_of_one() -> cache_core::Batch<'static> {
+    let mut batch = cache_core::Batch::default();
+    batch.upsert.push(cache_core::Row {
+        namespace: "n",
+        key: "k",
+        value: "1".into(),
+    });
+    batch
+}
+
+#[test]
+fn a_counted_rule_fails_that_many_calls_then_lets_them_through() {
+    let mut s = MockStorage::new();
+    s.fail_writes = Some(FailRule {
+        times: Some(2),
+        ..FailRule::always(full())
+    });
+    let batch = batch_of_one();
+    assert_eq!(s.write(&batch).unwrap_err().kind, StorageErrorKind::Full);
+    assert_eq!(s.write(&batch).unwrap_err().kind, StorageErrorKind::Full);
+    s.write(&batch).expect("the third write succeeds");
+    s.write(&batch).expect("and so do later ones");
+    assert_eq!(s.get("n", "k").unwrap().as_deref(), Some("1"));
+    assert_eq!(s.calls.len(), 5, "every call is recorded, failed or not");
+}
+
+#[test]
+fn an_unlimited_rule_fails_every_call() {
+    let mut s = MockStorage::new();
+    s.fail_writes = Some(FailRule::always(full()));
+    for _ in 0..5 {
+        assert!(s.write(&batch_of_one()).is_err());
+    }
+    assert_eq!(s.get("n", "k").unwrap(), None, "nothing was applied");
+}
+
+#[test]
+fn a_rule_fails_only_the_functions_it_names() {
+    let mut s = MockStorage::new();
+    s.put_row("n", "k", "1");
+    s.fail_reads = Some(FailRule {
+        functions: Some(vec!["get".into()]),
+        ..FailRule::always(full())
+    });
+    assert!(s.get("n", "k").is_err(), "get is named");
+    assert_eq!(s.load("n", 10).unwrap().len(), 1, "load is not");
+    s.write(&batch_of_one())
+        .expect("a read rule never fails writes");
+}
