@@ -172,12 +172,10 @@ impl Namespace {
     /// Marks everything clean, once a write has carried every pending change.
     pub(crate) fn mark_all_written(&mut self) {
         self.mark_removals_written();
-        if self.dirty_entries > 0 {
-            for (_, entry) in self.entries.iter_mut() {
-                entry.dirty = false;
-            }
-            self.dirty_entries = 0;
+        for (_, entry) in self.entries.iter_mut() {
+            entry.dirty = false;
         }
+        self.dirty_entries = 0;
     }
 
     /// Drops the least recent entries until at most `capacity` remain. The

@@ -181,3 +181,26 @@ fn user_entries_are_keyed_chat_colon_user() {
     let entry = bot.cache().get(CHAT_USERS, "-5:7").unwrap();
     assert_eq!(entry.as_deref(), Some(r#"{"data":{"k":1}}"#));
 }
+
+#[test]
+fn every_entry_dropped_for_capacity_counts_one_eviction() {
+    let mut cache = Cache::new(MockStorage::new());
+    cache
+        .configure(vec![ns("c", 3, Persistence::OnShutdown)])
+        .unwrap();
+    for i in 0..7 {
+        cache.set("c", format!("k{i}"), "1".into()).unwrap();
+    }
+    assert_eq!(stats(&cache, "c"), (3, 3, 0, 0, 4));
+    cache
+        .set_many(
+            "c",
+            (7..10).map(|i| (format!("k{i}"), "1".into())).collect(),
+        )
+        .unwrap();
+    assert_eq!(stats(&cache, "c").4, 7);
+    cache
+        .configure(vec![ns("c", 1, Persistence::OnShutdown)])
+        .unwrap();
+    assert_eq!(stats(&cache, "c"), (1, 1, 0, 0, 9), "shrinking evicts too");
+}

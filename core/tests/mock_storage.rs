@@ -56,3 +56,41 @@ fn a_rule_fails_only_the_functions_it_names() {
     s.write(&batch_of_one())
         .expect("a read rule never fails writes");
 }
+
+#[test]
+fn a_boxed_storage_forwards_every_call() {
+    use cache_core::{BotStorage, SettingsChange};
+    let mut inner = MockStorage::new();
+    inner.put_row("n", "old", "2");
+    let mut boxed: Box<MockStorage> = Box::new(inner);
+    boxed.write(&batch_of_one()).unwrap();
+    assert_eq!(
+        Storage::get(&mut boxed, "n", "k").unwrap().as_deref(),
+        Some("1")
+    );
+    assert_eq!(Storage::load(&mut boxed, "n", 10).unwrap().len(), 2);
+    boxed
+        .write_chat_settings(7, &SettingsChange::Merge(vec![("a".into(), "b".into())]))
+        .unwrap();
+    assert_eq!(
+        boxed.get_chat_settings(7).unwrap(),
+        [("a".to_string(), "b".to_string())]
+    );
+    boxed.set_user_data(7, 8, "x", "1").unwrap();
+    assert_eq!(
+        boxed.get_user_data(7, 8).unwrap(),
+        [("x".to_string(), "1".to_string())]
+    );
+    assert_eq!(
+        boxed.call_names(),
+        [
+            "write",
+            "get",
+            "load",
+            "write-chat-settings",
+            "get-chat-settings",
+            "set-user-data",
+            "get-user-data"
+        ]
+    );
+}
