@@ -118,7 +118,8 @@ impl CacheServiceBuilder {
     /// Calls `observer` after each change of another process is applied to this
     /// cache (see [`coherence`]), on the coherence thread and outside the service's
     /// lock: for metrics, logs and measurements. Only a shared storage has such
-    /// changes.
+    /// changes. The service owns the observer, so it must not own a clone of the
+    /// service (that would keep the service alive forever).
     pub fn on_remote_change(mut self, observer: ChangeObserver) -> Self {
         self.observer = Some(observer);
         self
@@ -169,7 +170,7 @@ impl CacheServiceBuilder {
         self.build(storage)
     }
 
-    /// Builds the service over any [`Storage`]: loads the runtime (unless one was
+    /// Builds the service over any [`Storage`](crate::Storage): loads the runtime (unless one was
     /// given), instantiates the component, configures the namespaces and (unless
     /// turned off) loads from storage.
     ///

@@ -5,18 +5,18 @@
 //! - A changed row → `forget(namespace, key)`; a cleared namespace →
 //!   `forget-namespace`; chat settings → `forget-chat-settings`; user data →
 //!   `forget-user-data`. Then the storage is told the change is applied
-//!   ([`Inspect::change_applied`]), in that order and under the service's lock: no
+//!   ([`Inspect::change_applied`](crate::Inspect::change_applied)), in that order and under the service's lock: no
 //!   write-back of the dropped copy can run in between.
 //! - The feed reconnected (changes may have been missed) → `forget-all`.
 //! - This process's own writes are not in the feed (the storage filters them).
 //! - A write refused with `conflict` (a stale copy would have overwritten a newer
-//!   row): the rows named by [`Inspect::take_conflicts`] are forgotten, copy and
+//!   row): the rows named by [`Inspect::take_conflicts`](crate::Inspect::take_conflicts) are forgotten, copy and
 //!   pending change; `persist-all` is then retried up to [`CONFLICT_RETRIES`] times,
 //!   so the newer stored row wins and the rest of the batch is written.
 //!
-//! The thread holds an `Arc<Shared>` and polls the feed every [`POLL`]: it returns
-//! within that when [`Shared::stopping`] is set, so the last handle's drop (which
-//! joins it, see [`super::Background`]) never waits long and never runs on it.
+//! The thread holds an `Arc<Shared>` and polls the feed every 50 ms: it returns
+//! within that when the service stops, so the last handle's drop (which joins it
+//! before the shared instance is dropped) never waits long and never runs on it.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

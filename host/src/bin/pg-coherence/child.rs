@@ -1,4 +1,4 @@
-//! The child processes of `pg-coherence run`: each opens its own [`CacheService`]
+//! The child processes of `pg-coherence run`: each opens its own `CacheService`
 //! over the run's schema and prints what it did, one line per fact, on stdout.
 
 use std::io::{BufRead, Write};
