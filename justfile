@@ -36,6 +36,12 @@ build-rust: build
 postgres action="start":
     scripts/postgres {{action}}
 
+# N real processes, each with its own CacheService, on the PostgreSQL of `just postgres`:
+# lost updates, stale reads after delivery, clobbered on-shutdown rows (all must be 0),
+# the delivery delay and the write throughput, e.g. `just coherence --processes 4`.
+coherence *args: build build-rust
+    target/release/pg-coherence run --url "$(scripts/postgres url)" {{args}}
+
 # Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite host.
 test-rust: build build-rust
     {{cargo}} test --release --workspace

@@ -1,5 +1,5 @@
 //! `cache-host`: runs the cache component (`wit/`, world `cache-service`) inside
-//! wasmtime, over SQLite, for a Rust program.
+//! wasmtime, over SQLite or PostgreSQL, for a Rust program.
 //!
 //! A newcomer's map of the crate:
 //!
@@ -8,6 +8,8 @@
 //!   the component's imports once on top of them.
 //! - [`storage::sqlite`]: [`SqliteStorage`], the default: the shared schema and
 //!   queries of `schema/sqlite/`, WAL, typed errors a person can act on.
+//! - [`storage::postgres`]: PostgreSQL (`schema/postgres/`), shared by several bot
+//!   processes; [`CacheServiceBuilder::open`] picks it for a `postgres://` URL.
 //! - [`artifact`]: the precompiled-artifact cache, in a private per-user directory,
 //!   checksummed; anything that fails a check is recompiled, never executed.
 //! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
@@ -15,7 +17,9 @@
 //! - [`limits`]: [`Limits`]; the guest memory limit follows the namespace table.
 //! - [`owner`]: one owner per database file (an advisory lock on `<db>.owner`).
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
-//!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close.
+//!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close;
+//!   over PostgreSQL shared by several processes, [`service::coherence`] keeps this
+//!   process's copies coherent with the others' writes.
 //! - [`policy`]: the optional TOML namespace policy.
 //! - [`error`]: [`Error`], what every call of the API can fail with.
 //!

@@ -6,19 +6,7 @@ mod common;
 
 use cache_host::SettingsMode;
 
-fn server_url() -> Option<String> {
-    match std::env::var("GROMOZEKA_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "GROMOZEKA_TEST_PG_URL is not set under CI: .ci/run must start PostgreSQL"
-            );
-            eprintln!("\n!!! SKIPPED: no PostgreSQL server; run `eval \"$(scripts/postgres start)\"` !!!\n");
-            None
-        }
-    }
-}
+use common::pg_url as server_url;
 
 #[test]
 fn a_postgres_url_opens_the_service_on_postgresql() -> Result<(), cache_host::Error> {

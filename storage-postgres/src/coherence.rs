@@ -28,6 +28,10 @@ pub enum Change {
         namespace: String,
         /// Its key.
         key: String,
+        /// The version (`updated_at` in µs) it was written at, 0 if it was
+        /// deleted; `None` if the sender did not say. Informational (logs,
+        /// measurements): [`Coherence::changed`] does not trust it.
+        version: Option<i64>,
     },
     /// Every row of a namespace may have changed (a clear).
     Namespace(String),
@@ -43,11 +47,21 @@ pub enum Change {
 }
 
 impl Change {
-    /// The notification payload: a JSON array, `["r", ns, key]`, `["n", ns]`,
-    /// `["s", chat]` or `["u", chat, user]`.
+    /// The notification payload: a JSON array, `["r", ns, key, version]` (or
+    /// `["r", ns, key]` without a version), `["n", ns]`, `["s", chat]` or
+    /// `["u", chat, user]`.
     pub fn payload(&self) -> String {
         let value = match self {
-            Change::Row { namespace, key } => serde_json::json!(["r", namespace, key]),
+            Change::Row {
+                namespace,
+                key,
+                version: Some(v),
+            } => serde_json::json!(["r", namespace, key, v]),
+            Change::Row {
+                namespace,
+                key,
+                version: None,
+            } => serde_json::json!(["r", namespace, key]),
             Change::Namespace(namespace) => serde_json::json!(["n", namespace]),
             Change::ChatSettings(chat) => serde_json::json!(["s", chat]),
             Change::UserData { chat_id, user_id } => serde_json::json!(["u", chat_id, user_id]),
@@ -71,6 +85,12 @@ impl Change {
             ("r", 3) => Some(Change::Row {
                 namespace: text(1)?,
                 key: text(2)?,
+                version: None,
+            }),
+            ("r", 4) => Some(Change::Row {
+                namespace: text(1)?,
+                key: text(2)?,
+                version: Some(int(3)?),
             }),
             ("n", 2) => Some(Change::Namespace(text(1)?)),
             ("s", 2) => Some(Change::ChatSettings(int(1)?)),
@@ -92,6 +112,10 @@ struct State {
     /// Server process ids of this process's storage connections: their
     /// notifications are this process's own.
     own_pids: HashSet<i32>,
+    /// The server's clock (µs) when the listener first listened: every change
+    /// committed since is notified to this process. A row this process never saw
+    /// counts as seen at this version.
+    baseline: Option<i64>,
 }
 
 /// One process's view, shared by its [`PostgresStorage`](crate::PostgresStorage)
@@ -129,12 +153,27 @@ impl Coherence {
         }
     }
 
-    /// The version this process last saw of a row, if it saw it.
+    /// The version a write of a row is checked against: the version this
+    /// process last saw or was told of, else the [`baseline`](Self::baseline)
+    /// (a row another process wrote since this process listens is one it was
+    /// told of), else `None` (no listener: unchecked).
     pub(crate) fn seen(&self, namespace: &str, key: &str) -> Option<i64> {
-        self.lock()
+        let state = self.lock();
+        state
             .seen
             .get(&(namespace.to_owned(), key.to_owned()))
             .copied()
+            .or(state.baseline)
+    }
+
+    /// Records when the listener first listened (later calls keep the first).
+    pub(crate) fn set_baseline(&self, version: i64) {
+        self.lock().baseline.get_or_insert(version);
+    }
+
+    /// The server's clock (µs) when this process's listener first listened.
+    pub fn baseline(&self) -> Option<i64> {
+        self.lock().baseline
     }
 
     /// Forgets what this process knew about a row a batch cleared or deleted.
@@ -149,10 +188,14 @@ impl Coherence {
         self.lock().seen.retain(|(ns, _), _| ns != namespace);
     }
 
-    /// Applies another process's change: what this process saw of it is gone.
+    /// Applies another process's change, once the cached copy is dropped: what
+    /// this process knew of the row is gone, so a write of it is checked against
+    /// the [`baseline`](Self::baseline) until the row is read again. Not against
+    /// the version the change carries: a read-modify-write of this process that
+    /// read the old value before the change was delivered must still fail.
     pub fn changed(&self, change: &Change) {
         match change {
-            Change::Row { namespace, key } => self.unsee(namespace, key),
+            Change::Row { namespace, key, .. } => self.unsee(namespace, key),
             Change::Namespace(namespace) => self.unsee_namespace(namespace),
             Change::ChatSettings(_) | Change::UserData { .. } => {}
         }
@@ -163,15 +206,15 @@ impl Coherence {
         self.lock().seen.clear();
     }
 
-    /// Records rows a failed batch found changed by another process, and
-    /// forgets their versions, so that the next write of them is not refused
-    /// again once the caller dropped its stale copy.
-    pub(crate) fn conflicted(&self, rows: Vec<(String, String)>) {
+    /// Records rows a failed batch found changed by another process, at the
+    /// versions it found, so that the next write of them is not refused again
+    /// once the caller dropped its stale copy.
+    pub(crate) fn conflicted(&self, rows: Vec<(String, String, i64)>) {
         let mut state = self.lock();
-        for row in &rows {
-            state.seen.remove(row);
+        for (namespace, key, version) in rows {
+            state.seen.insert((namespace.clone(), key.clone()), version);
+            state.conflicts.push((namespace, key));
         }
-        state.conflicts.extend(rows);
     }
 
     /// The rows recent writes refused because another process changed them
@@ -206,6 +249,12 @@ mod tests {
             Change::Row {
                 namespace: "chats".into(),
                 key: "a\t\"b\"\n".into(),
+                version: Some(1_700_000_000_000_000),
+            },
+            Change::Row {
+                namespace: "chats".into(),
+                key: "k".into(),
+                version: None,
             },
             Change::Namespace("users".into()),
             Change::ChatSettings(-1001234567890),
@@ -219,6 +268,7 @@ mod tests {
         let long = Change::Row {
             namespace: "ns".into(),
             key: "\u{1}".repeat(2000),
+            version: Some(0),
         };
         assert_eq!(
             Change::parse(&long.payload()),
@@ -226,5 +276,28 @@ mod tests {
         );
         assert_eq!(Change::parse("not json"), None);
         assert_eq!(Change::parse("[\"r\", \"ns\"]"), None);
+    }
+
+    #[test]
+    fn a_row_not_known_is_checked_against_the_baseline() {
+        let coherence = Coherence::new();
+        assert_eq!(coherence.seen("ns", "k"), None, "no listener: unchecked");
+        coherence.set_baseline(100);
+        coherence.set_baseline(500);
+        assert_eq!(coherence.baseline(), Some(100), "the first baseline stays");
+        assert_eq!(coherence.seen("ns", "k"), Some(100));
+        coherence.saw("ns", "k", 300);
+        assert_eq!(coherence.seen("ns", "k"), Some(300));
+        // Told of a change: a write based on what was read before must fail.
+        coherence.changed(&Change::Row {
+            namespace: "ns".into(),
+            key: "k".into(),
+            version: Some(400),
+        });
+        assert_eq!(coherence.seen("ns", "k"), Some(100));
+        coherence.conflicted(vec![("ns".into(), "k".into(), 400)]);
+        assert_eq!(coherence.seen("ns", "k"), Some(400), "the conflict read it");
+        assert_eq!(coherence.take_conflicts(), vec![("ns".into(), "k".into())]);
+        assert!(coherence.take_conflicts().is_empty());
     }
 }

@@ -10,18 +10,18 @@
 //! the connection is lost during `COMMIT`, the server alone knows whether it
 //! committed, and the error says so).
 
+mod bot;
 mod coherence;
 mod errors;
 mod listener;
+mod rows;
 mod schema;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_core::{
-    Batch, BotStorage, SettingsChange, Storage, StorageError, StorageErrorKind, StoredRow,
-};
+use cache_core::{StorageError, StorageErrorKind};
 use postgres::{Client, Config, NoTls, Statement};
 
 pub use coherence::{Change, Coherence, DEFAULT_CHANNEL};
@@ -96,8 +96,9 @@ impl Conn {
 /// Why a transaction body stopped.
 enum Fail {
     Postgres(postgres::Error),
-    /// Rows another process changed since this process saw them.
-    Stale(Vec<(String, String)>),
+    /// Rows another process changed since this process saw them, with their
+    /// stored versions.
+    Stale(Vec<(String, String, i64)>),
 }
 
 impl From<postgres::Error> for Fail {
@@ -196,6 +197,27 @@ impl PostgresStorage {
     /// failures). Statements run here are not part of any storage call.
     pub fn client(&mut self) -> Result<&mut Client, StorageError> {
         Ok(&mut self.connection()?.client)
+    }
+
+    /// This process's view of the rows it caches, if the storage was opened
+    /// with one ([`PostgresOptions::coherence`]).
+    pub fn coherence(&self) -> Option<&Arc<Coherence>> {
+        self.options.coherence.as_ref()
+    }
+
+    /// Starts a [`Listener`] on this storage's server and channel, sharing its
+    /// [`Coherence`]: every change another process commits from now on reaches
+    /// `on_event`. `None` if the storage sends no notifications or keeps no
+    /// [`Coherence`] (then it has nothing to listen for).
+    pub fn listen(
+        &self,
+        on_event: impl FnMut(ListenerEvent) + Send + 'static,
+    ) -> Result<Option<Listener>, StorageError> {
+        let (Some(channel), Some(coherence)) = (&self.options.channel, &self.options.coherence)
+        else {
+            return Ok(None);
+        };
+        Listener::spawn(self.config.clone(), channel, coherence.clone(), on_event).map(Some)
     }
 
     /// Rows and sizes stored per namespace, sorted by name.
@@ -334,7 +356,7 @@ impl PostgresStorage {
                 let names: Vec<String> = rows
                     .iter()
                     .take(5)
-                    .map(|(ns, k)| format!("{ns:?}/{k:?}"))
+                    .map(|(ns, k, _)| format!("{ns:?}/{k:?}"))
                     .collect();
                 let message = format!(
                     "cannot {} on {}: another process changed {} row(s) since this process read them ({}{}); \
@@ -351,360 +373,5 @@ impl PostgresStorage {
                 Err(StorageError::new(StorageErrorKind::Conflict, message))
             }
         }
-    }
-}
-
-/// The last occurrence of each key, in the order of those last occurrences:
-/// applying them at once equals applying all in order.
-fn last_of_each<'a, T>(items: &'a [T], key: impl Fn(&'a T) -> (&'a str, &'a str)) -> Vec<&'a T> {
-    let mut seen = HashSet::new();
-    let mut out: Vec<&'a T> = items.iter().rev().filter(|i| seen.insert(key(i))).collect();
-    out.reverse();
-    out
-}
-
-impl Storage for PostgresStorage {
-    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
-        let coherence = self.options.coherence.clone();
-        self.run(
-            || format!("load namespace {namespace:?}"),
-            |c| {
-                let rows = c.client.query(
-                    &c.statement(schema::ROWS_LOAD),
-                    &[&namespace, &i64::from(limit)],
-                )?;
-                let mut out = Vec::with_capacity(rows.len());
-                let mut versions = Vec::new();
-                for r in rows.iter().rev() {
-                    let key = r.try_get::<_, Cell>(0)?;
-                    let value = r.try_get::<_, Cell>(1)?.text("the value");
-                    let version: Option<i64> = r.try_get(2)?;
-                    match key.0 {
-                        Ok(key) => {
-                            if let Some(v) = version {
-                                versions.push((key.clone(), v));
-                            }
-                            out.push(StoredRow { key, value });
-                        }
-                        Err(reason) => out.push(StoredRow {
-                            key: format!("<a key that {reason}>"),
-                            value: Err(format!("the key {reason}")),
-                        }),
-                    }
-                }
-                if let Some(coherence) = coherence {
-                    coherence.saw_many(versions.iter().map(|(k, v)| (namespace, k.as_str(), *v)));
-                }
-                Ok(out)
-            },
-        )
-    }
-
-    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
-        let coherence = self.options.coherence.clone();
-        let found = self.run(
-            || format!("read {namespace:?}/{key:?}"),
-            |c| {
-                let row = c
-                    .client
-                    .query_opt(&c.statement(schema::ROWS_GET), &[&namespace, &key])?;
-                let Some(row) = row else {
-                    // Seen absent: a row another process inserts since is newer.
-                    if let Some(coherence) = &coherence {
-                        coherence.saw(namespace, key, 0);
-                    }
-                    return Ok(None);
-                };
-                let value = row.try_get::<_, Cell>(0)?.text("the value");
-                let version: Option<i64> = row.try_get(1)?;
-                if let (Some(coherence), Some(v)) = (coherence, version) {
-                    coherence.saw(namespace, key, v);
-                }
-                Ok(Some(value))
-            },
-        )?;
-        match found {
-            None => Ok(None),
-            Some(Ok(value)) => Ok(Some(value)),
-            Some(Err(reason)) => Err(StorageError::new(
-                StorageErrorKind::Corrupt,
-                format!(
-                    "row {namespace:?}/{key:?} on {}: {reason}; delete or rewrite the row",
-                    self.server
-                ),
-            )),
-        }
-    }
-
-    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let cleared: HashSet<&str> = batch.clear.iter().copied().collect();
-        let upserts = last_of_each(&batch.upsert, |r| (r.namespace, r.key));
-        let coherence = self.options.coherence.clone();
-        // Every row this batch overwrites or deletes (outside the namespaces it
-        // clears), with the version this process saw it at, if it did: the rows
-        // are locked for the transaction (advisory locks serialize writers of a
-        // key, even of one not yet stored), and a seen row changed since fails
-        // the batch.
-        let checks: Vec<(&str, &str, Option<i64>)> = match &coherence {
-            None => Vec::new(),
-            Some(coh) => batch
-                .delete
-                .iter()
-                .map(|k| (k.namespace, k.key))
-                .chain(upserts.iter().map(|r| (r.namespace, r.key)))
-                .filter(|(ns, _)| !cleared.contains(ns))
-                .map(|(ns, key)| (ns, key, coh.seen(ns, key)))
-                .collect(),
-        };
-        let mut changes: Vec<Change> = batch
-            .clear
-            .iter()
-            .map(|ns| Change::Namespace((*ns).to_owned()))
-            .collect();
-        changes.extend(
-            batch
-                .delete
-                .iter()
-                .map(|k| (k.namespace, k.key))
-                .chain(upserts.iter().map(|r| (r.namespace, r.key)))
-                .filter(|(ns, _)| !cleared.contains(ns))
-                .map(|(ns, key)| Change::Row {
-                    namespace: ns.to_owned(),
-                    key: key.to_owned(),
-                }),
-        );
-        let floor = self.last_written;
-        let op = || {
-            format!(
-                "write a batch ({} clear, {} delete, {} upsert)",
-                batch.clear.len(),
-                batch.delete.len(),
-                batch.upsert.len()
-            )
-        };
-        let notify_statement = self.connection()?.statement(schema::NOTIFY);
-        let channel = self.options.channel.clone();
-        let now = self.run(op, |c| {
-            let mut tx = c.client.transaction()?;
-            if !checks.is_empty() {
-                let (ns, keys, seen): (Vec<&str>, Vec<&str>, Vec<Option<i64>>) = unzip3(&checks);
-                // The key locks first: the check below then runs in a snapshot
-                // taken after every earlier writer of these keys committed.
-                tx.execute(&c.statements[schema::ROWS_KEY_LOCK], &[&ns, &keys])?;
-                let locked = tx.query(&c.statements[schema::ROWS_LOCK], &[&ns, &keys, &seen])?;
-                let mut stale = Vec::new();
-                for r in &locked {
-                    if r.try_get::<_, Option<bool>>(2)?.unwrap_or(false) {
-                        stale.push((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?));
-                    }
-                }
-                if !stale.is_empty() {
-                    return Err(Fail::Stale(stale));
-                }
-            }
-            if !batch.clear.is_empty() {
-                tx.execute(&c.statements[schema::ROWS_CLEAR], &[&batch.clear])?;
-            }
-            if !batch.delete.is_empty() {
-                let ns: Vec<&str> = batch.delete.iter().map(|k| k.namespace).collect();
-                let keys: Vec<&str> = batch.delete.iter().map(|k| k.key).collect();
-                tx.execute(&c.statements[schema::ROWS_DELETE], &[&ns, &keys])?;
-            }
-            let mut now = floor;
-            if !upserts.is_empty() {
-                let ns: Vec<&str> = upserts.iter().map(|r| r.namespace).collect();
-                let keys: Vec<&str> = upserts.iter().map(|r| r.key).collect();
-                let values: Vec<&str> = upserts.iter().map(|r| &*r.value).collect();
-                now = tx
-                    .query_one(
-                        &c.statements[schema::ROWS_UPSERT],
-                        &[&ns, &keys, &values, &floor],
-                    )?
-                    .try_get(0)?;
-            }
-            if let Some(channel) = &channel {
-                let payloads: Vec<String> = changes.iter().map(Change::payload).collect();
-                tx.execute(&notify_statement, &[channel, &payloads])?;
-            }
-            tx.commit()?;
-            Ok(now)
-        })?;
-        self.last_written = now.saturating_add(upserts.len() as i64);
-        if let Some(coherence) = coherence {
-            for ns in &batch.clear {
-                coherence.unsee_namespace(ns);
-            }
-            for k in &batch.delete {
-                coherence.unsee(k.namespace, k.key);
-            }
-            coherence.saw_many(
-                upserts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| (r.namespace, r.key, now.saturating_add(i as i64 + 1))),
-            );
-        }
-        Ok(())
-    }
-}
-
-#[allow(clippy::type_complexity)]
-fn unzip3<'a>(
-    items: &[(&'a str, &'a str, Option<i64>)],
-) -> (Vec<&'a str>, Vec<&'a str>, Vec<Option<i64>>) {
-    let mut a = Vec::with_capacity(items.len());
-    let mut b = Vec::with_capacity(items.len());
-    let mut c = Vec::with_capacity(items.len());
-    for (x, y, z) in items {
-        a.push(*x);
-        b.push(*y);
-        c.push(*z);
-    }
-    (a, b, c)
-}
-
-/// Pairs read from a bot table, with a corrupt cell as an error naming it.
-fn text_pairs(
-    rows: &[postgres::Row],
-    what: &dyn Fn() -> String,
-) -> Result<Result<Vec<(String, String)>, String>, postgres::Error> {
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let key = r.try_get::<_, Cell>(0)?.text("the key");
-        let value = r.try_get::<_, Cell>(1)?.text("the value");
-        match (key, value) {
-            (Ok(k), Ok(v)) => out.push((k, v)),
-            (Ok(k), Err(reason)) => return Ok(Err(format!("{} {k:?}: {reason}", what()))),
-            (Err(reason), _) => return Ok(Err(format!("{}: {reason}", what()))),
-        }
-    }
-    Ok(Ok(out))
-}
-
-impl BotStorage for PostgresStorage {
-    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
-        let what = || format!("setting of chat {chat_id}");
-        let pairs = self.run(
-            || format!("read the settings of chat {chat_id}"),
-            |c| {
-                let rows = c
-                    .client
-                    .query(&c.statement(schema::SETTINGS_GET), &[&chat_id])?;
-                Ok(text_pairs(&rows, &what)?)
-            },
-        )?;
-        pairs.map_err(|reason| {
-            StorageError::new(
-                StorageErrorKind::Corrupt,
-                format!("{reason} on {}; rewrite or delete it", self.server),
-            )
-        })
-    }
-
-    fn write_chat_settings(
-        &mut self,
-        chat_id: i64,
-        change: &SettingsChange,
-    ) -> Result<(), StorageError> {
-        let notify = self.connection()?.statement(schema::NOTIFY);
-        let channel = self.options.channel.clone();
-        self.run(
-            || format!("write the settings of chat {chat_id}"),
-            |c| {
-                let mut tx = c.client.transaction()?;
-                let pairs = match change {
-                    SettingsChange::Unset(key) => {
-                        tx.execute(&c.statements[schema::SETTINGS_DELETE], &[&chat_id, key])?;
-                        None
-                    }
-                    SettingsChange::Merge(pairs) => Some(pairs),
-                    SettingsChange::Rewrite(pairs) => {
-                        let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-                        tx.execute(
-                            &c.statements[schema::SETTINGS_DELETE_OTHERS],
-                            &[&chat_id, &keys],
-                        )?;
-                        Some(pairs)
-                    }
-                };
-                if let Some(pairs) = pairs {
-                    let pairs = last_of_each(pairs, |(k, _)| ("", k.as_str()));
-                    if !pairs.is_empty() {
-                        let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-                        let values: Vec<&str> = pairs.iter().map(|(_, v)| v.as_str()).collect();
-                        tx.execute(
-                            &c.statements[schema::SETTINGS_UPSERT],
-                            &[&chat_id, &keys, &values],
-                        )?;
-                    }
-                }
-                if let Some(channel) = &channel {
-                    tx.execute(
-                        &notify,
-                        &[channel, &vec![Change::ChatSettings(chat_id).payload()]],
-                    )?;
-                }
-                tx.commit()?;
-                Ok(())
-            },
-        )
-    }
-
-    fn get_user_data(
-        &mut self,
-        chat_id: i64,
-        user_id: i64,
-    ) -> Result<Vec<(String, String)>, StorageError> {
-        let what = || format!("data of user {user_id} in chat {chat_id}");
-        let pairs = self.run(
-            || format!("read the data of user {user_id} in chat {chat_id}"),
-            |c| {
-                let rows = c
-                    .client
-                    .query(&c.statement(schema::USER_DATA_GET), &[&chat_id, &user_id])?;
-                Ok(text_pairs(&rows, &what)?)
-            },
-        )?;
-        pairs.map_err(|reason| {
-            StorageError::new(
-                StorageErrorKind::Corrupt,
-                format!("{reason} on {}; rewrite or delete it", self.server),
-            )
-        })
-    }
-
-    fn set_user_data(
-        &mut self,
-        chat_id: i64,
-        user_id: i64,
-        key: &str,
-        value: &str,
-    ) -> Result<(), StorageError> {
-        let notify = self.connection()?.statement(schema::NOTIFY);
-        let channel = self.options.channel.clone();
-        self.run(
-            || format!("write data {key:?} of user {user_id} in chat {chat_id}"),
-            |c| {
-                let mut tx = c.client.transaction()?;
-                tx.execute(
-                    &c.statements[schema::USER_DATA_UPSERT],
-                    &[&chat_id, &user_id, &key, &value],
-                )?;
-                if let Some(channel) = &channel {
-                    tx.execute(
-                        &notify,
-                        &[
-                            channel,
-                            &vec![Change::UserData { chat_id, user_id }.payload()],
-                        ],
-                    )?;
-                }
-                tx.commit()?;
-                Ok(())
-            },
-        )
     }
 }

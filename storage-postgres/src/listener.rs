@@ -33,17 +33,26 @@ pub struct Listener {
     thread: Option<JoinHandle<()>>,
 }
 
-fn listen(config: &Config, channel: &str) -> Result<Client, postgres::Error> {
+/// Connects and listens; returns the connection and the server's clock (µs)
+/// once listening: every change committed after that is delivered.
+fn listen(config: &Config, channel: &str) -> Result<(Client, i64), postgres::Error> {
     let mut client = config.connect(NoTls)?;
     let quoted = format!("\"{}\"", channel.replace('"', "\"\""));
     client.batch_execute(&format!("LISTEN {quoted}"))?;
-    Ok(client)
+    let clock: i64 = client
+        .query_one(
+            "SELECT (extract(epoch FROM clock_timestamp() AT TIME ZONE 'UTC') * 1000000)::bigint",
+            &[],
+        )?
+        .try_get(0)?;
+    Ok((client, clock))
 }
 
 impl Listener {
-    /// Connects, listens on `channel`, and only then returns: every change
-    /// committed from now on reaches `on_event`, except this process's own
-    /// (recognised through `coherence`). `on_event` runs on the listener's
+    /// Connects, listens on `channel`, records the server's clock as the
+    /// [`Coherence::baseline`], and only then returns: every change committed
+    /// from now on reaches `on_event`, except this process's own (recognised
+    /// through `coherence`). `on_event` runs on the listener's
     /// thread, one event at a time, in commit order.
     pub fn spawn(
         config: Config,
@@ -52,8 +61,11 @@ impl Listener {
         mut on_event: impl FnMut(ListenerEvent) + Send + 'static,
     ) -> Result<Self, StorageError> {
         let server = crate::describe(&config);
-        let client = listen(&config, channel)
+        let (client, clock) = listen(&config, channel)
             .map_err(|e| errors::map_error(&server, "listen for changes", &e))?;
+        // Rows changed before this are older than any change this process will
+        // make; rows changed after it are notified (see `Coherence::seen`).
+        coherence.set_baseline(clock);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let channel = channel.to_owned();
@@ -65,7 +77,7 @@ impl Listener {
                 while !stopping.load(Ordering::Relaxed) {
                     let Some(c) = client.as_mut() else {
                         match listen(&config, &channel) {
-                            Ok(c) => {
+                            Ok((c, _)) => {
                                 tracing::info!(%server, "listening for changes again; dropping what may have been missed");
                                 client = Some(c);
                                 backoff = Duration::from_millis(50);

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use super::coherence::{self, ChangeObserver};
 use super::lifecycle::{Shared, State};
 use super::{write_back, Background, CacheService, WriteBack};
 use crate::imports::ServiceStorage;
@@ -16,7 +17,7 @@ use crate::{Error, Policy};
 
 /// Builds a [`CacheService`]: where the component is, the sandbox limits, the
 /// namespace policy, and the storage.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CacheServiceBuilder {
     wasm_path: PathBuf,
     runtime: Option<Runtime>,
@@ -24,6 +25,20 @@ pub struct CacheServiceBuilder {
     limits: Limits,
     policy: Policy,
     load_on_start: bool,
+    observer: Option<ChangeObserver>,
+}
+
+impl std::fmt::Debug for CacheServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheServiceBuilder")
+            .field("wasm_path", &self.wasm_path)
+            .field("runtime", &self.runtime)
+            .field("limits", &self.limits)
+            .field("policy", &self.policy)
+            .field("load_on_start", &self.load_on_start)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CacheServiceBuilder {
@@ -37,6 +52,7 @@ impl CacheServiceBuilder {
             limits: Limits::default(),
             policy: Policy::default(),
             load_on_start: true,
+            observer: None,
         }
     }
 
@@ -99,6 +115,16 @@ impl CacheServiceBuilder {
         self
     }
 
+    /// Calls `observer` after each change of another process is applied to this
+    /// cache (see [`coherence`]), on the coherence thread and outside the service's
+    /// lock: for metrics, logs and measurements. Only a shared storage has such
+    /// changes. The service owns the observer, so it must not own a clone of the
+    /// service (that would keep the service alive forever).
+    pub fn on_remote_change(mut self, observer: ChangeObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Opens (or creates) the SQLite file at `db_path` with default options and
     /// builds the service over it.
     pub fn open_sqlite(self, db_path: impl AsRef<Path>) -> Result<CacheService, Error> {
@@ -116,22 +142,41 @@ impl CacheServiceBuilder {
     }
 
     /// Opens the database named by `db` and builds the service over it: a
-    /// `postgres://` or `postgresql://` URL connects to PostgreSQL (default
-    /// options; see [`PostgresStorage`](crate::storage::postgres::PostgresStorage)),
-    /// anything else is the path of a SQLite file (created if missing).
+    /// `postgres://` or `postgresql://` URL connects to PostgreSQL as a storage
+    /// several processes share (the service listens for their changes, see
+    /// [`coherence`]), anything else is the path of a SQLite file (created if
+    /// missing).
     pub fn open(self, db: &str) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
-        let storage: Box<dyn ServiceStorage> = if crate::storage::postgres::is_url(db) {
-            Box::new(crate::storage::postgres::PostgresStorage::open(db)?)
+        self.open_with(db, &SqliteOptions::default())
+    }
+
+    /// [`open`](Self::open) with options. For PostgreSQL only `read_only` applies:
+    /// nothing is migrated, and every write fails with `read-only` (the service still
+    /// listens, so what it reads stays fresh).
+    pub fn open_with(
+        self,
+        db: &str,
+        options: &SqliteOptions,
+    ) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
+        use crate::storage::postgres;
+        let storage: Box<dyn ServiceStorage> = if postgres::is_url(db) {
+            Box::new(postgres::PostgresStorage::open_with(
+                db,
+                postgres::shared_options(options.read_only),
+            )?)
         } else {
-            Box::new(SqliteStorage::open(db)?)
+            Box::new(SqliteStorage::open_with(db, options)?)
         };
         self.build(storage)
     }
 
-    /// Builds the service over any [`Storage`]: loads the runtime (unless one was
+    /// Builds the service over any [`Storage`](crate::Storage): loads the runtime (unless one was
     /// given), instantiates the component, configures the namespaces and (unless
     /// turned off) loads from storage.
-    pub fn build<S: ServiceStorage>(self, storage: S) -> Result<CacheService<S>, Error> {
+    ///
+    /// If the storage has a change feed ([`Inspect::change_feed`](crate::Inspect)),
+    /// it starts listening before the load, and a coherence thread applies it.
+    pub fn build<S: ServiceStorage>(self, mut storage: S) -> Result<CacheService<S>, Error> {
         let runtime = match self.runtime {
             Some(rt) => rt,
             None => Runtime::load_with(&self.wasm_path, &self.runtime_options)?,
@@ -148,7 +193,10 @@ impl CacheServiceBuilder {
             )),
             wake: Condvar::new(),
             stopping: AtomicBool::new(false),
+            observer: self.observer,
         };
+        // Before the load: no change committed after it is missed.
+        let feed = storage.change_feed().map_err(Error::OpenStorage)?;
         let started = match shared.start(storage, self.policy.namespaces(), self.load_on_start) {
             Ok(started) => started,
             Err((_, e)) => {
@@ -159,12 +207,17 @@ impl CacheServiceBuilder {
         };
         shared.lock().set_live(started);
         let shared = Arc::new(shared);
-        let threads = vec![write_back::spawn(&shared)?];
+        // If a thread cannot start, dropping `background` stops those already started.
+        let mut background = Background {
+            shared: Arc::clone(&shared),
+            threads: Vec::new(),
+        };
+        background.threads.push(write_back::spawn(&shared)?);
+        if let Some(feed) = feed {
+            background.threads.push(coherence::spawn(&shared, feed)?);
+        }
         Ok(CacheService {
-            background: Arc::new(Background {
-                shared: Arc::clone(&shared),
-                threads,
-            }),
+            background: Arc::new(background),
             shared,
         })
     }

@@ -98,14 +98,13 @@ impl<S: ServiceStorage> CacheService<S> {
         Ok(report)
     }
 
-    /// Writes every pending on-shutdown change in one storage batch.
+    /// Writes every pending on-shutdown change in one storage batch. On a storage
+    /// shared by several processes, a pending change of a row another process has
+    /// changed since is dropped, not written (the newer row stays; logged), and the
+    /// rest is written (see [`crate::service`]).
     pub fn persist_all(&self) -> Result<PersistReport, Error> {
         let mut state = self.shared.lock();
-        let report = flatten(self.shared.call_locked(&mut state, |b, s| {
-            b.gromozeka_cache_cache().call_persist_all(s)
-        }))?;
-        state.mark_persisted();
-        Ok(report)
+        self.shared.persist_locked(&mut state)
     }
 
     /// One record per namespace, in configuration order.

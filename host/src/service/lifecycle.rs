@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
+use super::coherence::{ChangeObserver, Outcome};
 use super::WriteBack;
 use crate::bindings::{BotService as Bindings, BotServicePre};
 use crate::imports::ServiceStorage;
@@ -25,6 +26,8 @@ pub(super) struct Shared<S: ServiceStorage> {
     pub(super) wake: Condvar,
     /// Set when the last handle is dropped: background threads return.
     pub(super) stopping: AtomicBool,
+    /// Told of each change of another process once it is applied.
+    pub(super) observer: Option<ChangeObserver>,
 }
 
 pub(super) struct State<S: ServiceStorage> {
@@ -44,6 +47,8 @@ pub(super) struct State<S: ServiceStorage> {
     pub(super) dirty_since: Option<Instant>,
     /// Scheduled write-backs that failed (each logged).
     pub(super) write_back_failures: u64,
+    /// Changes of other processes applied (and reconnects of the change feed).
+    pub(super) remote_changes: u64,
 }
 
 impl<S: ServiceStorage> State<S> {
@@ -59,6 +64,7 @@ impl<S: ServiceStorage> State<S> {
             unpersisted: 0,
             dirty_since: None,
             write_back_failures: 0,
+            remote_changes: 0,
         }
     }
 
@@ -245,14 +251,19 @@ impl<S: ServiceStorage> Shared<S> {
     }
 
     /// [`call`](Self::call) of a method that may leave up to `changes` on-shutdown
-    /// changes pending (see [`super::write_back`]).
-    pub(super) fn call_changing<R>(
+    /// changes pending (see [`super::write_back`]). If storage refused it with
+    /// `conflict`, the stale copies it named are dropped before the lock is released
+    /// (see [`super::coherence`]), so a retry reads the newer rows.
+    pub(super) fn call_changing<R: Outcome>(
         &self,
         changes: u64,
         f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         let mut state = self.lock();
         let r = self.call_locked(&mut state, f)?;
+        if r.is_conflict() {
+            self.forget_conflicts(&mut state);
+        }
         self.note_changes(&mut state, changes);
         Ok(r)
     }
@@ -292,7 +303,8 @@ impl<S: ServiceStorage> Shared<S> {
         }
     }
 
-    /// `persist-all` then stop the instance, keeping the storage.
+    /// `persist-all` (with the conflict handling of [`super::coherence`]) then stop
+    /// the instance, keeping the storage.
     pub(super) fn close(&self, state: &mut State<S>) -> Result<PersistReport, Error> {
         if state.closed {
             return Ok(PersistReport {
@@ -300,11 +312,8 @@ impl<S: ServiceStorage> Shared<S> {
                 deleted: 0,
             });
         }
-        let report = self
-            .call_locked(state, |b, s| b.gromozeka_cache_cache().call_persist_all(s))?
-            .map_err(Error::from)?;
+        let report = self.persist_locked(state)?;
         state.closed = true;
-        state.mark_persisted();
         if let Slot::Live(inst) = std::mem::replace(&mut state.slot, Slot::Empty) {
             state.slot = Slot::Down(inst.into_storage());
         }

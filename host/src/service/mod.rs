@@ -12,9 +12,17 @@
 //!
 //! [`close`](CacheService::close) runs `persist-all`; dropping the last clone does too
 //! (logging any failure, since `Drop` cannot return it).
+//!
+//! Over a storage several processes share (PostgreSQL opened through
+//! [`CacheServiceBuilder::open`] with a `postgres://` URL), a coherence thread drops
+//! this process's copy of every row, chat's settings and user's data another process
+//! changes, and a write based on a stale copy (an on-shutdown write-back included)
+//! is refused by storage and its row forgotten rather than written: see
+//! [`coherence`].
 
 mod builder;
 mod calls;
+pub mod coherence;
 mod lifecycle;
 mod write_back;
 
@@ -56,8 +64,9 @@ impl<S: ServiceStorage> Clone for CacheService<S> {
     }
 }
 
-/// The service's background threads (the write-back timer). Each holds an
-/// `Arc<Shared>` and returns when [`Shared::stopping`] is set.
+/// The service's background threads (the write-back timer, and the coherence
+/// thread of a shared storage). Each holds an `Arc<Shared>` and returns when
+/// [`Shared::stopping`] is set (the coherence thread within its poll interval).
 struct Background<S: ServiceStorage> {
     shared: Arc<Shared<S>>,
     threads: Vec<JoinHandle<()>>,
@@ -131,6 +140,12 @@ impl<S: ServiceStorage> CacheService<S> {
     /// logged, and its changes stayed pending).
     pub fn write_back_failures(&self) -> u64 {
         self.shared.lock().write_back_failures
+    }
+
+    /// How many changes of other processes (and reconnects of the change feed) this
+    /// service applied; always 0 over a storage only this process writes.
+    pub fn remote_changes(&self) -> u64 {
+        self.shared.lock().remote_changes
     }
 
     /// Whether [`close`](Self::close) succeeded.

@@ -114,12 +114,8 @@ impl<S: ServiceStorage> Shared<S> {
     /// Runs `persist-all` now; a failure is logged and counted, and retried after
     /// another interval (or another `max-pending` changes).
     fn write_back(&self, state: &mut State<S>, trigger: &str) {
-        let result = self
-            .call_locked(state, |b, s| b.gromozeka_cache_cache().call_persist_all(s))
-            .and_then(|r| r.map_err(Error::from));
-        match result {
+        match self.persist_locked(state) {
             Ok(report) => {
-                state.mark_persisted();
                 tracing::debug!(
                     trigger,
                     written = report.written,

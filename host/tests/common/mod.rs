@@ -59,3 +59,33 @@ pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send +
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the worker panicked"),
     }
 }
+
+/// The test PostgreSQL server's URL from `GROMOZEKA_TEST_PG_URL` (`scripts/postgres
+/// start` prints it). Under CI (`CI=true`) a missing URL fails the test; elsewhere
+/// the test is skipped with a loud message.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("GROMOZEKA_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "GROMOZEKA_TEST_PG_URL is not set under CI: .ci/run must start PostgreSQL"
+            );
+            eprintln!("\n!!! SKIPPED: no PostgreSQL server; run `eval \"$(scripts/postgres start)\"` !!!\n");
+            None
+        }
+    }
+}
+
+/// A fresh schema `name` on the server at `url` (dropped first if it exists), and
+/// the URL whose connections use it.
+pub fn pg_schema(url: &str, name: &str) -> String {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("admin connection");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ))
+        .expect("create the test schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{name}&application_name={name}")
+}

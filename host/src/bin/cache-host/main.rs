@@ -1,4 +1,5 @@
-//! `cache-host`: run the cache component over a SQLite file from the command line.
+//! `cache-host`: run the cache component over a SQLite file or a PostgreSQL database
+//! from the command line.
 //!
 //! `run` is a realistic bot workload with a restart and a durability check; the other
 //! subcommands read and write single entries, show stats, persist, inspect, export and
@@ -17,22 +18,25 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cache_host::storage::postgres::{self, PostgresOptions, PostgresStorage};
 use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
 use cache_host::{
     CacheService, CacheServiceBuilder, OwnerWait, Persistence, Policy, Runtime, RuntimeOptions,
-    WriteBack,
+    ServiceStorage, WriteBack,
 };
 use clap::{Parser, Subcommand};
 
 use crate::exit::Failure;
 use crate::out::outln;
 
-/// Run the WebAssembly cache component over a SQLite file.
+/// Run the WebAssembly cache component over a SQLite file or a PostgreSQL database.
 #[derive(Debug, Parser)]
 #[command(name = "cache-host", version, about, after_help = exit::HELP)]
 struct Cli {
-    /// The SQLite database file. Write commands create it if missing; read commands
-    /// (get, stats, inspect, export) open it read-only and never create or change it.
+    /// The SQLite database file, or a PostgreSQL URL (postgres://user@host:port/db;
+    /// add ?options=-c%20search_path%3Dmyschema for another schema). Write commands
+    /// create the file or the tables if missing; read commands (get, stats, inspect,
+    /// export) open it read-only and never create, migrate or change anything.
     #[arg(long, global = true, default_value = "./cache.db")]
     db: PathBuf,
     /// The cache component (.wasm). Default: $CACHE_HOST_WASM, else the component
@@ -211,10 +215,50 @@ fn configured(cli: &Cli) -> Result<CacheServiceBuilder, Failure> {
     Ok(b.write_back(write_back))
 }
 
-/// The service over the database, read-write (created and migrated if needed), as
-/// its one owner (see `--wait`).
-fn open(cli: &Cli) -> Result<CacheService, Failure> {
-    Ok(builder(cli)?.open_sqlite_with(&cli.db, &read_write(cli))?)
+/// The service of every command: over SQLite or PostgreSQL, behind one trait object.
+pub type Service = CacheService<Box<dyn ServiceStorage>>;
+
+/// `--db` as a PostgreSQL URL, if it is one.
+fn postgres_url(db: &Path) -> Option<&str> {
+    db.to_str().filter(|s| postgres::is_url(s))
+}
+
+/// Builds `builder` over `--db` with `options`: a PostgreSQL URL (shared with other
+/// processes; only `read_only` of the options applies) or a SQLite file.
+fn open_db(
+    builder: CacheServiceBuilder,
+    cli: &Cli,
+    options: &SqliteOptions,
+) -> Result<Service, Failure> {
+    match postgres_url(&cli.db) {
+        Some(url) => Ok(builder.open_with(url, options)?),
+        None => {
+            let storage = SqliteStorage::open_with(&cli.db, options)
+                .map_err(cache_host::Error::OpenStorage)?;
+            Ok(builder.build(Box::new(storage) as Box<dyn ServiceStorage>)?)
+        }
+    }
+}
+
+/// The storage alone, read-only (for `inspect` and `export`: no component).
+fn open_storage_read_only(db: &Path) -> Result<Box<dyn ServiceStorage>, Failure> {
+    let opened: Result<Box<dyn ServiceStorage>, _> = match postgres_url(db) {
+        Some(url) => {
+            let options = PostgresOptions {
+                read_only: true,
+                ..PostgresOptions::default()
+            };
+            PostgresStorage::open_with(url, options).map(|s| Box::new(s) as _)
+        }
+        None => SqliteStorage::open_with(db, &read_only(db)?).map(|s| Box::new(s) as _),
+    };
+    opened.map_err(|e| Failure::from(cache_host::Error::OpenStorage(e)))
+}
+
+/// The service over the database, read-write (created and migrated if needed); for
+/// SQLite as its one owner (see `--wait`).
+fn open(cli: &Cli) -> Result<Service, Failure> {
+    open_db(builder(cli)?, cli, &read_write(cli))
 }
 
 /// The options of a read-write open: the owner wait of `--wait`.
@@ -230,10 +274,10 @@ fn read_write(cli: &Cli) -> SqliteOptions {
     }
 }
 
-/// The options of a read-only open of an existing database; a missing one is a usage
+/// The options of a read-only open of an existing database; a missing file is a usage
 /// error (read commands never create a database).
 fn read_only(db: &Path) -> Result<SqliteOptions, Failure> {
-    if !db.is_file() {
+    if postgres_url(db).is_none() && !db.is_file() {
         return Err(Failure::usage(format!(
             "{} does not exist (read commands never create a database; check --db)",
             db.display()
@@ -247,16 +291,14 @@ fn read_only(db: &Path) -> Result<SqliteOptions, Failure> {
 
 /// The service over the existing database, read-only: nothing is created, migrated or
 /// written.
-fn open_read_only(cli: &Cli, load: bool) -> Result<CacheService, Failure> {
+fn open_read_only(cli: &Cli, load: bool) -> Result<Service, Failure> {
     let options = read_only(&cli.db)?;
-    Ok(builder(cli)?
-        .load_on_start(load)
-        .open_sqlite_with(&cli.db, &options)?)
+    open_db(builder(cli)?.load_on_start(load), cli, &options)
 }
 
 /// Closes a service of a write command: persist-all, then stop. If that fails, exits
 /// through [`exit_without_storing`].
-fn close_or_exit(cache: CacheService) {
+fn close_or_exit(cache: Service) {
     if let Err(e) = cache.close() {
         exit_without_storing(Failure::from(e));
     }
@@ -359,7 +401,7 @@ fn persistence_name(p: Persistence) -> &'static str {
     }
 }
 
-fn print_stats(cache: &CacheService) -> Result<(), Failure> {
+fn print_stats(cache: &Service) -> Result<(), Failure> {
     outln!(
         "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
         "namespace",
@@ -388,16 +430,40 @@ fn print_stats(cache: &CacheService) -> Result<(), Failure> {
 }
 
 fn inspect(db: &Path) -> Result<(), Failure> {
-    let mut storage = SqliteStorage::open_with(db, &read_only(db)?)
-        .map_err(|e| Failure::from(cache_host::Error::OpenStorage(e)))?;
-    let usage = storage
-        .usage()
-        .map_err(|e| Failure::from(cache_host::Error::OpenStorage(e)))?;
+    let storage_error = |e| Failure::from(cache_host::Error::OpenStorage(e));
+    let (namespaces, chat_settings_rows, user_data_rows) = match postgres_url(db) {
+        Some(url) => {
+            let options = PostgresOptions {
+                read_only: true,
+                ..PostgresOptions::default()
+            };
+            let mut storage = PostgresStorage::open_with(url, options).map_err(storage_error)?;
+            let namespaces = storage
+                .stored_namespaces()
+                .map_err(storage_error)?
+                .into_iter()
+                .map(|n| (n.namespace, n.rows, n.bytes))
+                .collect::<Vec<_>>();
+            let (settings, data) = storage.table_rows().map_err(storage_error)?;
+            (namespaces, settings, data)
+        }
+        None => {
+            let mut storage =
+                SqliteStorage::open_with(db, &read_only(db)?).map_err(storage_error)?;
+            let usage = storage.usage().map_err(storage_error)?;
+            let namespaces = usage
+                .namespaces
+                .into_iter()
+                .map(|n| (n.namespace, n.rows, n.bytes))
+                .collect();
+            (namespaces, usage.chat_settings_rows, usage.user_data_rows)
+        }
+    };
     outln!("{:<20} {:>10} {:>14}", "namespace", "rows", "bytes");
-    for ns in &usage.namespaces {
-        outln!("{:<20} {:>10} {:>14}", ns.namespace, ns.rows, ns.bytes);
+    for (namespace, rows, bytes) in &namespaces {
+        outln!("{:<20} {:>10} {:>14}", namespace, rows, bytes);
     }
-    outln!("{:<20} {:>10}", "(chat_settings)", usage.chat_settings_rows);
-    outln!("{:<20} {:>10}", "(user_data)", usage.user_data_rows);
+    outln!("{:<20} {:>10}", "(chat_settings)", chat_settings_rows);
+    outln!("{:<20} {:>10}", "(user_data)", user_data_rows);
     Ok(())
 }

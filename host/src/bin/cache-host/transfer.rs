@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use cache_host::storage::sqlite::SqliteStorage;
 use cache_host::{Inspect, NamespaceConfig, Persistence, Policy, Storage};
 use serde::{Deserialize, Serialize};
 
@@ -41,9 +40,8 @@ struct Line {
 /// as text are reported on stderr and make the exit code [`exit::FAILED`] (the export
 /// is incomplete); the others are still written.
 pub fn export(db: &Path) -> Result<u8, Failure> {
-    let options = crate::read_only(db)?;
     let storage_error = |e| Failure::from(cache_host::Error::OpenStorage(e));
-    let mut storage = SqliteStorage::open_with(db, &options).map_err(storage_error)?;
+    let mut storage = crate::open_storage_read_only(db)?;
     let mut namespaces = storage.stored_namespaces().map_err(storage_error)?;
     namespaces.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     let (mut rows_written, mut unreadable) = (0u64, 0u64);
@@ -136,10 +134,8 @@ pub fn import(cli: &Cli, source: &str) -> Result<u8, Failure> {
     }
     let session = Policy::new(table).map_err(Failure::usage)?;
 
-    let cache = crate::builder(cli)?
-        .policy(session)
-        .load_on_start(false)
-        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
+    let builder = crate::builder(cli)?.policy(session).load_on_start(false);
+    let cache = crate::open_db(builder, cli, &crate::read_write(cli))?;
     for (name, lines) in &by_namespace {
         for (line_no, line) in lines {
             if let Err(e) = cache.set(name, &line.key, &line.value) {

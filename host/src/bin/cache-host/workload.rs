@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_host::{ArtifactSource, CacheService, Error, RuntimeOptions, SettingsMode};
+use cache_host::{ArtifactSource, Error, RuntimeOptions, SettingsMode};
 use serde_json::{json, Value};
 
 use crate::exit::{self, Failure};
@@ -111,9 +111,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Failure> {
     let runtime_load_1 = t.elapsed();
     let source_1 = runtime.artifact_source().clone();
     let t = Instant::now();
-    let cache = crate::configured(cli)?
-        .runtime(runtime.clone())
-        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
+    let builder = crate::configured(cli)?.runtime(runtime.clone());
+    let cache = crate::open_db(builder, cli, &crate::read_write(cli))?;
     let open_1 = t.elapsed();
     let start_1 = cache.last_start_timing();
     let loaded_1 = cache.last_start_report().map(|r| r.loaded).unwrap_or(0);
@@ -160,9 +159,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8, Failure> {
     let runtime_load_2 = t.elapsed();
     let source_2 = runtime.artifact_source().clone();
     let t = Instant::now();
-    let cache = crate::configured(cli)?
-        .runtime(runtime.clone())
-        .open_sqlite_with(&cli.db, &crate::read_write(cli))?;
+    let builder = crate::configured(cli)?.runtime(runtime.clone());
+    let cache = crate::open_db(builder, cli, &crate::read_write(cli))?;
     let open_2 = t.elapsed();
     let start_2 = cache.last_start_timing();
     let report_2 = cache.last_start_report();
@@ -300,7 +298,7 @@ fn timed<T>(stats: &mut OpStats, f: impl FnOnce() -> Result<T, Error>) -> Option
 }
 
 fn step(
-    cache: &CacheService,
+    cache: &crate::Service,
     rng: &mut Rng,
     args: &RunArgs,
     i: u64,
@@ -416,7 +414,7 @@ fn contains(text: &str, want: &Value) -> bool {
 }
 
 /// Checks every acknowledged write of the run; returns (checked, problems).
-fn verify(cache: &CacheService, expected: &Expected) -> Result<(u64, Vec<String>), Error> {
+fn verify(cache: &crate::Service, expected: &Expected) -> Result<(u64, Vec<String>), Error> {
     let mut checked = 0u64;
     let mut lost = Vec::new();
     for (chat, want) in &expected.settings {

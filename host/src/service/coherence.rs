@@ -1,0 +1,189 @@
+//! Several processes on one database: the thread that applies the changes other
+//! processes commit (the storage's [`ChangeFeed`]) to this process's component, and
+//! what the service does when a write meets a row another process changed.
+//!
+//! - A changed row → `forget(namespace, key)`; a cleared namespace →
+//!   `forget-namespace`; chat settings → `forget-chat-settings`; user data →
+//!   `forget-user-data`. Then the storage is told the change is applied
+//!   ([`Inspect::change_applied`](crate::Inspect::change_applied)), in that order and under the service's lock: no
+//!   write-back of the dropped copy can run in between.
+//! - The feed reconnected (changes may have been missed) → `forget-all`.
+//! - This process's own writes are not in the feed (the storage filters them).
+//! - A write refused with `conflict` (a stale copy would have overwritten a newer
+//!   row): the rows named by [`Inspect::take_conflicts`](crate::Inspect::take_conflicts) are forgotten, copy and
+//!   pending change; `persist-all` is then retried up to [`CONFLICT_RETRIES`] times,
+//!   so the newer stored row wins and the rest of the batch is written.
+//!
+//! The thread holds an `Arc<Shared>` and polls the feed every 50 ms: it returns
+//! within that when the service stops, so the last handle's drop (which joins it
+//! before the shared instance is dropped) never waits long and never runs on it.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::flatten;
+use super::lifecycle::{Shared, Slot, State};
+use crate::bindings::gromozeka::cache::rows::StorageErrorKind as WitKind;
+use crate::imports::ServiceStorage;
+use crate::storage::{Change, ChangeFeed, FeedEvent, StorageErrorKind};
+use crate::{CacheError, Error, PersistReport};
+
+/// How often the coherence thread checks whether the service stops.
+pub(super) const POLL: Duration = Duration::from_millis(50);
+
+/// How many times `persist-all` is retried after forgetting conflicting rows.
+pub const CONFLICT_RETRIES: u32 = 3;
+
+/// Called after each change of another process is applied (for metrics, logs, and
+/// the coherence tools' measurements); runs on the coherence thread, outside the
+/// service's lock, so it may call the service.
+pub type ChangeObserver = Arc<dyn Fn(&FeedEvent) + Send + Sync>;
+
+/// A guest call's outcome that may be a storage `conflict`.
+pub(super) trait Outcome {
+    /// True for a `storage` error of kind `conflict`.
+    fn is_conflict(&self) -> bool;
+}
+
+impl<T> Outcome for Result<T, CacheError> {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Err(CacheError::Storage(e)) if e.kind == WitKind::Conflict)
+    }
+}
+
+fn storage_of<S: ServiceStorage>(state: &mut State<S>) -> Option<&mut S> {
+    match &mut state.slot {
+        Slot::Live(inst) => Some(&mut inst.store.data_mut().storage),
+        Slot::Down(storage) => Some(storage),
+        Slot::Empty => None,
+    }
+}
+
+impl<S: ServiceStorage> Shared<S> {
+    /// Applies one event of the feed (see the module documentation).
+    pub(super) fn apply_remote(&self, event: &FeedEvent) {
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        match event {
+            FeedEvent::Change(change) => {
+                let forgotten = self.call_locked(&mut state, |b, s| match change {
+                    Change::Row { namespace, key, .. } => {
+                        b.gromozeka_cache_cache().call_forget(s, namespace, key)
+                    }
+                    Change::Namespace(namespace) => b
+                        .gromozeka_cache_cache()
+                        .call_forget_namespace(s, namespace)
+                        .map(|n| n > 0),
+                    Change::ChatSettings(chat_id) => b
+                        .gromozeka_cache_bot()
+                        .call_forget_chat_settings(s, *chat_id),
+                    Change::UserData { chat_id, user_id } => b
+                        .gromozeka_cache_bot()
+                        .call_forget_user_data(s, *chat_id, *user_id),
+                });
+                match forgotten {
+                    Ok(held) => tracing::trace!(?change, held, "another process's change applied"),
+                    // A trap restarted the instance from storage: nothing stale is held.
+                    Err(e) => {
+                        tracing::warn!(?change, error = %e, "dropping the copy of another process's change failed")
+                    }
+                }
+                if let Some(storage) = storage_of(&mut state) {
+                    storage.change_applied(change);
+                }
+            }
+            FeedEvent::Reconnected => {
+                match self.call_locked(&mut state, |b, s| {
+                    b.gromozeka_cache_cache().call_forget_all(s)
+                }) {
+                    Ok(dropped) => tracing::info!(
+                        dropped,
+                        "listening again after a lost connection: dropped every clean cached entry"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "forget-all after a reconnect failed"),
+                }
+            }
+        }
+        state.remote_changes += 1;
+        drop(state);
+        if let Some(observer) = &self.observer {
+            observer(event);
+        }
+    }
+
+    /// Forgets the rows the storage refused with `conflict` (copy and pending
+    /// change): the newer stored row wins. Returns how many.
+    pub(super) fn forget_conflicts(&self, state: &mut State<S>) -> usize {
+        let rows = storage_of(state)
+            .map(|s| s.take_conflicts())
+            .unwrap_or_default();
+        for (namespace, key) in &rows {
+            match self.call_locked(state, |b, s| {
+                b.gromozeka_cache_cache().call_forget(s, namespace, key)
+            }) {
+                Ok(_) => tracing::warn!(%namespace, %key,
+                    "another process changed this row after this process read it: the cached copy and its pending change are dropped, the newer stored row stays"),
+                Err(e) => {
+                    tracing::error!(%namespace, %key, error = %e, "cannot drop the stale copy of a conflicting row")
+                }
+            }
+        }
+        rows.len()
+    }
+
+    /// `persist-all`; on `conflict`, forgets the conflicting rows and retries (up
+    /// to [`CONFLICT_RETRIES`] times), so a stale copy is never written and the rest
+    /// is. Other failures are returned at once, every change still pending.
+    pub(super) fn persist_locked(&self, state: &mut State<S>) -> Result<PersistReport, Error> {
+        let mut retries = 0;
+        loop {
+            let result = flatten(
+                self.call_locked(state, |b, s| b.gromozeka_cache_cache().call_persist_all(s)),
+            );
+            match result {
+                Ok(report) => {
+                    state.mark_persisted();
+                    return Ok(report);
+                }
+                Err(Error::Storage(e))
+                    if e.kind == StorageErrorKind::Conflict && retries < CONFLICT_RETRIES =>
+                {
+                    retries += 1;
+                    let forgotten = self.forget_conflicts(state);
+                    tracing::warn!(forgotten, retry = retries, error = %e.message,
+                        "persist-all met rows another process changed; retrying without them");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn run_coherence(&self, feed: &ChangeFeed) {
+        while !self.stopping.load(Ordering::Acquire) {
+            match feed.next(POLL) {
+                Ok(Some(event)) => self.apply_remote(&event),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the change feed stopped: other processes' changes are no longer applied to this cache");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Starts the coherence thread of `shared` over `feed`.
+pub(super) fn spawn<S: ServiceStorage>(
+    shared: &Arc<Shared<S>>,
+    feed: ChangeFeed,
+) -> Result<JoinHandle<()>, Error> {
+    let shared = Arc::clone(shared);
+    std::thread::Builder::new()
+        .name("cache-coherence".into())
+        .spawn(move || shared.run_coherence(&feed))
+        .map_err(|e| Error::Runtime(format!("cannot start the coherence thread: {e}")))
+}
