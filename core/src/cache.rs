@@ -332,8 +332,12 @@ impl<S: Storage> Cache<S> {
             ));
         }
         let text = value.to_string();
-        validate::value_size(&text)?;
         let idx = self.index(namespace)?;
+        if text.len() > validate::MAX_VALUE_BYTES {
+            // The limit is on what storage would hold: the mirrored field (a copy
+            // whose home is another store) does not count.
+            validate::value_size(&self.namespaces[idx].without_mirror(&text))?;
+        }
         let entry = NewEntry {
             key: key.into_boxed_str(),
             value: text.into_boxed_str(),
