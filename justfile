@@ -22,8 +22,9 @@ build: setup
 wit: build
     target/release/componentize wit target/cache.wasm
 
-# Runs every test: native core tests, the component in wasmtime, the SQLite host, Python and Node hosts.
-test: build test-rust test-python test-node
+# Runs every test: native core tests, the component in wasmtime, the SQLite host, Python and Node hosts,
+# and a short run of each fuzz target.
+test: build test-rust test-python test-node test-fuzz
 
 # Builds every Rust target once, in release, with one feature set: wasmtime compiles once and
 # every recipe below reuses it (selecting packages with `-p` would resolve other features and rebuild).
@@ -83,8 +84,19 @@ chaos *args: build build-rust
 bench *args: build build-rust py-venv
     bench/run {{args}}
 
+# Runs the fuzz targets (cargo fuzz, libFuzzer; see fuzz/README.md): `target` is core_ops,
+# component_api, db_cells or all; `seconds` per target. Installs cargo-fuzz into target/tools.
+fuzz target="all" seconds="60": build
+    nice -n 10 scripts/fuzz {{target}} {{seconds}}
+
+# The fuzz smoke test: the committed seeds, then 20 seconds of each target (one instrumented build).
+test-fuzz: build
+    scripts/fuzz all 20
+
 # Formatting and lints (clippy with warnings as errors).
 lint: setup
     {{cargo}} fmt --all -- --check
     {{cargo}} clippy --release --workspace --all-targets -- -D warnings
     scripts/build-component --clippy
+    cd fuzz && ../{{cargo}} fmt --all -- --check
+    cd fuzz && CARGO_TARGET_DIR=target/clippy ../{{cargo}} clippy --features host --all-targets -- -D warnings

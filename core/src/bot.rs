@@ -71,7 +71,7 @@ impl<S: BotStorage> BotCache<S> {
         }
         let settings = self.stored_settings(chat_id)?;
         let text = json_text(&Value::Object(settings.clone()));
-        self.refresh_field(CHATS, key, SETTINGS_FIELD, Value::Object(settings))?;
+        self.cache_copy(CHATS, key, SETTINGS_FIELD, Value::Object(settings));
         Ok(text)
     }
 
@@ -100,8 +100,9 @@ impl<S: BotStorage> BotCache<S> {
             SettingsMode::Merge => SettingsChange::Merge(pairs),
             SettingsMode::Rewrite => SettingsChange::Rewrite(pairs),
         };
+        let entry = self.cached_chat(chat_id)?;
         self.write_settings(chat_id, &change)?;
-        self.update_cached_settings(chat_id, |cached| match mode {
+        self.update_cached_settings(chat_id, entry, |cached| match mode {
             SettingsMode::Merge => {
                 let mut merged = cached?;
                 merged.extend(settings);
@@ -114,8 +115,9 @@ impl<S: BotStorage> BotCache<S> {
     /// Deletes one setting of the chat, in storage and in the cached copy.
     pub fn unset_chat_setting(&mut self, chat_id: i64, key: &str) -> Result<(), CacheError> {
         validate::key(key)?;
+        let entry = self.cached_chat(chat_id)?;
         self.write_settings(chat_id, &SettingsChange::Unset(key.to_owned()))?;
-        self.update_cached_settings(chat_id, |cached| {
+        self.update_cached_settings(chat_id, entry, |cached| {
             let mut settings = cached?;
             settings.remove(key);
             Some(settings)
@@ -165,7 +167,7 @@ impl<S: BotStorage> BotCache<S> {
         }
         let data = self.stored_user_data(chat_id, user_id)?;
         let text = json_text(&Value::Object(data.clone()));
-        self.refresh_field(CHAT_USERS, key, DATA_FIELD, Value::Object(data))?;
+        self.cache_copy(CHAT_USERS, key, DATA_FIELD, Value::Object(data));
         Ok(text)
     }
 
@@ -199,8 +201,8 @@ impl<S: BotStorage> BotCache<S> {
             return Ok(());
         };
         data.insert(data_key.to_owned(), parsed);
-        self.cache
-            .refresh_json(CHAT_USERS, key, Value::Object(entry))
+        self.recache(CHAT_USERS, key, DATA_FIELD, entry);
+        Ok(())
     }
 
     /// One item of the user's state as JSON text, if set.
@@ -267,18 +269,37 @@ impl<S: BotStorage> BotCache<S> {
             .and_then(|r| r)
     }
 
-    /// Caches `value` as the mirrored `field` of the entry under `key`.
-    fn refresh_field(
-        &mut self,
-        namespace: &str,
-        key: String,
-        field: &str,
-        value: Value,
-    ) -> Result<(), CacheError> {
-        let mut entry = self.object_at(namespace, &key)?;
-        entry.insert(field.to_owned(), value);
+    /// Caches `value`, just read from the bot's storage, as the mirrored `field`
+    /// of the entry under `key`. Best effort: the caller already has its answer,
+    /// so if the copy cannot be cached (the entry would be over the size limit, or
+    /// reading the entry failed) it is simply not cached.
+    fn cache_copy(&mut self, namespace: &str, key: String, field: &str, value: Value) {
+        if let Ok(mut entry) = self.object_at(namespace, &key) {
+            entry.insert(field.to_owned(), value);
+            self.recache(namespace, key, field, entry);
+        }
+    }
+
+    /// Caches `entry`, whose mirrored `field` holds what the bot's storage now
+    /// holds. Storage already has the change, so this cannot fail the call: if
+    /// the entry cannot be cached (over the size limit), the stale copy of the
+    /// field is dropped instead and the next read goes to storage.
+    fn recache(&mut self, namespace: &str, key: String, field: &str, entry: Object) {
+        if self
+            .cache
+            .refresh_json(namespace, key.clone(), Value::Object(entry))
+            .is_err()
+        {
+            self.cache.forget_field(namespace, &key, field);
+        }
+    }
+
+    /// The cached `chats` entry of a chat (read through storage if needed), read
+    /// before a settings write so that a failing read fails the call before it
+    /// writes. Also checks that `chats` is configured.
+    fn cached_chat(&mut self, chat_id: i64) -> Result<Option<Value>, CacheError> {
         self.cache
-            .refresh_json(namespace, key, Value::Object(entry))
+            .get_json(CHATS, &chat_id.to_string(), |entry| entry.cloned())
     }
 
     /// Writes a settings change, after checking that `chats` is configured.
@@ -290,16 +311,17 @@ impl<S: BotStorage> BotCache<S> {
             .map_err(|e| CacheError::storage("bot-storage.write-chat-settings", e))
     }
 
-    /// Replaces the cached settings of a chat with `update(cached settings)`;
-    /// `None` drops the cached copy (the next read goes to storage). Storage
-    /// already holds the change, so nothing is written.
+    /// Replaces the cached settings of a chat (`entry`, read before the write)
+    /// with `update(cached settings)`; `None` drops the cached copy (the next read
+    /// goes to storage). Storage already holds the change, so nothing is written
+    /// and nothing fails (see [`BotCache::recache`]).
     fn update_cached_settings(
         &mut self,
         chat_id: i64,
+        entry: Option<Value>,
         update: impl FnOnce(Option<Object>) -> Option<Object>,
     ) -> Result<(), CacheError> {
         let key = chat_id.to_string();
-        let entry = self.cache.get_json(CHATS, &key, |entry| entry.cloned())?;
         let mut entry = match entry {
             Some(Value::Object(entry)) => entry,
             // Nothing cached (or an entry the bot did not write): cache the
@@ -315,7 +337,8 @@ impl<S: BotStorage> BotCache<S> {
         } else if entry.is_empty() {
             return Ok(());
         }
-        self.cache.refresh_json(CHATS, key, Value::Object(entry))
+        self.recache(CHATS, key, SETTINGS_FIELD, entry);
+        Ok(())
     }
 
     /// The chat's stored settings as an object of strings.

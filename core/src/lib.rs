@@ -20,6 +20,8 @@ mod error;
 mod forget;
 mod memory_storage;
 mod mock_storage;
+#[cfg(feature = "model")]
+pub mod model;
 mod namespace;
 mod storage;
 mod validate;
