@@ -147,11 +147,15 @@ impl<S: BotStorage> BotCache<S> {
 
     /// Replaces the chat's info with `info` (a JSON object), stored as the
     /// `chats` namespace's persistence says.
+    /// Info that could never fit in the chat's row is refused as
+    /// [`CacheError::TooLarge`] before storage is read.
     pub fn set_chat_info(&mut self, chat_id: i64, info: &str) -> Result<(), CacheError> {
-        let info = parse_object(info, "info")?;
+        let info = Value::Object(parse_object(info, "info")?);
+        // The row holds at least `{"info":<info>}`.
+        validate::value_size(&json_text(&serde_json::json!({ INFO_FIELD: &info })))?;
         let key = chat_id.to_string();
         let mut entry = self.object_at(CHATS, &key)?;
-        entry.insert(INFO_FIELD.to_owned(), Value::Object(info));
+        entry.insert(INFO_FIELD.to_owned(), info);
         self.cache.set_json(CHATS, key, Value::Object(entry))
     }
 

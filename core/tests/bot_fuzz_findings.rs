@@ -109,3 +109,30 @@ fn cached_settings_do_not_count_against_chat_info() {
     let info = serde_json::json!({ "t": "i".repeat(MAX_VALUE_BYTES) }).to_string();
     assert!(bot.set_chat_info(3, &info).is_err());
 }
+
+/// `set_chat_info` read the chat's row before it checked the info's size, so
+/// info that could never fit failed with the read's storage error instead of
+/// `TooLarge`, and only while storage was failing.
+#[test]
+fn info_that_can_never_fit_is_too_large_without_reading_storage() {
+    let mut bot = BotCache::new(MockStorage::new());
+    bot.cache().storage_mut().fail_reads = Some(FailRule::always(StorageError::new(
+        StorageErrorKind::Corrupt,
+        "injected failure",
+    )));
+    // `{"i":"…"}` fits the input limit; `{"info":{"i":"…"}}` does not.
+    let info = format!(r#"{{"i":{}}}"#, json_string(MAX_VALUE_BYTES - 6));
+    assert!(info.len() <= MAX_VALUE_BYTES);
+    let r = bot.set_chat_info(7, &info);
+    assert!(
+        matches!(r, Err(cache_core::CacheError::TooLarge(_))),
+        "expected TooLarge, got {r:?}"
+    );
+    assert_eq!(bot.cache_ref().storage().calls, [], "storage was called");
+    // Info that fits still needs the row, so the failing read is reported.
+    let r = bot.set_chat_info(7, r#"{"i":1}"#);
+    assert!(
+        matches!(r, Err(cache_core::CacheError::Storage(_))),
+        "{r:?}"
+    );
+}
