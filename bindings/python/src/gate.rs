@@ -70,12 +70,11 @@ impl NativeCache {
         result.map_err(|e| to_py(py, e))
     }
 
-    /// Replaces the storage under the gate and returns the previous one (dropped by
-    /// the caller with the GIL held, since it may hold Python objects).
+    /// Replaces the storage under the gate (starting its change feed, if it has
+    /// one) and returns the previous one (dropped by the caller with the GIL held,
+    /// since it may hold Python objects).
     pub(crate) fn swap_storage(&self, py: Python<'_>, storage: AnyStorage) -> PyResult<AnyStorage> {
-        self.run(py, move |s| {
-            s.with_storage(move |current| std::mem::replace(current, storage))
-        })
+        self.run(py, move |s| s.replace_storage(storage))
     }
 
     /// Makes `storage` the cache's storage (the previous one is dropped with the

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cache_host::storage::postgres::PostgresStorage;
+use cache_host::storage::postgres::{self, PostgresStorage};
 use cache_host::storage::MemoryStorage;
 use cache_host::{
     CacheService, Error, NamespaceConfig, RuntimeOptions, SettingsMode, SqliteStorage, WriteBack,
@@ -130,7 +130,10 @@ impl NativeCache {
 
     /// Connects to the PostgreSQL database at `url` (`postgres://` or
     /// `postgresql://`, creating and migrating the cache's tables if needed), makes
-    /// it the storage and, with `load`, loads its persisted entries.
+    /// it the storage and, with `load`, loads its persisted entries. Several
+    /// processes may share the database: a thread listens for their changes and
+    /// drops this cache's copies of what they changed, and a write based on a stale
+    /// copy is refused by storage instead of overwriting a newer row.
     #[pyo3(signature = (url, load = true))]
     fn _attach_postgres<'py>(
         &self,
@@ -139,7 +142,7 @@ impl NativeCache {
         load: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let storage = py
-            .detach(|| PostgresStorage::open(&url))
+            .detach(|| PostgresStorage::open_with(&url, postgres::shared_options(false)))
             .map_err(|e| to_py(py, Error::OpenStorage(e)))?;
         self.attach(py, AnyStorage::Postgres(Box::new(storage)), load)
     }

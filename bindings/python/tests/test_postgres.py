@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +102,55 @@ def test_an_unreachable_server_is_a_storage_error(pg_schema: tuple[str, str]) ->
     assert raised.value.kind is not None
     cache.users.set(1, {"still": "usable"})  # the failed attach left the cache working
     assert cache.users.get(1) == {"still": "usable"}
+
+
+# A second bot process: changes what the test process has cached, then exits
+# (closing, so its on-shutdown writes are persisted too).
+OTHER_PROCESS = """
+import sys
+from gromozeka_cache import CacheService
+cache = CacheService.getInstance()
+cache.injectDatabase(sys.argv[1])
+cache.chatUsers["1:2"] = {"v": 2}
+cache.setChatSettings(-100, {"lang": "de"})
+cache.setUserData(-100, 7, "karma", 5)
+cache.setChatInfo(-100, {"title": "B"})
+cache.close()
+"""
+
+
+def test_another_process_s_changes_reach_this_cache(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    db = with_schema(url, schema, "postgresql")
+    cache = CacheService.getInstance()
+    cache.injectDatabase(db)
+    cache.chatUsers["1:2"] = {"v": 1}
+    assert cache.getChatSettings(-100) == {}  # cached copies of what the other process changes
+    assert cache.getUserData(-100, 7) == {}
+
+    subprocess.run([sys.executable, "-c", OTHER_PROCESS, db], check=True, timeout=120)
+
+    want = ({"v": 2}, {"lang": "de"}, {"karma": 5})
+    deadline = time.monotonic() + 10
+    seen = None
+    while time.monotonic() < deadline:
+        seen = (cache.chatUsers["1:2"], cache.getChatSettings(-100), cache.getUserData(-100, 7))
+        if seen == want:
+            break
+        time.sleep(0.05)
+    assert seen == want, "this process kept stale copies of another process's changes"
+
+
+def test_a_replaced_database_s_changes_no_longer_apply(pg_schema: tuple[str, str], tmp_path: Path) -> None:
+    url, schema = pg_schema
+    db = with_schema(url, schema, "postgresql")
+    cache = CacheService.getInstance()
+    cache.injectDatabase(db)
+    cache.injectDatabase(str(tmp_path / "bot.sqlite"))
+    cache.setWriteBack(None, None)
+    cache.setChatInfo(-100, {"title": "A"})  # pending: held only in this cache
+
+    subprocess.run([sys.executable, "-c", OTHER_PROCESS, db], check=True, timeout=120)
+    assert psql(url, f"SELECT count(*) FROM {schema}.cache_storage WHERE key = '-100'") == "1"
+    time.sleep(1.0)  # a listener still running would have dropped the copy within milliseconds
+    assert cache.getChatInfo(-100) == {"title": "A"}

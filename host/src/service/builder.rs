@@ -193,6 +193,7 @@ impl CacheServiceBuilder {
             )),
             wake: Condvar::new(),
             stopping: AtomicBool::new(false),
+            feed_generation: AtomicU64::new(0),
             observer: self.observer,
         };
         // Before the load: no change committed after it is missed.
@@ -208,13 +209,13 @@ impl CacheServiceBuilder {
         shared.lock().set_live(started);
         let shared = Arc::new(shared);
         // If a thread cannot start, dropping `background` stops those already started.
-        let mut background = Background {
+        let background = Background {
             shared: Arc::clone(&shared),
-            threads: Vec::new(),
+            threads: Mutex::new(Vec::new()),
         };
-        background.threads.push(write_back::spawn(&shared)?);
+        background.push(write_back::spawn(&shared)?);
         if let Some(feed) = feed {
-            background.threads.push(coherence::spawn(&shared, feed)?);
+            background.push(coherence::spawn(&shared, feed, 0)?);
         }
         Ok(CacheService {
             background: Arc::new(background),

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use super::flatten;
 use super::lifecycle::{Shared, Slot, State};
+use super::CacheService;
 use crate::bindings::gromozeka::cache::rows::StorageErrorKind as WitKind;
 use crate::imports::ServiceStorage;
 use crate::storage::{Change, ChangeFeed, FeedEvent, StorageErrorKind};
@@ -62,10 +63,11 @@ fn storage_of<S: ServiceStorage>(state: &mut State<S>) -> Option<&mut S> {
 }
 
 impl<S: ServiceStorage> Shared<S> {
-    /// Applies one event of the feed (see the module documentation).
-    pub(super) fn apply_remote(&self, event: &FeedEvent) {
+    /// Applies one event of the feed of `generation` (see the module
+    /// documentation); nothing if the storage was replaced since.
+    pub(super) fn apply_remote(&self, event: &FeedEvent, generation: u64) {
         let mut state = self.lock();
-        if state.closed {
+        if state.closed || self.feed_generation.load(Ordering::Acquire) != generation {
             return;
         }
         match event {
@@ -162,10 +164,13 @@ impl<S: ServiceStorage> Shared<S> {
         }
     }
 
-    fn run_coherence(&self, feed: &ChangeFeed) {
-        while !self.stopping.load(Ordering::Acquire) {
+    fn run_coherence(&self, feed: &ChangeFeed, generation: u64) {
+        // A newer generation means the storage was replaced: this feed is done.
+        while !self.stopping.load(Ordering::Acquire)
+            && self.feed_generation.load(Ordering::Acquire) <= generation
+        {
             match feed.next(POLL) {
-                Ok(Some(event)) => self.apply_remote(&event),
+                Ok(Some(event)) => self.apply_remote(&event, generation),
                 Ok(None) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "the change feed stopped: other processes' changes are no longer applied to this cache");
@@ -176,14 +181,52 @@ impl<S: ServiceStorage> Shared<S> {
     }
 }
 
-/// Starts the coherence thread of `shared` over `feed`.
+/// Starts the coherence thread of `shared` over `feed`, the feed of storage
+/// `generation`.
 pub(super) fn spawn<S: ServiceStorage>(
     shared: &Arc<Shared<S>>,
     feed: ChangeFeed,
+    generation: u64,
 ) -> Result<JoinHandle<()>, Error> {
     let shared = Arc::clone(shared);
     std::thread::Builder::new()
         .name("cache-coherence".into())
-        .spawn(move || shared.run_coherence(&feed))
+        .spawn(move || shared.run_coherence(&feed, generation))
         .map_err(|e| Error::Runtime(format!("cannot start the coherence thread: {e}")))
+}
+
+impl<S: ServiceStorage> CacheService<S> {
+    /// Makes `storage` the service's storage and returns the previous one.
+    ///
+    /// The cached entries stay (call `load_from_storage` to fill free capacity
+    /// from the new storage). The previous storage's change feed, if any, is no
+    /// longer applied; if `storage` has one, it starts listening before the swap
+    /// and a new coherence thread applies it, as for a service built over it. On
+    /// error the service keeps its storage.
+    pub fn replace_storage(&self, mut storage: S) -> Result<S, Error> {
+        let feed = storage.change_feed().map_err(Error::OpenStorage)?;
+        let mut state = self.shared.lock();
+        let Some(current) = storage_of(&mut state) else {
+            return Err(lost_storage());
+        };
+        let generation = self.shared.feed_generation.load(Ordering::Acquire) + 1;
+        // Started under the lock, the thread applies nothing before the swap below.
+        let thread = feed
+            .map(|feed| spawn(&self.shared, feed, generation))
+            .transpose()?;
+        let previous = std::mem::replace(current, storage);
+        self.shared
+            .feed_generation
+            .store(generation, Ordering::Release);
+        drop(state);
+        if let Some(thread) = thread {
+            self.background.push(thread);
+        }
+        Ok(previous)
+    }
+}
+
+/// The error of a service whose storage was lost to an earlier panic.
+pub(super) fn lost_storage() -> Error {
+    Error::Runtime("the storage was lost after an earlier panic".into())
 }

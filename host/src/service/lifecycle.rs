@@ -26,6 +26,10 @@ pub(super) struct Shared<S: ServiceStorage> {
     pub(super) wake: Condvar,
     /// Set when the last handle is dropped: background threads return.
     pub(super) stopping: AtomicBool,
+    /// Which storage's change feed is current: bumped, under the state lock, each
+    /// time the storage is replaced. A coherence thread of an older feed applies
+    /// nothing more and returns.
+    pub(super) feed_generation: AtomicU64,
     /// Told of each change of another process once it is applied.
     pub(super) observer: Option<ChangeObserver>,
 }

@@ -28,7 +28,7 @@ mod write_back;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -69,7 +69,17 @@ impl<S: ServiceStorage> Clone for CacheService<S> {
 /// [`Shared::stopping`] is set (the coherence thread within its poll interval).
 struct Background<S: ServiceStorage> {
     shared: Arc<Shared<S>>,
-    threads: Vec<JoinHandle<()>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl<S: ServiceStorage> Background<S> {
+    /// Adds a started thread, joined when the service stops.
+    fn push(&self, thread: JoinHandle<()>) {
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(thread);
+    }
 }
 
 impl<S: ServiceStorage> Drop for Background<S> {
@@ -81,7 +91,8 @@ impl<S: ServiceStorage> Drop for Background<S> {
             let _state = self.shared.lock();
             self.shared.wake.notify_all();
         }
-        for thread in self.threads.drain(..) {
+        let threads = self.threads.get_mut().unwrap_or_else(|e| e.into_inner());
+        for thread in threads.drain(..) {
             if thread.join().is_err() {
                 tracing::error!("a cache background thread panicked");
             }
@@ -199,9 +210,7 @@ impl<S: ServiceStorage> CacheService<S> {
         match &mut state.slot {
             Slot::Live(inst) => Ok(f(&mut inst.store.data_mut().storage)),
             Slot::Down(storage) => Ok(f(storage)),
-            Slot::Empty => Err(Error::Runtime(
-                "the storage was lost after an earlier panic".into(),
-            )),
+            Slot::Empty => Err(coherence::lost_storage()),
         }
     }
 }
