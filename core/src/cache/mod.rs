@@ -1,0 +1,388 @@
+//! The cache: a table of namespaces and the storage behind them.
+
+mod configure;
+mod durable;
+mod store;
+
+use serde_json::Value;
+
+use crate::config::{self, NamespaceConfig, Persistence};
+use crate::namespace::{Namespace, NamespaceStats};
+use crate::storage::{Batch, RowKey, Storage};
+use crate::{validate, CacheError};
+
+/// How a store of entries treats their dirty marks and storage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A change by the caller: written now (on-change) or marked dirty (on-shutdown).
+    Mutation,
+    /// Caching what storage already holds: never written, the dirty mark kept as it
+    /// was; if making room fails, the entries are simply not cached.
+    Refresh,
+}
+
+/// An entry about to be stored: key, JSON text, and the text parsed if the
+/// caller already has it.
+pub(crate) struct NewEntry {
+    key: Box<str>,
+    value: Box<str>,
+    parsed: Option<Box<Value>>,
+}
+
+impl NewEntry {
+    fn text(key: String, value: String) -> Self {
+        NewEntry {
+            key: key.into_boxed_str(),
+            value: value.into_boxed_str(),
+            parsed: None,
+        }
+    }
+}
+
+/// Namespaced LRU maps over a [`Storage`]. One value per service: the
+/// component holds exactly one; native users may hold many.
+pub struct Cache<S> {
+    namespaces: Vec<Namespace>,
+    /// Declared mirrored fields: (namespace name, field), see [`Cache::mirror`].
+    mirrors: Vec<(Box<str>, Box<str>)>,
+    storage: S,
+}
+
+impl<S: Storage> Cache<S> {
+    /// A cache with the seed's table ([`config::default_table`]).
+    pub fn new(storage: S) -> Self {
+        let namespaces = config::default_table()
+            .into_iter()
+            .map(|c| Namespace::new(c, None))
+            .collect();
+        Cache {
+            namespaces,
+            mirrors: Vec::new(),
+            storage,
+        }
+    }
+
+    /// Declares `field`, a top-level field of the entries of `namespace`, a
+    /// *mirror*: a copy of data whose durable home is another store. The field
+    /// is dropped from every row written to storage and from every row read
+    /// from it; a generic [`set`](Cache::set) or [`set_many`](Cache::set_many)
+    /// of a value holding it is `InvalidJson`, since storage would never keep
+    /// it. [`set_json`](Cache::set_json) and [`refresh_json`](Cache::refresh_json)
+    /// accept it: they are how the owner of the other store keeps the copy.
+    /// Applies to the namespace of that name now and after every `configure`.
+    pub fn mirror(&mut self, namespace: &str, field: &str) {
+        self.mirrors.retain(|(ns, _)| &**ns != namespace);
+        self.mirrors.push((namespace.into(), field.into()));
+        for ns in &mut self.namespaces {
+            if ns.name() == namespace {
+                ns.mirror = Some(field.into());
+            }
+        }
+    }
+
+    fn mirror_of(&self, namespace: &str) -> Option<Box<str>> {
+        self.mirrors
+            .iter()
+            .find(|(ns, _)| &**ns == namespace)
+            .map(|(_, field)| field.clone())
+    }
+
+    /// The storage, for inspection.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The storage, for tests that change it behind the cache's back.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
+    pub(crate) fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace> {
+        self.namespaces.iter_mut().find(|ns| ns.name() == namespace)
+    }
+
+    pub(crate) fn namespaces_mut(&mut self) -> impl Iterator<Item = &mut Namespace> {
+        self.namespaces.iter_mut()
+    }
+
+    /// The configuration of `namespace`, or `UnknownNamespace`.
+    pub fn config_of(&self, namespace: &str) -> Result<&NamespaceConfig, CacheError> {
+        Ok(&self.namespaces[self.index(namespace)?].config)
+    }
+
+    fn index(&self, namespace: &str) -> Result<usize, CacheError> {
+        self.namespaces
+            .iter()
+            .position(|ns| ns.name() == namespace)
+            .ok_or_else(|| CacheError::UnknownNamespace(namespace.to_owned()))
+    }
+
+    /// The value of `key`; a miss in a persisted namespace reads through storage.
+    pub fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, CacheError> {
+        validate::key(key)?;
+        let idx = self.index(namespace)?;
+        self.lookup(idx, key)
+    }
+
+    /// The value of each key, in order; see [`Cache::get`].
+    pub fn get_many<K: AsRef<str>>(
+        &mut self,
+        namespace: &str,
+        keys: &[K],
+    ) -> Result<Vec<Option<String>>, CacheError> {
+        for key in keys {
+            validate::key(key.as_ref())?;
+        }
+        let idx = self.index(namespace)?;
+        keys.iter()
+            .map(|key| self.lookup(idx, key.as_ref()))
+            .collect()
+    }
+
+    /// Looks `key` up in namespace `idx`: a hit makes it most recent; a miss
+    /// reads through storage when storage may hold it.
+    fn lookup(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
+        let ns = &mut self.namespaces[idx];
+        if let Some(entry) = ns.entries.get(key) {
+            ns.hits += 1;
+            return Ok(Some(String::from(&*entry.value)));
+        }
+        ns.misses += 1;
+        self.read_through(idx, key)
+    }
+
+    /// The value storage holds for a key missing from memory, cached clean;
+    /// `None` when storage cannot have one the cache should see.
+    fn read_through(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
+        let ns = &self.namespaces[idx];
+        if !ns.storage_may_have(key) {
+            return Ok(None);
+        }
+        let found = self
+            .storage
+            .get(ns.name(), key)
+            .map_err(|e| CacheError::storage("rows.get", e))?;
+        let Some(value) = found else {
+            return Ok(None);
+        };
+        validate::value(&value).map_err(|e| stored_value_error(ns.name(), key, e))?;
+        let value = ns.without_mirror(&value).into_owned();
+        self.store(
+            idx,
+            vec![NewEntry::text(key.to_owned(), value.clone())],
+            Mode::Refresh,
+        )?;
+        Ok(Some(value))
+    }
+
+    /// Calls `f` with the value of `key` parsed as JSON (`None` if absent),
+    /// reading through storage as [`get`](Cache::get) does. The parsed value is
+    /// kept with the entry, so repeated reads of a held entry parse it once.
+    pub fn get_json<R>(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        f: impl FnOnce(Option<&Value>) -> R,
+    ) -> Result<R, CacheError> {
+        validate::key(key)?;
+        let idx = self.index(namespace)?;
+        let ns = &mut self.namespaces[idx];
+        if let Some(entry) = ns.entries.get_mut(key) {
+            ns.hits += 1;
+            if entry.parsed.is_none() {
+                let value = serde_json::from_str(&entry.value).map_err(|e| {
+                    CacheError::InvalidJson(format!("cached value of {namespace}/{key}: {e}"))
+                })?;
+                entry.parsed = Some(Box::new(value));
+            }
+            return Ok(f(entry.parsed.as_deref()));
+        }
+        ns.misses += 1;
+        match self.read_through(idx, key)? {
+            None => Ok(f(None)),
+            Some(text) => {
+                let value: Value = serde_json::from_str(&text).map_err(|e| {
+                    CacheError::InvalidJson(format!("stored value of {namespace}/{key}: {e}"))
+                })?;
+                Ok(f(Some(&value)))
+            }
+        }
+    }
+
+    /// Stores `value` under `key`; see `set` in `wit/cache.wit`.
+    pub fn set(&mut self, namespace: &str, key: String, value: String) -> Result<(), CacheError> {
+        validate::key(&key)?;
+        validate::value(&value)?;
+        let idx = self.index(namespace)?;
+        self.refuse_mirror(idx, &key, &value)?;
+        self.store(idx, vec![NewEntry::text(key, value)], Mode::Mutation)
+    }
+
+    /// Stores `value` under `key` as [`set`](Cache::set) does; the value may
+    /// hold the namespace's mirrored field (see [`Cache::mirror`]).
+    pub fn set_json(
+        &mut self,
+        namespace: &str,
+        key: String,
+        value: Value,
+    ) -> Result<(), CacheError> {
+        self.put_json(namespace, key, value, Mode::Mutation)
+    }
+
+    /// Caches `value` under `key` as what storage already holds: nothing is
+    /// written and the entry's dirty mark stays as it was (an absent entry is
+    /// clean). If making room would need a write that fails, the value is not
+    /// cached and `Ok` is returned: the next read goes to storage. The value may
+    /// hold the namespace's mirrored field.
+    pub fn refresh_json(
+        &mut self,
+        namespace: &str,
+        key: String,
+        value: Value,
+    ) -> Result<(), CacheError> {
+        self.put_json(namespace, key, value, Mode::Refresh)
+    }
+
+    fn put_json(
+        &mut self,
+        namespace: &str,
+        key: String,
+        value: Value,
+        mode: Mode,
+    ) -> Result<(), CacheError> {
+        validate::key(&key)?;
+        if value.is_null() {
+            return Err(CacheError::InvalidJson(
+                "value is JSON null; delete the key instead".to_owned(),
+            ));
+        }
+        // Straight into a byte buffer (`Value`'s `Display` goes through `fmt::Write`).
+        let text = serde_json::to_string(&value)
+            .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
+        let idx = self.index(namespace)?;
+        if text.len() > validate::MAX_VALUE_BYTES {
+            // The limit is on what storage would hold: the mirrored field (a copy
+            // whose home is another store) does not count.
+            validate::value_size(&self.namespaces[idx].without_mirror(&text))?;
+        }
+        let entry = NewEntry {
+            key: key.into_boxed_str(),
+            value: text.into_boxed_str(),
+            parsed: Some(Box::new(value)),
+        };
+        self.store(idx, vec![entry], mode)
+    }
+
+    /// Refuses a generic write of a value holding the namespace's mirrored field.
+    fn refuse_mirror(&self, idx: usize, key: &str, value: &str) -> Result<(), CacheError> {
+        let ns = &self.namespaces[idx];
+        if ns.has_mirror(value) {
+            let field = ns.mirror.as_deref().unwrap_or_default();
+            return Err(CacheError::InvalidJson(format!(
+                "{}/{key}: the field {field:?} is kept in the bot's own table, not in the \
+                 cache's rows; set it with the bot's API",
+                ns.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stores every entry, in order, or none of them.
+    pub fn set_many(
+        &mut self,
+        namespace: &str,
+        entries: Vec<(String, String)>,
+    ) -> Result<(), CacheError> {
+        for (key, value) in &entries {
+            validate::key(key)?;
+            validate::value(value)?;
+        }
+        let idx = self.index(namespace)?;
+        for (key, value) in &entries {
+            self.refuse_mirror(idx, key, value)?;
+        }
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| NewEntry::text(k, v))
+            .collect();
+        self.store(idx, entries, Mode::Mutation)
+    }
+
+    /// Removes `key`; `true` if it was held in memory. See `delete` in `wit/cache.wit`.
+    pub fn delete(&mut self, namespace: &str, key: &str) -> Result<bool, CacheError> {
+        validate::key(key)?;
+        let idx = self.index(namespace)?;
+        let ns = &mut self.namespaces[idx];
+        match ns.persistence() {
+            Persistence::MemoryOnly => {}
+            Persistence::OnChange => {
+                let batch = Batch {
+                    delete: vec![RowKey {
+                        namespace: ns.name(),
+                        key,
+                    }],
+                    ..Batch::default()
+                };
+                write(&mut self.storage, &batch)?;
+            }
+            Persistence::OnShutdown => {
+                if !ns.cleared {
+                    ns.deleted.insert(key.into());
+                }
+            }
+        }
+        let removed = ns.entries.pop(key);
+        if removed.as_ref().is_some_and(|e| e.dirty) {
+            ns.dirty_entries -= 1;
+        }
+        Ok(removed.is_some())
+    }
+
+    /// Removes every entry of the namespace, in memory and as its policy says in storage.
+    pub fn clear_namespace(&mut self, namespace: &str) -> Result<(), CacheError> {
+        let idx = self.index(namespace)?;
+        let ns = &mut self.namespaces[idx];
+        match ns.persistence() {
+            Persistence::MemoryOnly => {}
+            Persistence::OnChange => {
+                let batch = Batch {
+                    clear: vec![ns.name()],
+                    ..Batch::default()
+                };
+                write(&mut self.storage, &batch)?;
+            }
+            Persistence::OnShutdown => {
+                ns.deleted.clear();
+                ns.cleared = true;
+                ns.dirty_entries = 0;
+            }
+        }
+        ns.entries.clear();
+        Ok(())
+    }
+
+    /// One snapshot per namespace, in configuration order.
+    pub fn stats(&self) -> Vec<NamespaceStats> {
+        self.namespaces.iter().map(Namespace::stats).collect()
+    }
+}
+
+/// Applies `batch` to `storage`, naming the operation in the error.
+fn write<S: Storage>(storage: &mut S, batch: &Batch<'_>) -> Result<(), CacheError> {
+    storage
+        .write(batch)
+        .map_err(|e| CacheError::storage("rows.write", e))
+}
+
+/// The error for a stored value that fails validation.
+fn stored_value_error(namespace: &str, key: &str, error: CacheError) -> CacheError {
+    match error {
+        CacheError::InvalidJson(why) => {
+            CacheError::InvalidJson(format!("stored value of {namespace}/{key}: {why}"))
+        }
+        CacheError::TooLarge(why) => {
+            CacheError::TooLarge(format!("stored value of {namespace}/{key}: {why}"))
+        }
+        other => other,
+    }
+}
