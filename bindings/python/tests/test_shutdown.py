@@ -3,16 +3,12 @@ on-shutdown writes is stopped by SIGTERM or SIGHUP, or exits normally."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from children import persisted_chats, start_ready_child
 
 CHILD = textwrap.dedent(
     """
@@ -40,30 +36,11 @@ CHILD = textwrap.dedent(
 
 
 def run_child(tmp_path: Path, mode: str, signum: int | None) -> tuple[int, str]:
-    db = tmp_path / "bot.db"
-    script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(db), mode],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    assert line.strip() == "ready", child.stderr.read() if child.stderr else line
+    child = start_ready_child(tmp_path, CHILD, str(tmp_path / "bot.db"), mode)
     if signum is not None:
         child.send_signal(signum)
     out, err = child.communicate(timeout=60)
     return child.returncode, out + err
-
-
-def persisted_chats(db: Path) -> dict[str, dict]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT key, value FROM cache_storage WHERE namespace = 'chats'").fetchall()
-    return {key: json.loads(value) for key, value in rows}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

@@ -4,16 +4,13 @@ process killed with SIGKILL (no handler runs) loses at most that bound."""
 from __future__ import annotations
 
 import math
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from children import persisted_chats, start_ready_child
 
 from gromozeka_cache import CacheService
 
@@ -35,28 +32,14 @@ CHILD = textwrap.dedent(
 
 
 def stored_chats(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        (count,) = conn.execute("SELECT count(*) FROM cache_storage WHERE namespace = 'chats'").fetchone()
-    return int(count)
+    return len(persisted_chats(db))
 
 
 def killed_child(tmp_path: Path, max_age: str, wait: float) -> int:
     """Runs the child, SIGKILLs it `wait` seconds after its writes were acknowledged,
     and returns how many of its 100 chats the database holds."""
     db = tmp_path / "bot.db"
-    script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(db), max_age],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    assert line.strip() == "ready", child.stderr.read() if child.stderr else line
+    child = start_ready_child(tmp_path, CHILD, str(db), max_age)
     time.sleep(wait)
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=60)
