@@ -103,10 +103,68 @@ impl Change {
     }
 }
 
+/// How many row versions one generation of [`Seen`] holds: a process remembers
+/// at most twice this many (about 30 MB at 64-byte keys).
+pub const REMEMBERED_ROWS: usize = 1 << 17;
+
+/// The versions this process saw, bounded: two generations, the older dropped
+/// whole when the current one fills. Forgetting a version is always safe: a
+/// write of that row is then checked against the baseline, which is older
+/// than any version seen since listening, so it can only be refused more often
+/// (and a refused write re-reads the row), never accept a stale copy.
 #[derive(Default)]
+struct Seen {
+    current: HashMap<(String, String), i64>,
+    older: HashMap<(String, String), i64>,
+    limit: usize,
+}
+
+impl Seen {
+    fn with_limit(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            ..Self::default()
+        }
+    }
+
+    fn insert(&mut self, row: (String, String), version: i64) {
+        self.older.remove(&row);
+        if self.current.len() >= self.limit && !self.current.contains_key(&row) {
+            self.older = std::mem::take(&mut self.current);
+        }
+        self.current.insert(row, version);
+    }
+
+    fn get(&self, row: &(String, String)) -> Option<i64> {
+        self.current
+            .get(row)
+            .or_else(|| self.older.get(row))
+            .copied()
+    }
+
+    fn remove(&mut self, row: &(String, String)) {
+        self.current.remove(row);
+        self.older.remove(row);
+    }
+
+    fn retain(&mut self, keep: impl Fn(&(String, String)) -> bool) {
+        self.current.retain(|row, _| keep(row));
+        self.older.retain(|row, _| keep(row));
+    }
+
+    fn clear(&mut self) {
+        self.current.clear();
+        self.older.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.older.len()
+    }
+}
+
 struct State {
     /// (namespace, key) → the version this process last saw.
-    seen: HashMap<(String, String), i64>,
+    seen: Seen,
     /// Rows a failed batch found changed by another process.
     conflicts: Vec<(String, String)>,
     /// Server process ids of this process's storage connections: their
@@ -120,15 +178,32 @@ struct State {
 
 /// One process's view, shared by its [`PostgresStorage`](crate::PostgresStorage)
 /// and its [`Listener`](crate::Listener) (wrap it in an `Arc`).
-#[derive(Default)]
 pub struct Coherence {
     state: Mutex<State>,
 }
 
+impl Default for Coherence {
+    fn default() -> Self {
+        Self::remembering(REMEMBERED_ROWS)
+    }
+}
+
 impl Coherence {
-    /// An empty view.
+    /// An empty view remembering up to 2 × [`REMEMBERED_ROWS`] row versions.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty view remembering up to 2 × `rows` row versions.
+    pub fn remembering(rows: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                seen: Seen::with_limit(rows),
+                conflicts: Vec::new(),
+                own_pids: HashSet::new(),
+                baseline: None,
+            }),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -162,7 +237,6 @@ impl Coherence {
         state
             .seen
             .get(&(namespace.to_owned(), key.to_owned()))
-            .copied()
             .or(state.baseline)
     }
 
@@ -185,7 +259,7 @@ impl Coherence {
 
     /// Forgets every row of a namespace.
     pub(crate) fn unsee_namespace(&self, namespace: &str) {
-        self.lock().seen.retain(|(ns, _), _| ns != namespace);
+        self.lock().seen.retain(|(ns, _)| ns != namespace);
     }
 
     /// Applies another process's change, once the cached copy is dropped: what
@@ -299,5 +373,33 @@ mod tests {
         assert_eq!(coherence.seen("ns", "k"), Some(400), "the conflict read it");
         assert_eq!(coherence.take_conflicts(), vec![("ns".into(), "k".into())]);
         assert!(coherence.take_conflicts().is_empty());
+    }
+
+    #[test]
+    fn remembered_versions_are_bounded_and_a_forgotten_one_falls_back_to_the_baseline() {
+        let coherence = Coherence::remembering(3);
+        coherence.set_baseline(100);
+        for i in 0..10 {
+            coherence.saw("ns", &i.to_string(), 1000 + i);
+            assert!(
+                coherence.remembered() <= 6,
+                "{} remembered",
+                coherence.remembered()
+            );
+        }
+        // The newest generation is kept whole; the oldest rows went back to the baseline.
+        assert_eq!(coherence.seen("ns", "9"), Some(1009));
+        assert_eq!(coherence.seen("ns", "8"), Some(1008));
+        assert_eq!(coherence.seen("ns", "0"), Some(100));
+        // Seeing a remembered row again neither duplicates nor rotates it.
+        let before = coherence.remembered();
+        coherence.saw("ns", "9", 2000);
+        assert_eq!(coherence.remembered(), before);
+        assert_eq!(coherence.seen("ns", "9"), Some(2000));
+        // A row in the older generation, seen again, moves to the current one.
+        coherence.saw("ns", "6", 3000);
+        coherence.unsee_namespace("ns");
+        assert_eq!(coherence.remembered(), 0);
+        assert_eq!(coherence.seen("ns", "6"), Some(100));
     }
 }
