@@ -23,8 +23,8 @@ wit: build
     target/release/componentize wit target/cache.wasm
 
 # Runs every test: native core tests, the component in wasmtime, the SQLite host, Python and Node hosts,
-# and a short run of each fuzz target.
-test: build test-rust test-python test-node test-fuzz
+# a quick pass of every benchmark, and a short run of each fuzz target.
+test: build test-rust test-python test-node test-bench test-fuzz
 
 # Builds every Rust target once, in release, with one feature set: wasmtime compiles once and
 # every recipe below reuses it (selecting packages with `-p` would resolve other features and rebuild).
@@ -79,6 +79,12 @@ cli *args: build build-rust
 # e.g. `just chaos --trials 50 --write-back-age 2`. A tool, not a timed test.
 chaos *args: build build-rust
     target/release/cache-chaos {{args}}
+
+# The benchmark smoke: every measurement of `just bench` once, quickly (no timing claims;
+# BENCHMARKS.md is untouched), failing if one cannot be taken.
+test-bench: build build-rust py-venv
+    bench/build-noop
+    target/release/cache-bench --quick --no-callgrind --out target/bench-smoke.md > /dev/null
 
 # Benchmarks: ratios measured side by side in one run, written to BENCHMARKS.md (under 10 minutes).
 bench *args: build build-rust py-venv

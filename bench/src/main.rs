@@ -90,5 +90,20 @@ fn main() -> Result<()> {
     std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
     println!("{text}");
     eprintln!("cache-bench: wrote {}", args.out.display());
+    // A measurement that could not be taken is a broken bench, not a result.
+    let failed: Vec<&str> = report
+        .lines
+        .iter()
+        .filter(|l| l.value.is_nan())
+        .map(|l| l.what.as_str())
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} measurement(s) failed (see the notes in {}): {}",
+            failed.len(),
+            args.out.display(),
+            failed.join("; ")
+        );
+    }
     Ok(())
 }

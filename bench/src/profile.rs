@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
-use cache_host::{CacheService, NamespaceConfig, Persistence, Policy, Runtime};
+use cache_host::{CacheService, NamespaceConfig, Persistence, Policy, Runtime, WriteBack};
 
 use crate::raw::{RawCache, RawNoop};
 use crate::workload::{self, Size};
@@ -134,7 +134,7 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             .map_err(|e| anyhow!(e))?;
             let svc = CacheService::builder(&wasm)
                 .policy(policy)
-                .memory_limit(1 << 30)
+                .write_back(WriteBack::NEVER)
                 .load_on_start(false)
                 .open_sqlite(tmp.path().join("p.db"))?;
             let rows: Vec<(String, String)> = (0..n)
@@ -164,6 +164,7 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             let policy = Policy::new(namespaces()).map_err(|e| anyhow!(e))?;
             let svc = CacheService::builder(&wasm)
                 .policy(policy)
+                .write_back(WriteBack::NEVER)
                 .load_on_start(false)
                 .open_sqlite(tmp.path().join("profile.db"))?;
             let small = entries(Size::Small);

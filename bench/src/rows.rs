@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use cache_host::{CacheService, NamespaceConfig, Persistence, Policy, Runtime, SqliteStorage};
+use cache_host::{
+    CacheService, NamespaceConfig, Persistence, Policy, Runtime, SqliteStorage, WriteBack,
+};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::measure::{interleaved, interleaved_timed, Body, Rounds, TimedBody};
@@ -138,13 +140,14 @@ fn service(
     runtime: &Runtime,
     db: &str,
     namespaces: Vec<NamespaceConfig>,
-    memory: usize,
 ) -> Result<CacheService> {
     let policy = Policy::new(namespaces).map_err(|e| anyhow!(e))?;
+    // The default guest memory limit, which follows the namespace table. No
+    // write-back: row 4 times one `persist-all` of entries that are all pending.
     Ok(CacheService::builder(&paths.wasm)
         .runtime(runtime.clone())
         .policy(policy)
-        .memory_limit(memory)
+        .write_back(WriteBack::NEVER)
         .load_on_start(false)
         .open_sqlite(paths.tmp.path().join(db))?)
 }
@@ -200,7 +203,7 @@ fn hot_vs_python(
         py.get("python").and_then(|v| v.as_str()).unwrap_or("?")
     ));
 
-    let svc = service(paths, runtime, "hot.db", hot_namespaces(), 256 << 20)?;
+    let svc = service(paths, runtime, "hot.db", hot_namespaces())?;
     for size in Size::ALL {
         fill(&svc, size.namespace(), HOT_ENTRIES, size, 100)?;
     }
@@ -272,7 +275,7 @@ fn get_vs_noop(
     let mut cache = RawCache::new(runtime, &hot_namespaces())?;
     let noop_runtime = Runtime::load(&paths.noop)?;
     let mut noop = RawNoop::new(&noop_runtime)?;
-    let svc = service(paths, runtime, "noop-cmp.db", hot_namespaces(), 256 << 20)?;
+    let svc = service(paths, runtime, "noop-cmp.db", hot_namespaces())?;
     let keys: Vec<String> = (0..HOT_ENTRIES).map(workload::key).collect();
     let pattern = workload::pattern(HOT_OPS, HOT_ENTRIES);
     let seq: Vec<&str> = pattern.iter().map(|&i| keys[i].as_str()).collect();
@@ -347,7 +350,7 @@ fn batch_vs_lru(
     rounds: Rounds,
     report: &mut Report,
 ) -> Result<()> {
-    let svc = service(paths, runtime, "batch.db", hot_namespaces(), 256 << 20)?;
+    let svc = service(paths, runtime, "batch.db", hot_namespaces())?;
     let keys: Vec<String> = (0..HOT_ENTRIES).map(workload::key).collect();
     let pattern = workload::pattern(HOT_OPS, HOT_ENTRIES);
     for size in Size::ALL {
@@ -454,7 +457,6 @@ fn persist_once(
     rounds: Rounds,
     size: Size,
     rows: &[(String, String)],
-    memory: usize,
 ) -> Result<(f64, f64)> {
     const NS: &str = "p";
     let n = rows.len();
@@ -464,7 +466,6 @@ fn persist_once(
         runtime,
         &db_name,
         vec![ns_config(NS, n, Persistence::OnShutdown)],
-        memory,
     )?;
     let bare_path = paths
         .tmp
@@ -512,7 +513,6 @@ fn persist_and_cold_start(
 ) -> Result<()> {
     const NS: &str = "p";
     for size in Size::ALL {
-        let memory = 1 << 30;
         let namespaces = vec![ns_config(NS, BULK_ROWS, Persistence::OnShutdown)];
         let rows: Vec<(String, String)> = (0..BULK_ROWS)
             .map(|i| (workload::key(i), workload::value(i, size)))
@@ -521,7 +521,7 @@ fn persist_and_cold_start(
         // (128 MiB per guest-to-host call); if persist-all traps, say so and
         // measure at half the rows.
         for n in [BULK_ROWS, BULK_ROWS / 2] {
-            match persist_once(paths, runtime, rounds, size, &rows[..n], memory) {
+            match persist_once(paths, runtime, rounds, size, &rows[..n]) {
                 Ok((c, b)) => {
                     report.lines.push(Line {
                         row: "4",
@@ -579,7 +579,6 @@ fn persist_and_cold_start(
             let svc = CacheService::builder(&paths.wasm)
                 .runtime(rt)
                 .policy(policy.clone())
-                .memory_limit(memory)
                 .open_sqlite(&db_path)?;
             let total = t.elapsed().as_nanos() as f64;
             let loaded = svc.last_start_report().map(|r| r.loaded).unwrap_or(0);
@@ -678,7 +677,6 @@ fn scaling_and_memory(
             runtime,
             &format!("scale-{n}.db"),
             vec![ns_config(NS, n, Persistence::MemoryOnly)],
-            2 << 30,
         )?;
         let before = svc.guest_memory_bytes();
         fill(&svc, NS, n, size, 1000)?;
