@@ -244,3 +244,27 @@ fn set_many_with_a_repeated_key_writes_and_holds_only_its_last_value() {
         assert_eq!(cache.get("c", "a").unwrap().as_deref(), Some(last_a));
     }
 }
+
+#[test]
+fn deleting_an_on_change_key_deletes_its_row_before_returning() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "k", "1");
+    storage.put_row("c", "other", "2");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 10, Persistence::OnChange)])
+        .expect("configure");
+    assert_eq!(cache.get("c", "k"), Ok(Some("1".to_owned())));
+    assert_eq!(cache.delete("c", "k"), Ok(true));
+    assert_eq!(
+        cache.storage().row("c", "k"),
+        None,
+        "the row outlived the delete"
+    );
+    assert_eq!(cache.storage().row("c", "other"), Some("2"));
+    // Not held and not stored: the read-through finds nothing.
+    assert_eq!(cache.get("c", "k"), Ok(None));
+    // A key never held is deleted in storage too.
+    assert_eq!(cache.delete("c", "other"), Ok(false));
+    assert_eq!(cache.storage().row("c", "other"), None);
+}

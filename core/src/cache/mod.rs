@@ -260,11 +260,11 @@ impl<S: Storage> Cache<S> {
         let text = serde_json::to_string(&value)
             .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
         let idx = self.index(namespace)?;
-        if text.len() > validate::MAX_VALUE_BYTES {
-            // The limit is on what storage would hold: the mirrored field (a copy
-            // whose home is another store) does not count.
-            validate::value_size(&self.namespaces[idx].without_mirror(&text))?;
-        }
+        // The limit is on what storage would hold: the mirrored field (a copy
+        // whose home is another store) does not count. Only an oversize text
+        // pays for stripping it.
+        validate::value_size(&text)
+            .or_else(|_| validate::value_size(&self.namespaces[idx].without_mirror(&text)))?;
         let entry = NewEntry {
             key: key.into_boxed_str(),
             value: text.into_boxed_str(),
