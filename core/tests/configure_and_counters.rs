@@ -204,3 +204,24 @@ fn every_entry_dropped_for_capacity_counts_one_eviction() {
         .unwrap();
     assert_eq!(stats(&cache, "c"), (1, 1, 0, 0, 9), "shrinking evicts too");
 }
+
+#[test]
+fn an_on_shutdown_namespace_turned_memory_only_or_on_change_writes_its_pending_changes_first() {
+    for next in [Persistence::MemoryOnly, Persistence::OnChange] {
+        let mut cache = Cache::new(MockStorage::new());
+        cache
+            .configure(vec![ns("c", 10, Persistence::OnShutdown)])
+            .expect("configure");
+        cache.set("c", "k".into(), "1".into()).expect("set");
+        assert_eq!(cache.storage().row("c", "k"), None, "pending, not written");
+        cache
+            .configure(vec![ns("c", 10, next)])
+            .expect("reconfigure");
+        assert_eq!(
+            cache.storage().row("c", "k"),
+            Some("1"),
+            "{next:?}: the pending change was dropped"
+        );
+        assert_eq!(stats(&cache, "c").1, 0, "{next:?}: still counted dirty");
+    }
+}

@@ -1,7 +1,10 @@
 //! `load-from-storage` as a caller sees it (what is held afterwards, in which
 //! recency order, what is skipped) and the exact count of pending changes.
 
-use cache_core::{Cache, MockStorage, NamespaceConfig, Persistence};
+use cache_core::{
+    Cache, CacheError, FailRule, MockStorage, NamespaceConfig, Persistence, StorageError,
+    StorageErrorKind,
+};
 
 fn ns(name: &str, max_entries: u32, persistence: Persistence) -> NamespaceConfig {
     NamespaceConfig {
@@ -267,4 +270,91 @@ fn deleting_an_on_change_key_deletes_its_row_before_returning() {
     // A key never held is deleted in storage too.
     assert_eq!(cache.delete("c", "other"), Ok(false));
     assert_eq!(cache.storage().row("c", "other"), None);
+}
+
+/// Sequential sets of `[a, c]` into `[a, b]` (capacity 2, `a` least recent) make `a`
+/// most recent, then evict `b`: only `b`'s pending value is written, and `a`'s old
+/// value never is.
+#[test]
+fn set_many_evicts_what_sequential_sets_would_not_the_keys_it_sets() {
+    let mut cache = Cache::new(MockStorage::new());
+    cache
+        .configure(vec![ns("c", 2, Persistence::OnShutdown)])
+        .expect("configure");
+    cache.set("c", "a".into(), "1".into()).expect("set a");
+    cache.set("c", "b".into(), "2".into()).expect("set b");
+    cache
+        .set_many(
+            "c",
+            vec![("a".into(), "10".into()), ("c".into(), "3".into())],
+        )
+        .expect("set_many");
+    assert_eq!(
+        cache.storage().row("c", "b"),
+        Some("2"),
+        "the evicted b was lost"
+    );
+    assert_eq!(
+        cache.storage().row("c", "a"),
+        None,
+        "a's old value was written"
+    );
+    assert_eq!(cache.get("c", "a"), Ok(Some("10".to_owned())));
+    assert_eq!(cache.get("c", "c"), Ok(Some("3".to_owned())));
+}
+
+/// Making room for a new entry needs a write (a dirty entry is evicted). If that
+/// write fails, a caller's `set` fails, and a refresh (caching what storage holds)
+/// succeeds without caching; both leave the held entry pending.
+#[test]
+fn a_failed_eviction_write_fails_a_set_but_not_a_refresh() {
+    let mut cache = Cache::new(MockStorage::new());
+    cache
+        .configure(vec![ns("c", 1, Persistence::OnShutdown)])
+        .expect("configure");
+    cache.set("c", "a".into(), "1".into()).expect("set a");
+    cache.storage_mut().fail_writes = Some(FailRule::always(StorageError::new(
+        StorageErrorKind::Full,
+        "disk full",
+    )));
+    assert!(matches!(
+        cache.set("c", "b".into(), "2".into()),
+        Err(CacheError::Storage(_))
+    ));
+    assert_eq!(
+        cache.refresh_json("c", "b".into(), serde_json::json!(2)),
+        Ok(())
+    );
+    assert_eq!(
+        size_dirty(&cache, "c"),
+        (1, 1),
+        "a is still held and pending"
+    );
+    cache.storage_mut().fail_writes = None;
+    assert_eq!(cache.get("c", "a"), Ok(Some("1".to_owned())));
+}
+
+/// An eviction's write carries the namespace's pending removals; once it
+/// succeeds they are no longer pending, so `persist-all` does not send them again.
+#[test]
+fn removals_written_with_an_eviction_are_not_pending_any_more() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "gone", "0");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 1, Persistence::OnShutdown)])
+        .expect("configure");
+    cache.delete("c", "gone").expect("delete");
+    cache.set("c", "a".into(), "1".into()).expect("set a");
+    cache
+        .set("c", "b".into(), "2".into())
+        .expect("set b evicts a");
+    assert_eq!(
+        cache.storage().row("c", "gone"),
+        None,
+        "the removal went with the eviction"
+    );
+    assert_eq!(cache.storage().row("c", "a"), Some("1"));
+    let report = cache.persist_all().expect("persist");
+    assert_eq!((report.written, report.deleted), (1, 0));
 }
