@@ -73,12 +73,24 @@ struct Background<S: ServiceStorage> {
 }
 
 impl<S: ServiceStorage> Background<S> {
-    /// Adds a started thread, joined when the service stops.
+    /// Adds a started thread, joined when the service stops. Threads that already
+    /// returned (the coherence threads of replaced storages) are joined now, so
+    /// replacing the storage again and again holds no handles.
     fn push(&self, thread: JoinHandle<()>) {
-        self.threads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(thread);
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let (done, running): (Vec<_>, Vec<_>) =
+            threads.drain(..).partition(JoinHandle::is_finished);
+        *threads = running;
+        threads.push(thread);
+        drop(threads);
+        done.into_iter().for_each(join_logged);
+    }
+}
+
+/// Joins a background thread, logging if it panicked.
+fn join_logged(thread: JoinHandle<()>) {
+    if thread.join().is_err() {
+        tracing::error!("a cache background thread panicked");
     }
 }
 
@@ -92,11 +104,7 @@ impl<S: ServiceStorage> Drop for Background<S> {
             self.shared.wake.notify_all();
         }
         let threads = self.threads.get_mut().unwrap_or_else(|e| e.into_inner());
-        for thread in threads.drain(..) {
-            if thread.join().is_err() {
-                tracing::error!("a cache background thread panicked");
-            }
-        }
+        threads.drain(..).for_each(join_logged);
     }
 }
 
