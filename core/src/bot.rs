@@ -147,6 +147,7 @@ impl<S: BotStorage> BotCache<S> {
 
     /// Replaces the chat's info with `info` (a JSON object), stored as the
     /// `chats` namespace's persistence says.
+    ///
     /// Info that could never fit in the chat's row is refused as
     /// [`CacheError::TooLarge`] before storage is read.
     pub fn set_chat_info(&mut self, chat_id: i64, info: &str) -> Result<(), CacheError> {
