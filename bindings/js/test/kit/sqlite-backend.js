@@ -3,11 +3,15 @@
  * damaged and made to fail behind the storage's back (test-only SQL, as the Rust
  * kit's SQLite backend does in host/src/storage/sqlite/tests.rs).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../src/index.js';
+
+/** `cache_storage` rebuilt to accept a NULL value, shared with the Rust kit backend. */
+const NULLABLE_VALUE_DDL = readFileSync(
+  new URL('../../../../schema/sqlite/fixtures/nullable_value.sql', import.meta.url), 'utf8');
 
 export class SqliteBackend {
   constructor() {
@@ -37,8 +41,7 @@ export class SqliteBackend {
       case 'Null':
         // The bot's and the seed's `value` columns are NOT NULL; a NULL can still
         // arrive in a table declared without it.
-        db.exec(`CREATE TABLE cs2 (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT, updated_at TIMESTAMP NOT NULL, PRIMARY KEY (namespace, key));
-          INSERT INTO cs2 SELECT * FROM cache_storage; DROP TABLE cache_storage; ALTER TABLE cs2 RENAME TO cache_storage;`);
+        db.exec(NULLABLE_VALUE_DDL);
         insert('NULL').run(namespace, key);
         break;
       default: throw new Error(cell);

@@ -64,12 +64,8 @@ impl Backend for Sqlite {
             // The bot's and the seed's `value` columns are NOT NULL; a NULL can
             // still arrive in a table declared without it.
             BadCell::Null => {
-                conn.execute_batch(
-                    "CREATE TABLE cs2 (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT, updated_at TIMESTAMP NOT NULL, PRIMARY KEY (namespace, key));
-                     INSERT INTO cs2 SELECT * FROM cache_storage;
-                     DROP TABLE cache_storage; ALTER TABLE cs2 RENAME TO cache_storage;",
-                )
-                .expect("relax NOT NULL");
+                conn.execute_batch(NULLABLE_VALUE_DDL)
+                    .expect("relax NOT NULL");
                 conn.execute(
                     "INSERT INTO cache_storage (namespace, key, value, updated_at) VALUES (?1, ?2, NULL, '2020-01-01 00:00:00')",
                     params![namespace, key],
@@ -164,6 +160,11 @@ fn cache_version(path: &Path) -> i64 {
     let c = Connection::open(path).expect("open");
     schema::version(&c).expect("version")
 }
+
+/// `cache_storage` rebuilt to accept a NULL value (schema/sqlite/fixtures), shared
+/// with the Node storage-kit backend.
+const NULLABLE_VALUE_DDL: &str =
+    include_str!("../../../../schema/sqlite/fixtures/nullable_value.sql");
 
 /// The bot's database (schema/sqlite/fixtures), shared by every host's tests.
 const BOT_DDL: &str = include_str!("../../../../schema/sqlite/fixtures/bot_database.sql");
