@@ -23,8 +23,8 @@ fn the_world_imports_only_storage() {
     assert_eq!(
         imports,
         [
-            "gromozeka:cache/bot-storage@0.2.0",
-            "gromozeka:cache/rows@0.2.0"
+            "gromozeka:cache/bot-storage@0.3.0",
+            "gromozeka:cache/rows@0.3.0"
         ]
     );
     let mut exports: Vec<String> = ty
@@ -35,9 +35,9 @@ fn the_world_imports_only_storage() {
     assert_eq!(
         exports,
         [
-            "gromozeka:cache/bot@0.2.0",
-            "gromozeka:cache/cache@0.2.0",
-            "gromozeka:cache/types@0.2.0"
+            "gromozeka:cache/bot@0.3.0",
+            "gromozeka:cache/cache@0.3.0",
+            "gromozeka:cache/types@0.3.0"
         ]
     );
 }

@@ -54,6 +54,7 @@ fn storage_error(e: rows::StorageError) -> core::StorageError {
         W::Unavailable => K::Unavailable,
         W::Conflict => K::Conflict,
         W::Other => K::Other,
+        W::Pending => K::Pending,
     };
     core::StorageError::new(kind, e.message)
 }
@@ -71,6 +72,7 @@ fn storage_error_to_wit(e: core::StorageError) -> rows::StorageError {
         K::Unavailable => W::Unavailable,
         K::Conflict => W::Conflict,
         K::Other => W::Other,
+        K::Pending => W::Pending,
     };
     rows::StorageError {
         kind,

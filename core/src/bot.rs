@@ -49,6 +49,18 @@ impl<S: BotStorage> BotCache<S> {
         BotCache { cache }
     }
 
+    /// Runs `f` as one call: if it fails, the hit and miss counts are as before
+    /// it (see `cache/counts.rs`).
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, CacheError>,
+    ) -> Result<R, CacheError> {
+        let mark = self.cache.begin_call();
+        let result = f(self);
+        self.cache.end_call(mark, result.is_ok());
+        result
+    }
+
     /// The generic cache underneath, for the generic API.
     pub fn cache(&mut self) -> &mut Cache<S> {
         &mut self.cache
@@ -62,17 +74,19 @@ impl<S: BotStorage> BotCache<S> {
     /// The chat's settings as a JSON object of strings, read from
     /// [`BotStorage::get_chat_settings`] (and cached) if not cached.
     pub fn get_chat_settings(&mut self, chat_id: i64) -> Result<String, CacheError> {
-        let key = chat_id.to_string();
-        let cached = self.cache.get_json(CHATS, &key, |entry| {
-            entry.and_then(|e| e.get(SETTINGS_FIELD)).map(json_text)
-        })?;
-        if let Some(text) = cached {
-            return Ok(text);
-        }
-        let settings = self.stored_settings(chat_id)?;
-        let text = json_text(&Value::Object(settings.clone()));
-        self.cache_copy(CHATS, key, SETTINGS_FIELD, Value::Object(settings));
-        Ok(text)
+        self.call(|bot| {
+            let key = chat_id.to_string();
+            let cached = bot.cache.get_json(CHATS, &key, |entry| {
+                entry.and_then(|e| e.get(SETTINGS_FIELD)).map(json_text)
+            })?;
+            if let Some(text) = cached {
+                return Ok(text);
+            }
+            let settings = bot.stored_settings(chat_id)?;
+            let text = json_text(&Value::Object(settings.clone()));
+            bot.cache_copy(CHATS, key, SETTINGS_FIELD, Value::Object(settings))?;
+            Ok(text)
+        })
     }
 
     /// Changes the chat's settings (`settings`: a JSON object of strings) with
@@ -83,44 +97,48 @@ impl<S: BotStorage> BotCache<S> {
         settings: &str,
         mode: SettingsMode,
     ) -> Result<(), CacheError> {
-        let settings = parse_object(settings, "settings")?;
-        let mut pairs = Vec::with_capacity(settings.len());
-        for (key, value) in &settings {
-            validate::key(key)?;
-            match value {
-                Value::String(text) => pairs.push((key.clone(), text.clone())),
-                other => {
-                    return Err(CacheError::InvalidJson(format!(
-                        "setting {key:?} is {other}: a setting's value must be a JSON string"
-                    )))
+        self.call(|bot| {
+            let settings = parse_object(settings, "settings")?;
+            let mut pairs = Vec::with_capacity(settings.len());
+            for (key, value) in &settings {
+                validate::key(key)?;
+                match value {
+                    Value::String(text) => pairs.push((key.clone(), text.clone())),
+                    other => {
+                        return Err(CacheError::InvalidJson(format!(
+                            "setting {key:?} is {other}: a setting's value must be a JSON string"
+                        )))
+                    }
                 }
             }
-        }
-        let change = match mode {
-            SettingsMode::Merge => SettingsChange::Merge(pairs),
-            SettingsMode::Rewrite => SettingsChange::Rewrite(pairs),
-        };
-        let entry = self.cached_chat(chat_id)?;
-        self.write_settings(chat_id, &change)?;
-        self.update_cached_settings(chat_id, entry, |cached| match mode {
-            SettingsMode::Merge => {
-                let mut merged = cached?;
-                merged.extend(settings);
-                Some(merged)
-            }
-            SettingsMode::Rewrite => Some(settings),
+            let change = match mode {
+                SettingsMode::Merge => SettingsChange::Merge(pairs),
+                SettingsMode::Rewrite => SettingsChange::Rewrite(pairs),
+            };
+            let entry = bot.cached_chat(chat_id)?;
+            bot.write_settings(chat_id, &change)?;
+            bot.update_cached_settings(chat_id, entry, |cached| match mode {
+                SettingsMode::Merge => {
+                    let mut merged = cached?;
+                    merged.extend(settings);
+                    Some(merged)
+                }
+                SettingsMode::Rewrite => Some(settings),
+            })
         })
     }
 
     /// Deletes one setting of the chat, in storage and in the cached copy.
     pub fn unset_chat_setting(&mut self, chat_id: i64, key: &str) -> Result<(), CacheError> {
-        validate::key(key)?;
-        let entry = self.cached_chat(chat_id)?;
-        self.write_settings(chat_id, &SettingsChange::Unset(key.to_owned()))?;
-        self.update_cached_settings(chat_id, entry, |cached| {
-            let mut settings = cached?;
-            settings.remove(key);
-            Some(settings)
+        self.call(|bot| {
+            validate::key(key)?;
+            let entry = bot.cached_chat(chat_id)?;
+            bot.write_settings(chat_id, &SettingsChange::Unset(key.to_owned()))?;
+            bot.update_cached_settings(chat_id, entry, |cached| {
+                let mut settings = cached?;
+                settings.remove(key);
+                Some(settings)
+            })
         })
     }
 
@@ -140,8 +158,10 @@ impl<S: BotStorage> BotCache<S> {
 
     /// The chat's info object, if one was set.
     pub fn get_chat_info(&mut self, chat_id: i64) -> Result<Option<String>, CacheError> {
-        self.cache.get_json(CHATS, &chat_id.to_string(), |entry| {
-            entry.and_then(|e| e.get(INFO_FIELD)).map(json_text)
+        self.call(|bot| {
+            bot.cache.get_json(CHATS, &chat_id.to_string(), |entry| {
+                entry.and_then(|e| e.get(INFO_FIELD)).map(json_text)
+            })
         })
     }
 
@@ -151,29 +171,33 @@ impl<S: BotStorage> BotCache<S> {
     /// Info that could never fit in the chat's row is refused as
     /// [`CacheError::TooLarge`] before storage is read.
     pub fn set_chat_info(&mut self, chat_id: i64, info: &str) -> Result<(), CacheError> {
-        let info = Value::Object(parse_object(info, "info")?);
-        // The row holds at least `{"info":<info>}`.
-        validate::value_size(&json_text(&serde_json::json!({ INFO_FIELD: &info })))?;
-        let key = chat_id.to_string();
-        let mut entry = self.object_at(CHATS, &key)?;
-        entry.insert(INFO_FIELD.to_owned(), info);
-        self.cache.set_json(CHATS, key, Value::Object(entry))
+        self.call(|bot| {
+            let info = Value::Object(parse_object(info, "info")?);
+            // The row holds at least `{"info":<info>}`.
+            validate::value_size(&json_text(&serde_json::json!({ INFO_FIELD: &info })))?;
+            let key = chat_id.to_string();
+            let mut entry = bot.object_at(CHATS, &key)?;
+            entry.insert(INFO_FIELD.to_owned(), info);
+            bot.cache.set_json(CHATS, key, Value::Object(entry))
+        })
     }
 
     /// The user's data in the chat as a JSON object, read from
     /// [`BotStorage::get_user_data`] (and cached) if not cached.
     pub fn get_user_data(&mut self, chat_id: i64, user_id: i64) -> Result<String, CacheError> {
-        let key = chat_user_key(chat_id, user_id);
-        let cached = self.cache.get_json(CHAT_USERS, &key, |entry| {
-            entry.and_then(|e| e.get(DATA_FIELD)).map(json_text)
-        })?;
-        if let Some(text) = cached {
-            return Ok(text);
-        }
-        let data = self.stored_user_data(chat_id, user_id)?;
-        let text = json_text(&Value::Object(data.clone()));
-        self.cache_copy(CHAT_USERS, key, DATA_FIELD, Value::Object(data));
-        Ok(text)
+        self.call(|bot| {
+            let key = chat_user_key(chat_id, user_id);
+            let cached = bot.cache.get_json(CHAT_USERS, &key, |entry| {
+                entry.and_then(|e| e.get(DATA_FIELD)).map(json_text)
+            })?;
+            if let Some(text) = cached {
+                return Ok(text);
+            }
+            let data = bot.stored_user_data(chat_id, user_id)?;
+            let text = json_text(&Value::Object(data.clone()));
+            bot.cache_copy(CHAT_USERS, key, DATA_FIELD, Value::Object(data))?;
+            Ok(text)
+        })
     }
 
     /// Sets one data item of the user in the chat: one
@@ -185,29 +209,30 @@ impl<S: BotStorage> BotCache<S> {
         data_key: &str,
         value: &str,
     ) -> Result<(), CacheError> {
-        validate::key(data_key)?;
-        validate::value(value)?;
-        let parsed: Value = serde_json::from_str(value)
-            .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
-        let key = chat_user_key(chat_id, user_id);
-        // Checked before the write, so that a namespace missing from the table
-        // fails without writing.
-        let cached = self.cache.get_json(CHAT_USERS, &key, |entry| {
-            entry.map(|e| e.as_object().cloned())
-        })?;
-        self.cache
-            .storage_mut()
-            .set_user_data(chat_id, user_id, data_key, value)
-            .map_err(|e| CacheError::storage("bot-storage.set-user-data", e))?;
-        let Some(Some(mut entry)) = cached else {
-            return Ok(());
-        };
-        let Some(Value::Object(data)) = entry.get_mut(DATA_FIELD) else {
-            return Ok(());
-        };
-        data.insert(data_key.to_owned(), parsed);
-        self.recache(CHAT_USERS, key, DATA_FIELD, entry);
-        Ok(())
+        self.call(|bot| {
+            validate::key(data_key)?;
+            validate::value(value)?;
+            let parsed: Value = serde_json::from_str(value)
+                .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
+            let key = chat_user_key(chat_id, user_id);
+            // Checked before the write, so that a namespace missing from the table
+            // fails without writing.
+            let cached = bot.cache.get_json(CHAT_USERS, &key, |entry| {
+                entry.map(|e| e.as_object().cloned())
+            })?;
+            bot.cache
+                .storage_mut()
+                .set_user_data(chat_id, user_id, data_key, value)
+                .map_err(|e| CacheError::storage("bot-storage.set-user-data", e))?;
+            let Some(Some(mut entry)) = cached else {
+                return Ok(());
+            };
+            let Some(Value::Object(data)) = entry.get_mut(DATA_FIELD) else {
+                return Ok(());
+            };
+            data.insert(data_key.to_owned(), parsed);
+            bot.recache(CHAT_USERS, key, DATA_FIELD, entry)
+        })
     }
 
     /// One item of the user's state as JSON text, if set.
@@ -216,9 +241,11 @@ impl<S: BotStorage> BotCache<S> {
         user_id: i64,
         state_key: &str,
     ) -> Result<Option<String>, CacheError> {
-        validate::key(state_key)?;
-        self.cache.get_json(USERS, &user_id.to_string(), |entry| {
-            entry.and_then(|e| e.get(state_key)).map(json_text)
+        self.call(|bot| {
+            validate::key(state_key)?;
+            bot.cache.get_json(USERS, &user_id.to_string(), |entry| {
+                entry.and_then(|e| e.get(state_key)).map(json_text)
+            })
         })
     }
 
@@ -229,14 +256,16 @@ impl<S: BotStorage> BotCache<S> {
         state_key: &str,
         value: &str,
     ) -> Result<(), CacheError> {
-        validate::key(state_key)?;
-        validate::value(value)?;
-        let parsed: Value = serde_json::from_str(value)
-            .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
-        let key = user_id.to_string();
-        let mut entry = self.object_at(USERS, &key)?;
-        entry.insert(state_key.to_owned(), parsed);
-        self.cache.set_json(USERS, key, Value::Object(entry))
+        self.call(|bot| {
+            validate::key(state_key)?;
+            validate::value(value)?;
+            let parsed: Value = serde_json::from_str(value)
+                .map_err(|e| CacheError::InvalidJson(format!("value: {e}")))?;
+            let key = user_id.to_string();
+            let mut entry = bot.object_at(USERS, &key)?;
+            entry.insert(state_key.to_owned(), parsed);
+            bot.cache.set_json(USERS, key, Value::Object(entry))
+        })
     }
 
     /// Removes one item of the user's state, or with `None` all of it; the
@@ -246,19 +275,21 @@ impl<S: BotStorage> BotCache<S> {
         user_id: i64,
         state_key: Option<&str>,
     ) -> Result<(), CacheError> {
-        let key = user_id.to_string();
-        let Some(state_key) = state_key else {
-            return self.cache.delete(USERS, &key).map(|_| ());
-        };
-        validate::key(state_key)?;
-        let mut entry = self.object_at(USERS, &key)?;
-        if entry.remove(state_key).is_none() {
-            return Ok(());
-        }
-        if entry.is_empty() {
-            return self.cache.delete(USERS, &key).map(|_| ());
-        }
-        self.cache.set_json(USERS, key, Value::Object(entry))
+        self.call(|bot| {
+            let key = user_id.to_string();
+            let Some(state_key) = state_key else {
+                return bot.cache.delete(USERS, &key).map(|_| ());
+            };
+            validate::key(state_key)?;
+            let mut entry = bot.object_at(USERS, &key)?;
+            if entry.remove(state_key).is_none() {
+                return Ok(());
+            }
+            if entry.is_empty() {
+                return bot.cache.delete(USERS, &key).map(|_| ());
+            }
+            bot.cache.set_json(USERS, key, Value::Object(entry))
+        })
     }
 
     /// The entry under `key` as a JSON object (absent: empty).
@@ -277,25 +308,47 @@ impl<S: BotStorage> BotCache<S> {
     /// Caches `value`, just read from the bot's storage, as the mirrored `field`
     /// of the entry under `key`. Best effort: the caller already has its answer,
     /// so if the copy cannot be cached (the entry would be over the size limit, or
-    /// reading the entry failed) it is simply not cached.
-    fn cache_copy(&mut self, namespace: &str, key: String, field: &str, value: Value) {
-        if let Ok(mut entry) = self.object_at(namespace, &key) {
-            entry.insert(field.to_owned(), value);
-            self.recache(namespace, key, field, entry);
+    /// reading the entry failed) it is simply not cached. Only a `pending`
+    /// request fails the call (see [`CacheError::is_pending`]).
+    fn cache_copy(
+        &mut self,
+        namespace: &str,
+        key: String,
+        field: &str,
+        value: Value,
+    ) -> Result<(), CacheError> {
+        match self.object_at(namespace, &key) {
+            Ok(mut entry) => {
+                entry.insert(field.to_owned(), value);
+                self.recache(namespace, key, field, entry)
+            }
+            Err(e) if e.is_pending() => Err(e),
+            Err(_) => Ok(()),
         }
     }
 
     /// Caches `entry`, whose mirrored `field` holds what the bot's storage now
     /// holds. Storage already has the change, so this cannot fail the call: if
     /// the entry cannot be cached (over the size limit), the stale copy of the
-    /// field is dropped instead and the next read goes to storage.
-    fn recache(&mut self, namespace: &str, key: String, field: &str, entry: Object) {
-        if self
+    /// field is dropped instead and the next read goes to storage. Only a
+    /// `pending` request fails the call.
+    fn recache(
+        &mut self,
+        namespace: &str,
+        key: String,
+        field: &str,
+        entry: Object,
+    ) -> Result<(), CacheError> {
+        match self
             .cache
             .refresh_json(namespace, key.clone(), Value::Object(entry))
-            .is_err()
         {
-            self.cache.forget_field(namespace, &key, field);
+            Err(e) if e.is_pending() => Err(e),
+            Err(_) => {
+                self.cache.forget_field(namespace, &key, field);
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 
@@ -342,8 +395,7 @@ impl<S: BotStorage> BotCache<S> {
         } else if entry.is_empty() {
             return Ok(());
         }
-        self.recache(CHATS, key, SETTINGS_FIELD, entry);
-        Ok(())
+        self.recache(CHATS, key, SETTINGS_FIELD, entry)
     }
 
     /// The chat's stored settings as an object of strings.

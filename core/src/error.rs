@@ -24,6 +24,12 @@ pub enum CacheError {
 }
 
 impl CacheError {
+    /// Whether this is a storage request the host has not performed yet (kind
+    /// `pending`): never tolerated, always failing the call.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, CacheError::Storage(e) if e.kind == StorageErrorKind::Pending)
+    }
+
     /// The WIT name of the error's case (`"unknown-namespace"`, `"storage"`, ...).
     pub fn case(&self) -> &'static str {
         match self {
@@ -66,11 +72,28 @@ pub enum StorageErrorKind {
     Conflict,
     /// Anything else.
     Other,
+    /// Not a failure: the host performs the request, then calls again. Never
+    /// tolerated by the cache (see `pending` in `wit/rows.wit`).
+    Pending,
 }
 
 impl StorageErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [StorageErrorKind; 9] = [
+    pub const ALL: [StorageErrorKind; 10] = [
+        StorageErrorKind::Busy,
+        StorageErrorKind::Full,
+        StorageErrorKind::ReadOnly,
+        StorageErrorKind::Corrupt,
+        StorageErrorKind::Constraint,
+        StorageErrorKind::Schema,
+        StorageErrorKind::Unavailable,
+        StorageErrorKind::Conflict,
+        StorageErrorKind::Other,
+        StorageErrorKind::Pending,
+    ];
+
+    /// The kinds that are failures of a database (every kind but `Pending`).
+    pub const FAILURES: [StorageErrorKind; 9] = [
         StorageErrorKind::Busy,
         StorageErrorKind::Full,
         StorageErrorKind::ReadOnly,
@@ -94,6 +117,7 @@ impl StorageErrorKind {
             StorageErrorKind::Unavailable => "unavailable",
             StorageErrorKind::Conflict => "conflict",
             StorageErrorKind::Other => "other",
+            StorageErrorKind::Pending => "pending",
         }
     }
 }

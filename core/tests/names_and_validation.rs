@@ -59,7 +59,8 @@ fn error_names_are_the_wit_names() {
             "schema",
             "unavailable",
             "conflict",
-            "other"
+            "other",
+            "pending"
         ]
     );
     let e = StorageError::new(StorageErrorKind::ReadOnly, "cannot write");

@@ -34,6 +34,7 @@ pub fn to_wit(e: StorageError) -> rows::StorageError {
         StorageErrorKind::Unavailable => W::Unavailable,
         StorageErrorKind::Conflict => W::Conflict,
         StorageErrorKind::Other => W::Other,
+        StorageErrorKind::Pending => W::Pending,
     };
     rows::StorageError {
         kind,
@@ -54,6 +55,7 @@ pub fn from_wit(e: rows::StorageError) -> StorageError {
         W::Unavailable => StorageErrorKind::Unavailable,
         W::Conflict => StorageErrorKind::Conflict,
         W::Other => StorageErrorKind::Other,
+        W::Pending => StorageErrorKind::Pending,
     };
     StorageError::new(kind, e.message)
 }

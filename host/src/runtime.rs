@@ -199,7 +199,7 @@ impl Runtime {
         BotServicePre::new(pre).map_err(|e| Error::Component {
             path: self.inner.wasm_path.clone(),
             message: format!(
-                "it does not export the `bot-service` world of gromozeka:cache@0.2.0: {e:#}"
+                "it does not export the `bot-service` world of gromozeka:cache@0.3.0: {e:#}"
             ),
         })
     }

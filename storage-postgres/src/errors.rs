@@ -60,7 +60,7 @@ pub fn map_error(server: &str, op: &str, e: &postgres::Error) -> StorageError {
                 "the tables do not have the shape the cache needs (schema/postgres/migrations)"
             }
             StorageErrorKind::Constraint => "the database refused the change",
-            StorageErrorKind::Other => "see the server's log",
+            StorageErrorKind::Other | StorageErrorKind::Pending => "see the server's log",
         };
         return StorageError::new(
             kind,

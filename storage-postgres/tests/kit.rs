@@ -192,7 +192,9 @@ impl Backend for Pg {
                 });
                 self.deadlock = Some((heal, thread));
             }
-            StorageErrorKind::Corrupt | StorageErrorKind::Other => return false,
+            StorageErrorKind::Corrupt | StorageErrorKind::Other | StorageErrorKind::Pending => {
+                return false
+            }
         }
         true
     }

@@ -1,12 +1,12 @@
 /**
- * The component's imports (`gromozeka:cache/rows@0.2.0`, `gromozeka:cache/bot-storage@0.2.0`)
+ * The component's imports (`gromozeka:cache/rows@0.3.0`, `gromozeka:cache/bot-storage@0.3.0`)
  * served by a JS storage (the interface in src/sqlite.js). A storage fails by
  * throwing: a StorageError keeps its kind; anything else reaches the component as
  * kind `other` with its message, never as a trap.
  */
 import { StorageError } from './errors.js';
 
-const VERSION = '0.2.0';
+const VERSION = '0.3.0';
 const ROWS = 'gromozeka:cache/rows';
 const BOT_STORAGE = 'gromozeka:cache/bot-storage';
 

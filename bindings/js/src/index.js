@@ -22,7 +22,7 @@ export { SqliteStorage } from './sqlite.js';
 export { SCHEMA_DIR } from './schema.js';
 
 const GEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'gen');
-const EXPORTS = (name) => [name, `gromozeka:cache/${name}@0.2.0`];
+const EXPORTS = (name) => [name, `gromozeka:cache/${name}@0.3.0`];
 
 const big = (v) => (typeof v === 'bigint' ? v : BigInt(v));
 const opt = (v) => (v === undefined ? null : v);

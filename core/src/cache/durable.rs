@@ -35,17 +35,23 @@ impl<S: Storage> Cache<S> {
 
     /// Loads each persisted namespace's newest stored rows into its free
     /// capacity; see `load-from-storage` in `wit/cache.wit`. If a storage load
-    /// fails, namespaces loaded before it stay loaded (their entries are clean).
+    /// fails, nothing is loaded.
     pub fn load_from_storage(&mut self) -> Result<LoadReport, CacheError> {
         let mut report = LoadReport::default();
-        for ns in &mut self.namespaces {
-            if !ns.persistence().is_persisted() {
-                continue;
+        // Every namespace is read before any entry changes: a failed read fails
+        // the call with nothing loaded.
+        let mut loaded = Vec::new();
+        for (idx, ns) in self.namespaces.iter().enumerate() {
+            if ns.persistence().is_persisted() {
+                let rows = self
+                    .storage
+                    .load(ns.name(), ns.config.max_entries)
+                    .map_err(|e| CacheError::storage("rows.load", e))?;
+                loaded.push((idx, rows));
             }
-            let rows = self
-                .storage
-                .load(ns.name(), ns.config.max_entries)
-                .map_err(|e| CacheError::storage("rows.load", e))?;
+        }
+        for (idx, rows) in loaded {
+            let ns = &mut self.namespaces[idx];
             let newest = rows.len().saturating_sub(ns.capacity());
             let mut usable = Vec::with_capacity(rows.len() - newest);
             for row in rows.into_iter().skip(newest) {

@@ -1,6 +1,7 @@
 //! The cache: a table of namespaces and the storage behind them.
 
 mod configure;
+mod counts;
 mod durable;
 mod store;
 
@@ -46,6 +47,10 @@ pub struct Cache<S> {
     /// Declared mirrored fields: (namespace name, field), see [`Cache::mirror`].
     mirrors: Vec<(Box<str>, Box<str>)>,
     storage: S,
+    /// The counts of the call running now (see `counts.rs`).
+    counted: Vec<counts::Counted>,
+    /// How many calls are running, one inside the other.
+    depth: u32,
 }
 
 impl<S: Storage> Cache<S> {
@@ -59,6 +64,8 @@ impl<S: Storage> Cache<S> {
             namespaces,
             mirrors: Vec::new(),
             storage,
+            counted: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -121,7 +128,7 @@ impl<S: Storage> Cache<S> {
     pub fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, CacheError> {
         validate::key(key)?;
         let idx = self.index(namespace)?;
-        self.lookup(idx, key)
+        self.counted(|cache| cache.lookup(idx, key))
     }
 
     /// The value of each key, in order; see [`Cache::get`].
@@ -134,21 +141,25 @@ impl<S: Storage> Cache<S> {
             validate::key(key.as_ref())?;
         }
         let idx = self.index(namespace)?;
-        keys.iter()
-            .map(|key| self.lookup(idx, key.as_ref()))
-            .collect()
+        self.counted(|cache| {
+            keys.iter()
+                .map(|key| cache.lookup(idx, key.as_ref()))
+                .collect()
+        })
     }
 
     /// Looks `key` up in namespace `idx`: a hit makes it most recent; a miss
     /// reads through storage when storage may hold it.
     fn lookup(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
-        let ns = &mut self.namespaces[idx];
-        if let Some(entry) = ns.entries.get(key) {
-            ns.hits += 1;
-            return Ok(Some(String::from(&*entry.value)));
+        if let Some(entry) = self.namespaces[idx].entries.get(key) {
+            let value = String::from(&*entry.value);
+            self.count(idx, true);
+            return Ok(Some(value));
         }
-        ns.misses += 1;
-        self.read_through(idx, key)
+        // A miss counts once the lookup cannot fail any more.
+        let found = self.read_through(idx, key)?;
+        self.count(idx, false);
+        Ok(found)
     }
 
     /// The value storage holds for a key missing from memory, cached clean;
@@ -184,11 +195,26 @@ impl<S: Storage> Cache<S> {
         key: &str,
         f: impl FnOnce(Option<&Value>) -> R,
     ) -> Result<R, CacheError> {
+        self.counted(|cache| cache.get_json_uncounted(namespace, key, f))
+    }
+
+    fn get_json_uncounted<R>(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        f: impl FnOnce(Option<&Value>) -> R,
+    ) -> Result<R, CacheError> {
         validate::key(key)?;
         let idx = self.index(namespace)?;
-        let ns = &mut self.namespaces[idx];
+        let Cache {
+            namespaces,
+            counted,
+            ..
+        } = self;
+        let ns = &mut namespaces[idx];
         if let Some(entry) = ns.entries.get_mut(key) {
             ns.hits += 1;
+            counted.push((idx, true));
             if entry.parsed.is_none() {
                 let value = serde_json::from_str(&entry.value).map_err(|e| {
                     CacheError::InvalidJson(format!("cached value of {namespace}/{key}: {e}"))
@@ -197,13 +223,16 @@ impl<S: Storage> Cache<S> {
             }
             return Ok(f(entry.parsed.as_deref()));
         }
-        ns.misses += 1;
         match self.read_through(idx, key)? {
-            None => Ok(f(None)),
+            None => {
+                self.count(idx, false);
+                Ok(f(None))
+            }
             Some(text) => {
                 let value: Value = serde_json::from_str(&text).map_err(|e| {
                     CacheError::InvalidJson(format!("stored value of {namespace}/{key}: {e}"))
                 })?;
+                self.count(idx, false);
                 Ok(f(Some(&value)))
             }
         }

@@ -14,7 +14,8 @@ impl<S: Storage> Cache<S> {
     /// writing first whatever the policy requires: all entries for an
     /// on-change mutation, the dirty entries that must be evicted (with the
     /// namespace's pending removals) for on-shutdown. Nothing changes if that
-    /// write fails: a mutation returns the error, a refresh just does not cache.
+    /// write fails: a mutation returns the error, a refresh just does not cache
+    /// (unless the write is `pending`, which fails a refresh too).
     pub(crate) fn store(
         &mut self,
         idx: usize,
@@ -65,7 +66,7 @@ impl<S: Storage> Cache<S> {
             } else {
                 match write(storage, &batch) {
                     Ok(()) => persistence == Persistence::OnShutdown,
-                    Err(_) if mode == Mode::Refresh => return Ok(()),
+                    Err(e) if mode == Mode::Refresh && !e.is_pending() => return Ok(()),
                     Err(e) => return Err(e),
                 }
             }

@@ -162,7 +162,8 @@ impl StorageFn {
 /// A failure rule: which error, how many times, for which functions.
 #[derive(Arbitrary, Clone, Debug)]
 pub struct FailSpec {
-    /// Index into [`StorageErrorKind::ALL`].
+    /// Index into [`StorageErrorKind::FAILURES`] (a mock storage fails; `pending`
+    /// is a host's protocol, tested on its own).
     pub kind: u8,
     /// `None`: every matching call; `Some(n)`: the next `n % 4` matching calls.
     pub times: Option<u8>,
@@ -173,7 +174,7 @@ pub struct FailSpec {
 impl FailSpec {
     /// The error kind the rule injects.
     pub fn error_kind(&self) -> StorageErrorKind {
-        StorageErrorKind::ALL[usize::from(self.kind) % StorageErrorKind::ALL.len()]
+        StorageErrorKind::FAILURES[usize::from(self.kind) % StorageErrorKind::FAILURES.len()]
     }
 
     fn rule(&self) -> FailRule {

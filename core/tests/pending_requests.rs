@@ -1,0 +1,200 @@
+//! What lets a host answer storage requests *between* calls (an async database):
+//! a `pending` request is never tolerated, a failed call counts no hit or miss,
+//! and a failed load loads nothing. Calling again once the request is answered
+//! then does what one call over a storage that answers at once would have done.
+
+use cache_core::{
+    Batch, BotCache, Cache, FailRule, MemoryStorage, MockStorage, NamespaceConfig, Persistence,
+    Storage, StorageError, StorageErrorKind, StoredRow, CHATS,
+};
+
+fn ns(name: &str, max_entries: u32, persistence: Persistence) -> NamespaceConfig {
+    NamespaceConfig {
+        name: name.into(),
+        max_entries,
+        persistence,
+    }
+}
+
+fn rule(kind: StorageErrorKind) -> Option<FailRule> {
+    Some(FailRule::always(StorageError::new(kind, "not now")))
+}
+
+/// (size, dirty, hits, misses) of namespace `name`.
+fn counts<S: Storage>(cache: &Cache<S>, name: &str) -> (u32, u32, u64, u64) {
+    let s = cache
+        .stats()
+        .into_iter()
+        .find(|s| s.name == name)
+        .expect("namespace");
+    (s.size, s.dirty, s.hits, s.misses)
+}
+
+#[test]
+fn a_pending_eviction_write_fails_a_read_through_and_changes_nothing() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "b", "2");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 1, Persistence::OnShutdown)])
+        .expect("configure");
+    cache.set("c", "a".into(), "1".into()).expect("set a");
+    let before = counts(&cache, "c");
+
+    cache.storage_mut().fail_writes = rule(StorageErrorKind::Pending);
+    let err = cache
+        .get("c", "b")
+        .expect_err("caching b must evict dirty a");
+    assert!(err.is_pending(), "{err:?}");
+    assert_eq!(counts(&cache, "c"), before, "no entry and no count changed");
+
+    cache.storage_mut().fail_writes = None;
+    assert_eq!(cache.get("c", "b"), Ok(Some("2".to_owned())));
+    assert_eq!(
+        cache.storage().row("c", "a"),
+        Some("1"),
+        "a was written as it left"
+    );
+    assert_eq!(counts(&cache, "c"), (1, 0, before.2, before.3 + 1));
+}
+
+#[test]
+fn any_other_failure_of_that_write_is_tolerated() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "b", "2");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 1, Persistence::OnShutdown)])
+        .expect("configure");
+    cache.set("c", "a".into(), "1".into()).expect("set a");
+    cache.storage_mut().fail_writes = rule(StorageErrorKind::Unavailable);
+    assert_eq!(
+        cache.get("c", "b"),
+        Ok(Some("2".to_owned())),
+        "answered, not cached"
+    );
+    let (size, dirty, _, misses) = counts(&cache, "c");
+    assert_eq!((size, dirty, misses), (1, 1, 1));
+}
+
+#[test]
+fn a_failed_call_counts_no_hit_or_miss() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "b", "2");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 10, Persistence::OnChange)])
+        .expect("configure");
+    cache.set("c", "a".into(), "1".into()).expect("set a");
+    cache.storage_mut().fail_reads = rule(StorageErrorKind::Pending);
+    cache
+        .get_many("c", &["a", "b"])
+        .expect_err("b must be read from storage");
+    cache
+        .get("c", "b")
+        .expect_err("b must be read from storage");
+    assert_eq!(
+        counts(&cache, "c"),
+        (1, 0, 0, 0),
+        "neither the hit on a nor the misses count"
+    );
+
+    cache.storage_mut().fail_reads = None;
+    assert_eq!(
+        cache.get_many("c", &["a", "b"]),
+        Ok(vec![Some("1".to_owned()), Some("2".to_owned())])
+    );
+    assert_eq!(counts(&cache, "c"), (2, 0, 1, 1));
+}
+
+/// A bot with a cached chat entry that holds no settings, and settings in storage.
+fn bot_with_stored_settings() -> BotCache<MockStorage> {
+    let mut bot = BotCache::new(MockStorage::new());
+    bot.cache()
+        .set(CHATS, "1".into(), r#"{"info":{"title":"t"}}"#.into())
+        .expect("set chat");
+    bot.cache()
+        .storage_mut()
+        .chat_settings
+        .insert((1, "lang".into()), "en".into());
+    bot
+}
+
+#[test]
+fn a_bot_read_that_waits_for_storage_counts_as_one_call() {
+    let mut waited = bot_with_stored_settings();
+    waited.cache().storage_mut().fail_reads = rule(StorageErrorKind::Pending);
+    let err = waited
+        .get_chat_settings(1)
+        .expect_err("settings are read from storage");
+    assert!(err.is_pending(), "{err:?}");
+    assert_eq!(
+        counts(waited.cache_ref(), CHATS).2,
+        0,
+        "the hit on the chat's entry is undone"
+    );
+    waited.cache().storage_mut().fail_reads = None;
+    assert_eq!(
+        waited.get_chat_settings(1),
+        Ok(r#"{"lang":"en"}"#.to_owned())
+    );
+
+    let mut direct = bot_with_stored_settings();
+    assert_eq!(
+        direct.get_chat_settings(1),
+        Ok(r#"{"lang":"en"}"#.to_owned())
+    );
+    assert_eq!(waited.cache_ref().stats(), direct.cache_ref().stats());
+}
+
+/// Fails `load` of one namespace, answers everything else from memory.
+struct FailingLoad {
+    inner: MemoryStorage,
+    failing: &'static str,
+}
+
+impl Storage for FailingLoad {
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
+        if namespace == self.failing {
+            return Err(StorageError::new(StorageErrorKind::Pending, "later"));
+        }
+        self.inner.load(namespace, limit)
+    }
+
+    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
+        self.inner.get(namespace, key)
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
+        self.inner.write(batch)
+    }
+}
+
+#[test]
+fn a_failed_load_loads_nothing() {
+    let mut inner = MemoryStorage::new();
+    inner.put_row("first", "k", "1");
+    inner.put_row("second", "k", "2");
+    let mut cache = Cache::new(FailingLoad {
+        inner,
+        failing: "second",
+    });
+    cache
+        .configure(vec![
+            ns("first", 10, Persistence::OnShutdown),
+            ns("second", 10, Persistence::OnShutdown),
+        ])
+        .expect("configure");
+    let err = cache
+        .load_from_storage()
+        .expect_err("second cannot be read");
+    assert!(err.is_pending(), "{err:?}");
+    assert_eq!(
+        counts(&cache, "first").0,
+        0,
+        "first was read but not loaded"
+    );
+
+    cache.storage_mut().failing = "none";
+    assert_eq!(cache.load_from_storage().map(|r| r.loaded), Ok(2));
+}
