@@ -55,10 +55,10 @@ wheel: build build-rust
 test-python: py-venv
     {{venv}}/bin/python -m pytest -q bindings/python/tests
 
-# target/py-venv with the built wheel and the test and bench tools (pytest, cachetools, diskcache).
+# target/py-venv with the built wheel and the test and bench tools (pytest, cachetools, diskcache, mypy).
 py-venv: wheel
     test -x {{venv}}/bin/python || python3 -m venv {{venv}}
-    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check 'pytest>=8' 'cachetools>=5' 'diskcache>=5.6'
+    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check 'pytest>=8' 'cachetools>=5' 'diskcache>=5.6' 'mypy>=1.13'
     {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/gromozeka_cache-*.whl
 
 # The Node host (jco transpile, V8, better-sqlite3): storage kit, conformance scenarios, and the

@@ -11,6 +11,7 @@ mod gate;
 mod memo;
 mod object_storage;
 mod service;
+mod staged;
 mod storage;
 mod wit_call;
 
@@ -20,6 +21,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<service::NativeCache>()?;
+    m.add_class::<staged::IoScope>()?;
+    m.add_class::<staged::AsyncStorage>()?;
     m.add_function(wrap_pyfunction!(dumps, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     Ok(())

@@ -29,6 +29,7 @@ use crate::convert::py_to_json;
 use crate::errors::to_py;
 use crate::memo::ValueMemo;
 use crate::object_storage::ObjectStorage;
+use crate::staged::{staged_storage, AsyncStorage};
 use crate::storage::AnyStorage;
 use crate::wit_call;
 
@@ -157,6 +158,16 @@ impl NativeCache {
         load: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         self.attach(py, AnyStorage::Object(ObjectStorage::new(db)), load)
+    }
+
+    /// Makes the bot's async database the storage, through `adapter` (an object
+    /// with the seed's sync method names that runs the database's coroutines on
+    /// the event loop and waits for them; see `staged.rs`). Loads nothing: the
+    /// caller loads in a scope. Returns the handle that performs staged requests.
+    fn _attach_async(&self, py: Python<'_>, adapter: Py<PyAny>) -> PyResult<AsyncStorage> {
+        let (storage, handle) = staged_storage(adapter);
+        drop(self.swap_storage(py, AnyStorage::Staged(storage))?);
+        Ok(handle)
     }
 
     /// Replaces the storage with an empty memory storage (closing a SQLite file).

@@ -6,6 +6,7 @@ use cache_host::storage::{Batch, Change, ChangeFeed, NamespaceUsage, SettingsCha
 use cache_host::{BotStorage, Inspect, SqliteStorage, Storage, StorageError};
 
 use crate::object_storage::ObjectStorage;
+use crate::staged::StagedStorage;
 
 /// Where the cache's durable data goes.
 pub enum AnyStorage {
@@ -18,6 +19,9 @@ pub enum AnyStorage {
     Postgres(Box<PostgresStorage>),
     /// The bot's database object, called with the GIL.
     Object(ObjectStorage),
+    /// The bot's async database: requests staged for the caller to perform
+    /// (see `staged.rs`).
+    Staged(StagedStorage),
 }
 
 impl Storage for AnyStorage {
@@ -26,14 +30,8 @@ impl Storage for AnyStorage {
             AnyStorage::Memory(s) => s.load(namespace, limit),
             AnyStorage::Sqlite(s) => s.load(namespace, limit),
             AnyStorage::Postgres(s) => s.load(namespace, limit),
-            AnyStorage::Object(o) => Ok(o
-                .load(namespace, limit)?
-                .into_iter()
-                .map(|r| StoredRow {
-                    key: r.key,
-                    value: r.value,
-                })
-                .collect()),
+            AnyStorage::Object(o) => load_object(o, namespace, limit),
+            AnyStorage::Staged(s) => s.load(namespace, limit),
         }
     }
 
@@ -43,6 +41,7 @@ impl Storage for AnyStorage {
             AnyStorage::Sqlite(s) => s.get(namespace, key),
             AnyStorage::Postgres(s) => s.get(namespace, key),
             AnyStorage::Object(o) => o.get(namespace, key),
+            AnyStorage::Staged(s) => s.get(namespace, key),
         }
     }
 
@@ -51,17 +50,48 @@ impl Storage for AnyStorage {
             AnyStorage::Memory(s) => s.write(batch),
             AnyStorage::Sqlite(s) => s.write(batch),
             AnyStorage::Postgres(s) => s.write(batch),
-            AnyStorage::Object(o) => {
-                let delete: Vec<(&str, &str)> =
-                    batch.delete.iter().map(|k| (k.namespace, k.key)).collect();
-                let upsert: Vec<(&str, &str, &str)> = batch
-                    .upsert
-                    .iter()
-                    .map(|r| (r.namespace, r.key, r.value.as_ref()))
-                    .collect();
-                o.write(&batch.clear, &delete, &upsert)
-            }
+            AnyStorage::Object(o) => write_object(o, batch),
+            AnyStorage::Staged(s) => s.write(batch),
         }
+    }
+}
+
+/// `load` through a database object (shared by [`AnyStorage`] and the staged storage).
+pub(crate) fn load_object(
+    o: &ObjectStorage,
+    namespace: &str,
+    limit: u32,
+) -> Result<Vec<StoredRow>, StorageError> {
+    Ok(o.load(namespace, limit)?
+        .into_iter()
+        .map(|r| StoredRow {
+            key: r.key,
+            value: r.value,
+        })
+        .collect())
+}
+
+/// A batch written through a database object.
+pub(crate) fn write_object(o: &ObjectStorage, batch: &Batch<'_>) -> Result<(), StorageError> {
+    let delete: Vec<(&str, &str)> = batch.delete.iter().map(|k| (k.namespace, k.key)).collect();
+    let upsert: Vec<(&str, &str, &str)> = batch
+        .upsert
+        .iter()
+        .map(|r| (r.namespace, r.key, r.value.as_ref()))
+        .collect();
+    o.write(&batch.clear, &delete, &upsert)
+}
+
+/// A settings change written through a database object.
+pub(crate) fn write_object_settings(
+    o: &ObjectStorage,
+    chat_id: i64,
+    change: &SettingsChange,
+) -> Result<(), StorageError> {
+    match change {
+        SettingsChange::Merge(pairs) => o.merge_chat_settings(chat_id, pairs),
+        SettingsChange::Rewrite(pairs) => o.rewrite_chat_settings(chat_id, pairs),
+        SettingsChange::Unset(key) => o.unset_chat_setting(chat_id, key),
     }
 }
 
@@ -72,6 +102,7 @@ impl BotStorage for AnyStorage {
             AnyStorage::Sqlite(s) => s.get_chat_settings(chat_id),
             AnyStorage::Postgres(s) => s.get_chat_settings(chat_id),
             AnyStorage::Object(o) => o.get_chat_settings(chat_id),
+            AnyStorage::Staged(s) => s.get_chat_settings(chat_id),
         }
     }
 
@@ -84,11 +115,8 @@ impl BotStorage for AnyStorage {
             AnyStorage::Memory(s) => s.write_chat_settings(chat_id, change),
             AnyStorage::Sqlite(s) => s.write_chat_settings(chat_id, change),
             AnyStorage::Postgres(s) => s.write_chat_settings(chat_id, change),
-            AnyStorage::Object(o) => match change {
-                SettingsChange::Merge(pairs) => o.merge_chat_settings(chat_id, pairs),
-                SettingsChange::Rewrite(pairs) => o.rewrite_chat_settings(chat_id, pairs),
-                SettingsChange::Unset(key) => o.unset_chat_setting(chat_id, key),
-            },
+            AnyStorage::Object(o) => write_object_settings(o, chat_id, change),
+            AnyStorage::Staged(s) => s.write_chat_settings(chat_id, change),
         }
     }
 
@@ -102,6 +130,7 @@ impl BotStorage for AnyStorage {
             AnyStorage::Sqlite(s) => s.get_user_data(chat_id, user_id),
             AnyStorage::Postgres(s) => s.get_user_data(chat_id, user_id),
             AnyStorage::Object(o) => o.get_user_data(chat_id, user_id),
+            AnyStorage::Staged(s) => s.get_user_data(chat_id, user_id),
         }
     }
 
@@ -117,6 +146,7 @@ impl BotStorage for AnyStorage {
             AnyStorage::Sqlite(s) => s.set_user_data(chat_id, user_id, key, value),
             AnyStorage::Postgres(s) => s.set_user_data(chat_id, user_id, key, value),
             AnyStorage::Object(o) => o.set_user_data(chat_id, user_id, key, value),
+            AnyStorage::Staged(s) => s.set_user_data(chat_id, user_id, key, value),
         }
     }
 }
@@ -128,7 +158,7 @@ impl Inspect for AnyStorage {
             AnyStorage::Sqlite(s) => s.stored_namespaces(),
             AnyStorage::Postgres(s) => s.stored_namespaces(),
             // Listing would read every row through the object: not worth it at start.
-            AnyStorage::Object(_) => Ok(Vec::new()),
+            AnyStorage::Object(_) | AnyStorage::Staged(_) => Ok(Vec::new()),
         }
     }
 

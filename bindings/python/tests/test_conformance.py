@@ -45,6 +45,7 @@ How the scenario file maps onto the package:
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections import Counter
@@ -62,6 +63,8 @@ from gromozeka_cache import (
     TooLargeError,
     UnknownNamespaceError,
 )
+from gromozeka_cache._aio_support import KeyLocks, staged_call
+from gromozeka_cache._bridge import AsyncDatabaseBridge
 from gromozeka_cache._native import NativeCache
 from gromozeka_cache._paths import packaged_component
 
@@ -440,11 +443,55 @@ def check_contents(db: RecordingDatabase, step: dict[str, Any], where: str) -> N
             f"{where}: user_data: expected {step['user_data']}, got {actual}"
 
 
-def run_scenario(scenario: dict[str, Any]) -> None:
+class AsyncRepositories:
+    """The bot's async ``Database`` shape (``cache``, ``chatSettings``, ``userData``
+    repositories of coroutines) over a :class:`RecordingDatabase`: the scenarios
+    run through the staged calls of ``gromozeka_cache.aio`` with the same log."""
+
+    class _Repository:
+        def __init__(self, calls: dict[str, Any]) -> None:
+            for name, fn in calls.items():
+                setattr(self, name, self._coroutine(fn))
+
+        @staticmethod
+        def _coroutine(fn: Any) -> Any:
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                await asyncio.sleep(0)
+                return fn(*args, **kwargs)
+
+            return call
+
+    def __init__(self, db: RecordingDatabase) -> None:
+        self.cache = self._Repository({
+            "getCacheStorage": db.getCacheStorage,
+            "setCacheStorage": db.setCacheStorage,
+            "unsetCacheStorage": db.unsetCacheStorage,
+        })
+        self.chatSettings = self._Repository({
+            "getChatSettings": db.getChatSettings,
+            "setChatSetting": lambda chatId, key, value, *, updatedBy: db.setChatSetting(chatId, key, value),
+            "unsetChatSetting": db.unsetChatSetting,
+            "clearChatSettings": db.clearChatSettings,
+        })
+        self.userData = self._Repository({"getUserData": db.getUserData, "addUserData": db.addUserData})
+
+
+def run_scenario(scenario: dict[str, Any], mode: str = "object") -> None:
     assert set(scenario) <= SCENARIO_KEYS, f"unknown scenario keys {set(scenario) - SCENARIO_KEYS}"
     db = RecordingDatabase(scenario.get("storage", {}))
     cache = NativeCache(str(packaged_component()))
-    cache._attach_object(db, load=False)
+    loop = asyncio.new_event_loop()
+    if mode == "object":
+        def wit_call(name: str, args: list[Any]) -> Any:
+            return cache._wit_call(name, args)
+
+        cache._attach_object(db, load=False)
+    else:
+        handle = cache._attach_async(AsyncDatabaseBridge(AsyncRepositories(db)))
+        locks = KeyLocks()
+
+        def wit_call(name: str, args: list[Any]) -> Any:
+            return loop.run_until_complete(staged_call(handle, locks, "scenario", cache._wit_call, name, args))
     if "configure" in scenario:
         cache._wit_call("cache.configure", [gen_args(scenario["configure"])])
     for index, step in enumerate(scenario["steps"]):
@@ -473,7 +520,7 @@ def run_scenario(scenario: dict[str, Any]) -> None:
         error: CacheError | None = None
         result: Any = None
         try:
-            result = cache._wit_call(step["call"], args)
+            result = wit_call(step["call"], args)
         except ComponentTrapError as e:
             raise AssertionError(f"{where}: the component trapped: {e}") from e
         except CacheError as e:
@@ -496,7 +543,8 @@ def run_scenario(scenario: dict[str, Any]) -> None:
         check_storage_calls(step, db, entries, rows_before, where)
     db.rules.clear()
     cache._close_native()
-    RAN.append(scenario["name"])
+    loop.close()
+    RAN.append(f"{mode}:{scenario['name']}")
 
 
 def test_scenario_file_is_format_2() -> None:
@@ -508,7 +556,15 @@ def test_scenario(scenario: dict[str, Any]) -> None:
     run_scenario(copy.deepcopy(scenario))
 
 
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
+def test_scenario_through_the_async_api(scenario: dict[str, Any]) -> None:
+    """The same scenario with the bot's async database: every storage request is
+    staged, performed off the loop on a coroutine of the repositories, and retried."""
+    run_scenario(copy.deepcopy(scenario), mode="async")
+
+
 def test_every_scenario_ran() -> None:
     # Runs after the parametrized tests (pytest keeps file order): each scenario ran to its end.
     assert len(SCENARIOS) == EXPECTED_SCENARIOS
-    assert sorted(RAN) == sorted(s["name"] for s in SCENARIOS), f"not run to the end: {set(s['name'] for s in SCENARIOS) - set(RAN)}"
+    expected = sorted(f"{mode}:{s['name']}" for mode in ("object", "async") for s in SCENARIOS)
+    assert sorted(RAN) == expected, f"not run to the end: {set(expected) - set(RAN)}"

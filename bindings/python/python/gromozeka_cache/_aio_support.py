@@ -1,0 +1,117 @@
+"""What the asyncio ``CacheService`` needs besides the cache: the staged call
+(perform the component's storage requests off the loop, then retry), per-key
+locks and value conversions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, TypeVar
+
+from ._bridge import REQUEST_LOOP
+from ._native import AsyncStorage, IoScope
+from .errors import StorageError
+
+R = TypeVar("R")
+
+#: How many times one call is retried while the cache's needs change under it.
+MAX_ATTEMPTS = 64
+
+#: The threads that wait for the database's coroutines while the loop runs: one per
+#: request in flight, created on demand. (asyncio's default executor has
+#: min(32, cores + 4) threads: 6 on two cores would let only 6 coroutines wait on
+#: the database at once.)
+IO_THREADS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="gromozeka-cache-io")
+
+
+async def off_loop(fn: Callable[..., R], *args: Any) -> R:
+    """``fn(*args)`` on an I/O thread, with the caller's context variables."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(IO_THREADS, lambda: context.run(fn, *args))
+
+
+def value_to_str(value: Any) -> str:
+    """The bot's ``ChatSettingsValue.toStr()``, or ``str()`` for plain values."""
+    to_str = getattr(value, "toStr", None)
+    return str(to_str()) if callable(to_str) else str(value)
+
+
+def key_to_str(key: Any) -> str:
+    """A settings key as stored: a ``StrEnum``'s value, or the text itself."""
+    return str(getattr(key, "value", key))
+
+
+class KeyLocks:
+    """One ``asyncio.Lock`` per key, held while a call that needs the database
+    performs its requests and retries: two calls on one chat (or one user in a
+    chat) cannot interleave their database writes and cache updates."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
+
+    async def run(self, key: Any, body: Callable[[], Awaitable[R]]) -> R:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await body()
+        finally:
+            held, count = self._locks[key]
+            if count <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (held, count - 1)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with what JSON cannot hold (the database's ``datetime`` cells)
+    turned into ISO-8601 text, so that a database row can be cached."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    return value
+
+
+async def staged_call(handle: AsyncStorage | None, locks: KeyLocks, lock_key: Any, fn: Callable[..., R], *args: Any) -> R:
+    """``fn(*args)`` on the cache. If it needs the async database (``handle``), its
+    requests are performed off the loop and the call is retried under
+    ``lock_key``'s lock until it completes. The retries run in a task of their
+    own, shielded from the caller's cancellation, so that a write which reached
+    the database also reaches the cache."""
+    scope = IoScope()
+    scope.enter()
+    try:
+        return fn(*args)
+    except StorageError:
+        if not scope.pending or handle is None:
+            raise
+    finally:
+        IoScope.exit()
+    task = asyncio.ensure_future(locks.run(lock_key, lambda: _settle(handle, scope, fn, args)))
+    return await asyncio.shield(task)
+
+
+async def _settle(handle: AsyncStorage, scope: IoScope, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+    token = REQUEST_LOOP.set(asyncio.get_running_loop())
+    try:
+        for _ in range(MAX_ATTEMPTS):
+            if scope.pending:
+                await off_loop(handle.perform, scope)
+            scope.enter()
+            try:
+                return fn(*args)
+            except StorageError:
+                if not scope.pending:
+                    raise
+            finally:
+                IoScope.exit()
+    finally:
+        REQUEST_LOOP.reset(token)
+    raise StorageError(f"the cache's storage requests did not settle in {MAX_ATTEMPTS} attempts")

@@ -1,0 +1,408 @@
+//! [`StagedStorage`]: the bot's *async* database behind a component that calls its
+//! storage synchronously.
+//!
+//! A wasm instance cannot be suspended in the middle of a call and re-entered by
+//! another coroutine, and a call that held the instance while it waited for the
+//! event loop would deadlock the loop's own next cache call. So storage here never
+//! waits inside a component call. The call runs *staged*:
+//!
+//! 1. Python installs an [`IoScope`] on its thread and calls the cache.
+//! 2. When the component asks storage for something the scope has no answer to,
+//!    storage records the request in the scope and answers with a storage error
+//!    of kind `pending`, which the component never tolerates: the call fails, and
+//!    a failed call changes no entry and counts no hit or miss (`wit/rows.wit`),
+//!    so nothing is half-done.
+//! 3. Python performs the recorded request ([`AsyncStorage::perform`]) on a worker
+//!    thread: the request is run against the bot's database object through the
+//!    same [`ObjectStorage`] mapping a sync object uses, and each of its coroutines
+//!    is awaited on the caller's event loop, which keeps running meanwhile.
+//! 4. Python calls the cache again with the same scope: this time storage answers
+//!    from the scope (a read's rows, or "done" for a write that is now in the
+//!    database), and the component completes the call, deciding again from the
+//!    cache's state of *now* what it needs. Repeat until the call succeeds.
+//!
+//! The component keeps deciding what is read and written, and when; the host
+//! only carries requests out. The instance is held only for the short synchronous
+//! calls, so a hit never waits behind another coroutine's database round-trip.
+//!
+//! Outside a scope (a sync method called on the event loop's own thread, which
+//! cannot wait for the loop) storage answers a row read as absent (what the cache
+//! holds is the answer, as in the bot's own sync methods), queues a row write in
+//! the *outbox* (acknowledged: on-shutdown semantics, written before any later
+//! request and by every flush), and refuses the bot's tables with a typed error.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cache_host::storage::{Batch, Row, RowKey, SettingsChange, StoredRow};
+use cache_host::{BotStorage, Storage, StorageError, StorageErrorKind};
+use pyo3::prelude::*;
+
+use crate::errors::to_py;
+use crate::object_storage::ObjectStorage;
+use crate::storage::{load_object, write_object, write_object_settings};
+
+/// One storage request of the component, owned so it can outlive the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Io {
+    Load { namespace: String, limit: u32 },
+    Get { namespace: String, key: String },
+    Write(OwnedBatch),
+    GetChatSettings(i64),
+    WriteChatSettings(i64, SettingsChange),
+    GetUserData(i64, i64),
+    SetUserData(i64, i64, String, String),
+}
+
+/// A [`Batch`] with owned strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct OwnedBatch {
+    clear: Vec<String>,
+    delete: Vec<(String, String)>,
+    upsert: Vec<(String, String, String)>,
+}
+
+impl OwnedBatch {
+    fn of(batch: &Batch<'_>) -> Self {
+        OwnedBatch {
+            clear: batch.clear.iter().map(|n| n.to_string()).collect(),
+            delete: batch
+                .delete
+                .iter()
+                .map(|k| (k.namespace.to_owned(), k.key.to_owned()))
+                .collect(),
+            upsert: batch
+                .upsert
+                .iter()
+                .map(|r| (r.namespace.to_owned(), r.key.to_owned(), r.value.to_string()))
+                .collect(),
+        }
+    }
+
+    fn write_to(&self, storage: &ObjectStorage) -> Result<(), StorageError> {
+        let batch = Batch {
+            clear: self.clear.iter().map(String::as_str).collect(),
+            delete: self
+                .delete
+                .iter()
+                .map(|(namespace, key)| RowKey { namespace, key })
+                .collect(),
+            upsert: self
+                .upsert
+                .iter()
+                .map(|(namespace, key, value)| Row {
+                    namespace,
+                    key,
+                    value: value.as_str().into(),
+                })
+                .collect(),
+        };
+        write_object(storage, &batch)
+    }
+}
+
+/// What a performed request answered.
+#[derive(Clone, Debug)]
+enum Outcome {
+    Rows(Vec<StoredRow>),
+    Value(Option<String>),
+    Pairs(Vec<(String, String)>),
+    Done,
+}
+
+#[derive(Default)]
+struct ScopeState {
+    /// Requests performed for this scope's call, with what they answered.
+    answered: Vec<(Io, Result<Outcome, StorageError>)>,
+    /// The request the last attempt could not be answered without the database.
+    pending: Option<Io>,
+}
+
+/// The requests of one cache call made on behalf of one coroutine (or one sync
+/// call from a thread other than the event loop's): see the module doc.
+#[pyclass(frozen, module = "gromozeka_cache._native")]
+pub struct IoScope {
+    state: Arc<Mutex<ScopeState>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Mutex<ScopeState>>>> = const { RefCell::new(None) };
+}
+
+#[pymethods]
+impl IoScope {
+    /// A scope with nothing answered yet.
+    #[new]
+    fn new() -> Self {
+        IoScope {
+            state: Arc::default(),
+        }
+    }
+
+    /// Whether the last attempt stopped at a request the database must answer.
+    #[getter]
+    fn pending(&self) -> bool {
+        lock(&self.state).pending.is_some()
+    }
+
+    /// Makes this the scope of the current thread's cache calls until [`exit`](Self::exit).
+    fn enter(&self) {
+        let state = self.state.clone();
+        lock(&state).pending = None;
+        CURRENT.with(|c| *c.borrow_mut() = Some(state));
+    }
+
+    /// Ends the current thread's scope.
+    #[staticmethod]
+    fn exit() {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// The request-mapping and the outbox, shared by the storage inside the cache and
+/// the [`AsyncStorage`] handle Python performs requests with.
+struct Shared {
+    /// The bot's database behind a sync adapter whose methods run the database's
+    /// coroutines on the event loop and wait for them (only ever called off the
+    /// loop's thread, by [`AsyncStorage::perform`] and [`AsyncStorage::flush`]).
+    /// Not locked: requests of different coroutines run concurrently, as the
+    /// database's own coroutines would.
+    executor: ObjectStorage,
+    /// Row writes acknowledged outside a scope, oldest first.
+    outbox: Mutex<VecDeque<OwnedBatch>>,
+    /// Held while the outbox is written, so that its batches land in order.
+    flushing: Mutex<()>,
+}
+
+impl Shared {
+    /// Writes the outbox in order; a failed batch stays first.
+    fn flush(&self) -> Result<usize, StorageError> {
+        let _flushing = lock(&self.flushing);
+        let mut written = 0;
+        loop {
+            let Some(batch) = lock(&self.outbox).front().cloned() else {
+                return Ok(written);
+            };
+            batch.write_to(&self.executor)?;
+            lock(&self.outbox).pop_front();
+            written += 1;
+        }
+    }
+
+    fn perform(&self, io: &Io) -> Result<Outcome, StorageError> {
+        // Everything acknowledged earlier reaches the database before this request.
+        self.flush()?;
+        let s = &self.executor;
+        Ok(match io {
+            Io::Load { namespace, limit } => Outcome::Rows(load_object(s, namespace, *limit)?),
+            Io::Get { namespace, key } => Outcome::Value(s.get(namespace, key)?),
+            Io::Write(batch) => {
+                batch.write_to(s)?;
+                Outcome::Done
+            }
+            Io::GetChatSettings(chat) => Outcome::Pairs(s.get_chat_settings(*chat)?),
+            Io::WriteChatSettings(chat, change) => {
+                write_object_settings(s, *chat, change)?;
+                Outcome::Done
+            }
+            Io::GetUserData(chat, user) => Outcome::Pairs(s.get_user_data(*chat, *user)?),
+            Io::SetUserData(chat, user, key, value) => {
+                s.set_user_data(*chat, *user, key, value)?;
+                Outcome::Done
+            }
+        })
+    }
+}
+
+/// Python's handle on an async database attached with [`staged_storage`]:
+/// performs the requests scopes record, and flushes the outbox.
+#[pyclass(frozen, module = "gromozeka_cache._native")]
+pub struct AsyncStorage {
+    shared: Arc<Shared>,
+}
+
+#[pymethods]
+impl AsyncStorage {
+    /// Performs the scope's pending request against the database (blocking this
+    /// thread, never the event loop's: call it from a worker thread) and records
+    /// what it answered, a failure included, for the scope's next attempt.
+    fn perform(&self, py: Python<'_>, scope: &IoScope) {
+        let Some(io) = lock(&scope.state).pending.take() else {
+            return;
+        };
+        let outcome = py.detach(|| self.shared.perform(&io));
+        lock(&scope.state).answered.push((io, outcome));
+    }
+
+    /// Writes every queued row write in order; returns how many batches were
+    /// written. On failure the unwritten ones stay queued and the error is raised.
+    fn flush(&self, py: Python<'_>) -> PyResult<usize> {
+        py.detach(|| self.shared.flush())
+        .map_err(|e| to_py(py, cache_host::Error::Storage(e)))
+    }
+
+    /// Row writes acknowledged and not yet written to the database.
+    #[getter]
+    fn queued(&self) -> usize {
+        lock(&self.shared.outbox).len()
+    }
+}
+
+/// The storage inside the cache for an async database (see the module doc).
+pub struct StagedStorage {
+    shared: Arc<Shared>,
+}
+
+/// Wraps `adapter` (an object with the seed's sync method names whose methods run
+/// the database's coroutines on the event loop) as the cache's storage, and the
+/// handle Python performs requests with.
+pub fn staged_storage(adapter: Py<PyAny>) -> (StagedStorage, AsyncStorage) {
+    let shared = Arc::new(Shared {
+        executor: ObjectStorage::new(adapter),
+        outbox: Mutex::new(VecDeque::new()),
+        flushing: Mutex::new(()),
+    });
+    (
+        StagedStorage {
+            shared: shared.clone(),
+        },
+        AsyncStorage { shared },
+    )
+}
+
+fn needs_database(io: &Io) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::Unavailable,
+        format!(
+            "{io:?} needs the async database, which a sync call on the event loop's thread \
+             cannot wait for; use the async method"
+        ),
+    )
+}
+
+/// What the current scope says about `io`: its answer if it was performed, else
+/// `io` becomes the scope's pending request and the call fails. `None` outside a
+/// scope.
+fn staged(io: Io) -> Option<Result<Outcome, StorageError>> {
+    CURRENT.with(|c| {
+        let current = c.borrow();
+        let state = current.as_ref()?;
+        let mut state = lock(state);
+        if let Some((_, outcome)) = state.answered.iter().rev().find(|(done, _)| *done == io) {
+            return Some(outcome.clone());
+        }
+        let refusal = StorageError::new(
+            StorageErrorKind::Pending,
+            "the cache call waits for the async database (performed by the caller, then retried)",
+        );
+        state.pending = Some(io);
+        Some(Err(refusal))
+    })
+}
+
+fn unexpected(io: &str) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::Other,
+        format!("the staged storage answered {io} with an outcome of another request"),
+    )
+}
+
+impl Storage for StagedStorage {
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
+        let io = Io::Load {
+            namespace: namespace.to_owned(),
+            limit,
+        };
+        match staged(io) {
+            Some(Ok(Outcome::Rows(rows))) => Ok(rows),
+            Some(Ok(_)) => Err(unexpected("load")),
+            Some(Err(e)) => Err(e),
+            // Outside a scope nothing is loaded: what the cache holds stays the answer.
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
+        let io = Io::Get {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        match staged(io) {
+            Some(Ok(Outcome::Value(value))) => Ok(value),
+            Some(Ok(_)) => Err(unexpected("get")),
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
+        let owned = OwnedBatch::of(batch);
+        match staged(Io::Write(owned.clone())) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => {
+                lock(&self.shared.outbox).push_back(owned);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl BotStorage for StagedStorage {
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
+        let io = Io::GetChatSettings(chat_id);
+        match staged(io.clone()) {
+            Some(Ok(Outcome::Pairs(pairs))) => Ok(pairs),
+            Some(Ok(_)) => Err(unexpected("get-chat-settings")),
+            Some(Err(e)) => Err(e),
+            None => Err(needs_database(&io)),
+        }
+    }
+
+    fn write_chat_settings(
+        &mut self,
+        chat_id: i64,
+        change: &SettingsChange,
+    ) -> Result<(), StorageError> {
+        let io = Io::WriteChatSettings(chat_id, change.clone());
+        match staged(io.clone()) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => Err(needs_database(&io)),
+        }
+    }
+
+    fn get_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let io = Io::GetUserData(chat_id, user_id);
+        match staged(io.clone()) {
+            Some(Ok(Outcome::Pairs(pairs))) => Ok(pairs),
+            Some(Ok(_)) => Err(unexpected("get-user-data")),
+            Some(Err(e)) => Err(e),
+            None => Err(needs_database(&io)),
+        }
+    }
+
+    fn set_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StorageError> {
+        let io = Io::SetUserData(chat_id, user_id, key.to_owned(), value.to_owned());
+        match staged(io.clone()) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => Err(needs_database(&io)),
+        }
+    }
+}
