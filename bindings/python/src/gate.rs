@@ -53,7 +53,7 @@ impl NativeCache {
         if self.owner.load(Ordering::Acquire) == me {
             return Err(reentrant(py));
         }
-        let result = py.detach(|| {
+        let call = || {
             let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
             self.owner.store(me, Ordering::Release);
             let _owned = Owned {
@@ -61,7 +61,17 @@ impl NativeCache {
                 _gate: gate,
             };
             f(&self.service)
-        });
+        };
+        // Over a storage that never blocks and never calls Python (memory, the
+        // staged async database), a call is short and nobody holding the gate
+        // waits for the GIL: keeping the GIL saves releasing it, and under many
+        // busy threads (the async database's I/O threads) saves waiting up to a
+        // switch interval (5 ms) to get it back.
+        let result = if self.keep_gil.load(Ordering::Acquire) {
+            call()
+        } else {
+            py.detach(call)
+        };
         let signal = self.deferred_signal.swap(0, Ordering::AcqRel);
         if signal != 0 {
             py.import("gromozeka_cache._shutdown")?
@@ -74,7 +84,14 @@ impl NativeCache {
     /// one) and returns the previous one (dropped by the caller with the GIL held,
     /// since it may hold Python objects).
     pub(crate) fn swap_storage(&self, py: Python<'_>, storage: AnyStorage) -> PyResult<AnyStorage> {
-        self.run(py, move |s| s.replace_storage(storage))
+        let keep_gil = storage.never_blocks();
+        // Released for the swap itself: the previous storage may be a blocking one.
+        self.keep_gil.store(false, Ordering::Release);
+        let previous = self.run(py, move |s| s.replace_storage(storage));
+        if previous.is_ok() {
+            self.keep_gil.store(keep_gil, Ordering::Release);
+        }
+        previous
     }
 
     /// Makes `storage` the cache's storage (the previous one is dropped with the

@@ -14,7 +14,7 @@
 
 use cache_host::{StorageError, StorageErrorKind};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyInt, PyMapping, PyString, PyTuple};
+use pyo3::types::{PyDict, PyInt, PyList, PyMapping, PyString, PyTuple};
 
 type Result<T> = std::result::Result<T, StorageError>;
 
@@ -105,11 +105,34 @@ impl ObjectStorage {
     /// Every row of `getCacheStorage()` in `namespace`, oldest first: by `updated_at`
     /// then key when the rows carry `updated_at`, else in the object's order.
     pub fn rows(&self, namespace: &str) -> Result<Vec<ObjectRow>> {
-        let mut rows = self.call("getCacheStorage", &[], &[], |value| {
-            let mut out = Vec::new();
+        self.rows_in(&self.all_rows()?, namespace)
+    }
+
+    /// What `getCacheStorage()` returned, as a list (read once, for
+    /// [`rows_in`](Self::rows_in) of several namespaces).
+    pub fn all_rows(&self) -> Result<Py<PyList>> {
+        self.call("getCacheStorage", &[], &[], |value| {
             let iter = value.try_iter().map_err(|_| {
                 other("getCacheStorage() did not return an iterable of rows".into())
             })?;
+            let items = iter
+                .collect::<PyResult<Vec<_>>>()
+                .map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
+            PyList::new(value.py(), items)
+                .map(Bound::unbind)
+                .map_err(|e| describe(value.py(), "getCacheStorage", &e))
+        })
+    }
+
+    /// The rows of `namespace` in `all` (see [`all_rows`](Self::all_rows)), oldest
+    /// first as in [`rows`](Self::rows).
+    pub fn rows_in(&self, all: &Py<PyList>, namespace: &str) -> Result<Vec<ObjectRow>> {
+        let mut rows = Python::attach(|py| {
+            let value = all.bind(py).as_any();
+            let iter = value.try_iter().map_err(|_| {
+                other("getCacheStorage() did not return an iterable of rows".into())
+            })?;
+            let mut out = Vec::new();
             for item in iter {
                 let item = item.map_err(|e| describe(value.py(), "getCacheStorage", &e))?;
                 let field = |f: &str| -> Result<Option<Bound<'_, PyAny>>> {
@@ -162,7 +185,13 @@ impl ObjectStorage {
 
     /// The newest `limit` rows of `namespace`, oldest first.
     pub fn load(&self, namespace: &str, limit: u32) -> Result<Vec<ObjectRow>> {
-        let mut rows = self.rows(namespace)?;
+        self.load_in(&self.all_rows()?, namespace, limit)
+    }
+
+    /// The newest `limit` rows of `namespace` in `all` (see [`all_rows`](Self::all_rows)),
+    /// oldest first.
+    pub fn load_in(&self, all: &Py<PyList>, namespace: &str, limit: u32) -> Result<Vec<ObjectRow>> {
+        let mut rows = self.rows_in(all, namespace)?;
         let skip = rows.len().saturating_sub(limit as usize);
         rows.drain(..skip);
         Ok(rows)

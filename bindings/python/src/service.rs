@@ -9,7 +9,7 @@
 //! is released, results are converted to Python objects in Rust after.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -52,6 +52,9 @@ pub struct NativeCache {
     pub(crate) deferred_signal: AtomicI32,
     /// Python objects of recently returned JSON texts (see `memo.rs`).
     pub(crate) memo: ValueMemo,
+    /// Whether calls keep the GIL: the storage never blocks and never calls
+    /// Python (see `gate.rs`).
+    pub(crate) keep_gil: AtomicBool,
 }
 
 #[pymethods]
@@ -107,6 +110,7 @@ impl NativeCache {
             owner: AtomicU64::new(0),
             deferred_signal: AtomicI32::new(0),
             memo: ValueMemo::new(),
+            keep_gil: AtomicBool::new(true),
         })
     }
 

@@ -38,10 +38,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use cache_host::storage::{Batch, Row, RowKey, SettingsChange, StoredRow};
 use cache_host::{BotStorage, Storage, StorageError, StorageErrorKind};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
 use crate::errors::to_py;
 use crate::object_storage::ObjectStorage;
-use crate::storage::{load_object, write_object, write_object_settings};
+use crate::storage::{stored_rows, write_object, write_object_settings};
 
 /// One storage request of the component, owned so it can outlive the call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +76,13 @@ impl OwnedBatch {
             upsert: batch
                 .upsert
                 .iter()
-                .map(|r| (r.namespace.to_owned(), r.key.to_owned(), r.value.to_string()))
+                .map(|r| {
+                    (
+                        r.namespace.to_owned(),
+                        r.key.to_owned(),
+                        r.value.to_string(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -117,6 +124,9 @@ struct ScopeState {
     answered: Vec<(Io, Result<Outcome, StorageError>)>,
     /// The request the last attempt could not be answered without the database.
     pending: Option<Io>,
+    /// The one `getCacheStorage()` read of this call: a load of several
+    /// namespaces reads the table once, and sees one state of it.
+    rows: Option<Py<PyList>>,
 }
 
 /// The requests of one cache call made on behalf of one coroutine (or one sync
@@ -194,12 +204,18 @@ impl Shared {
         }
     }
 
-    fn perform(&self, io: &Io) -> Result<Outcome, StorageError> {
+    fn perform(&self, io: &Io, rows: &mut Option<Py<PyList>>) -> Result<Outcome, StorageError> {
         // Everything acknowledged earlier reaches the database before this request.
         self.flush()?;
         let s = &self.executor;
         Ok(match io {
-            Io::Load { namespace, limit } => Outcome::Rows(load_object(s, namespace, *limit)?),
+            Io::Load { namespace, limit } => {
+                let all = match rows {
+                    Some(all) => all,
+                    None => rows.insert(s.all_rows()?),
+                };
+                Outcome::Rows(stored_rows(s.load_in(all, namespace, *limit)?)?)
+            }
             Io::Get { namespace, key } => Outcome::Value(s.get(namespace, key)?),
             Io::Write(batch) => {
                 batch.write_to(s)?;
@@ -232,18 +248,24 @@ impl AsyncStorage {
     /// thread, never the event loop's: call it from a worker thread) and records
     /// what it answered, a failure included, for the scope's next attempt.
     fn perform(&self, py: Python<'_>, scope: &IoScope) {
-        let Some(io) = lock(&scope.state).pending.take() else {
-            return;
+        let (io, mut rows) = {
+            let mut state = lock(&scope.state);
+            let Some(io) = state.pending.take() else {
+                return;
+            };
+            (io, state.rows.take())
         };
-        let outcome = py.detach(|| self.shared.perform(&io));
-        lock(&scope.state).answered.push((io, outcome));
+        let outcome = py.detach(|| self.shared.perform(&io, &mut rows));
+        let mut state = lock(&scope.state);
+        state.rows = rows;
+        state.answered.push((io, outcome));
     }
 
     /// Writes every queued row write in order; returns how many batches were
     /// written. On failure the unwritten ones stay queued and the error is raised.
     fn flush(&self, py: Python<'_>) -> PyResult<usize> {
         py.detach(|| self.shared.flush())
-        .map_err(|e| to_py(py, cache_host::Error::Storage(e)))
+            .map_err(|e| to_py(py, cache_host::Error::Storage(e)))
     }
 
     /// Row writes acknowledged and not yet written to the database.

@@ -24,6 +24,14 @@ pub enum AnyStorage {
     Staged(StagedStorage),
 }
 
+impl AnyStorage {
+    /// Whether every call returns at once without calling Python: memory, and the
+    /// staged async database (which never waits inside a call).
+    pub fn never_blocks(&self) -> bool {
+        matches!(self, AnyStorage::Memory(_) | AnyStorage::Staged(_))
+    }
+}
+
 impl Storage for AnyStorage {
     fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
         match self {
@@ -62,7 +70,14 @@ pub(crate) fn load_object(
     namespace: &str,
     limit: u32,
 ) -> Result<Vec<StoredRow>, StorageError> {
-    Ok(o.load(namespace, limit)?
+    stored_rows(o.load(namespace, limit)?)
+}
+
+/// Rows of a database object as the cache's [`StoredRow`]s.
+pub(crate) fn stored_rows(
+    rows: Vec<crate::object_storage::ObjectRow>,
+) -> Result<Vec<StoredRow>, StorageError> {
+    Ok(rows
         .into_iter()
         .map(|r| StoredRow {
             key: r.key,

@@ -309,3 +309,34 @@ def test_sqlite_path_through_the_async_api(aio: CacheService[Key, Value], db_pat
         assert again.getUserState(6, "s") == "x"
 
     run(reopened())
+
+
+def test_loading_reads_the_cache_table_once(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+    db.cache.rows[("users", "1")] = json.dumps({"s": 1})
+    db.cache.rows[("chatPersistent", "2")] = json.dumps({"spamWarningMessages": {}})
+    db.cache._stamps.update({("users", "1"): 0, ("chatPersistent", "2"): 1})
+    run(aio.injectDatabase(db))
+    assert db.rec.names().count("cache.getCacheStorage") == 1
+    assert aio.getUserState(1, "s") == 1 and aio.chatPersistent.get(2) == {"spamWarningMessages": {}}
+
+
+def test_a_setting_reads_back_as_the_objects_set(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+    db.chatSettings.settings[(5, "lang")] = ("en", 0)
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        value = Value("gpt")
+        await aio.setChatSetting(5, Key.MODEL, value, userId=1)
+        first = await aio.getChatSettings(5)
+        assert first[Key.MODEL] is value
+        again = await aio.getChatSettings(5)
+        assert again[Key.LANG] is first[Key.LANG]  # unchanged text: the same object
+        assert again is not first  # a new dict: the caller may change it
+        again.clear()
+        assert await aio.getChatSettings(5) == {Key.LANG: Value("en"), Key.MODEL: value}
+        db.chatSettings.settings[(5, "lang")] = ("ru", 0)  # changed behind the cache's back:
+        assert (await aio.getChatSettings(5))[Key.LANG] == Value("en")  # still the cached text
+
+    run(main())

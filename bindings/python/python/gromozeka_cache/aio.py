@@ -32,7 +32,16 @@ from ._bridge import (
     missing_methods,
     repository_method,
 )
-from ._aio_support import KeyLocks, jsonable, key_to_str, off_loop, staged_call, value_to_str
+from ._aio_support import (
+    KeyLocks,
+    SettingsObjects,
+    jsonable,
+    key_to_str,
+    off_loop,
+    prewarm_io_threads,
+    staged_call,
+    value_to_str,
+)
 from ._native import NativeCache
 from ._service import DATABASE_METHODS
 from ._views import NamespaceView, entry_key
@@ -101,12 +110,14 @@ class CacheService(Generic[K, V]):
     _instanceLock: ClassVar[threading.RLock] = threading.RLock()
 
     def __new__(cls) -> CacheService[Any, Any]:
+        # `cls._instance`, so that a subclass (or a test resetting
+        # `CacheService._instance = None`, as the bot's tests do) gets its own.
         with CacheService._instanceLock:
-            instance = CacheService._instance
+            instance = cls._instance
             if instance is None:
                 instance = super().__new__(cls)
                 instance._setup()
-                CacheService._instance = instance
+                cls._instance = instance
             return instance
 
     def _setup(self) -> None:
@@ -117,8 +128,7 @@ class CacheService(Generic[K, V]):
         self._async: Any = None  # the AsyncStorage handle while an async database is attached
         self._flusher: asyncio.Task[None] | None = None
         self._locks = KeyLocks()
-        self._settingsKey: Callable[[str], Any] = str
-        self._settingsValue: Callable[[str], Any] = str
+        self._settings: SettingsObjects[Any, Any] = SettingsObjects(str, str)
         self.chats = NamespaceView(self._native, "chats")
         self.chatUsers = NamespaceView(self._native, "chatUsers")
         self.users = NamespaceView(self._native, "users")
@@ -134,8 +144,7 @@ class CacheService(Generic[K, V]):
         """Chat settings come out as ``{key(k): value(v)}`` (e.g. the bot's
         ``ChatSettingsKey`` and ``ChatSettingsValue``); values go in through their
         ``toStr()`` (or ``str()``). The default is plain ``str``."""
-        self._settingsKey = key
-        self._settingsValue = value
+        self._settings = SettingsObjects(key, value)
 
     # ----- the database -----
 
@@ -176,6 +185,7 @@ class CacheService(Generic[K, V]):
         self._stop_flusher()
         self._async = None
         if is_async_database(database):
+            prewarm_io_threads()
             self._async = self._native._attach_async(AsyncDatabaseBridge(database))
             self._database = database
             self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
@@ -253,24 +263,23 @@ class CacheService(Generic[K, V]):
 
     # ----- chat settings -----
 
-    def _settings_out(self, stored: dict[str, str]) -> dict[K, V]:
-        key, value = self._settingsKey, self._settingsValue
-        return {key(k): value(v) for k, v in stored.items()}
-
     async def getChatSettings(self, chatId: int) -> dict[K, V]:
         """The chat's settings, read from the database on first use."""
-        return self._settings_out(await self._call(("chat", chatId), self._native.getChatSettings, chatId))
+        stored = await self._call(("chat", chatId), self._native.getChatSettings, chatId)
+        return self._settings.out(("chat", chatId), stored)
 
     async def setChatSetting(self, chatId: int, key: K, value: V, *, userId: int) -> None:
         """Writes one setting (``updatedBy=userId``) to the database, then the cached copy."""
         self.clearCachedChatSettings(chatId)
+        # Read first, as the bot does: the settings are then cached with the new one.
+        await self.getChatSettings(chatId)
+        text_key, text_value = key_to_str(key), value_to_str(value)
         token = UPDATED_BY.set(userId)
         try:
-            await self._call(
-                ("chat", chatId), self._native.setChatSettings, chatId, {key_to_str(key): value_to_str(value)}
-            )
+            await self._call(("chat", chatId), self._native.setChatSettings, chatId, {text_key: text_value})
         finally:
             UPDATED_BY.reset(token)
+        self._settings.remember(("chat", chatId), text_key, text_value, key, value)
 
     async def unsetChatSetting(self, chatId: int, key: K) -> None:
         """Deletes one setting from the database and the cached copy."""
@@ -286,7 +295,7 @@ class CacheService(Generic[K, V]):
     def getDefaultChatSettings(self, key: str | None) -> dict[K, V]:
         """The default settings named ``key`` (empty if none were set)."""
         entry = self._native.get("chats", f"defaults:{key}", None) or {}
-        return self._settings_out(entry.get("defaults", {}))
+        return self._settings.out(("defaults", key), entry.get("defaults", {}))
 
     def cacheChatSettings(self, chatId: int, settings: dict[K, V]) -> None:
         """Keeps ``settings`` as the chat's computed settings, stamped now (see
@@ -306,7 +315,7 @@ class CacheService(Generic[K, V]):
             return None
         if ttl is not None and time.time() > entry.get("cachedSettingsAt", 0.0) + ttl:
             return None
-        return self._settings_out(cached)
+        return self._settings.out(("cached", chatId), cached)
 
     def clearCachedChatSettings(self, chatId: int) -> None:
         """Forgets the settings kept by :meth:`cacheChatSettings`."""
@@ -427,6 +436,8 @@ class CacheService(Generic[K, V]):
 
     async def setChatUserData(self, chatId: int, userId: int, key: str, value: Any) -> None:
         """Writes one item to the database, then the cached copy."""
+        # Read first, as the bot does: the data is then cached with the new item.
+        await self.getChatUserData(chatId, userId)
         await self._call(("user", chatId, userId), self._native.setUserData, chatId, userId, key, value)
 
     async def unsetChatUserData(self, chatId: int, userId: int, key: str) -> None:
