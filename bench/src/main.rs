@@ -9,6 +9,7 @@
 
 mod measure;
 mod profile;
+mod python_async_rows;
 mod python_rows;
 mod raw;
 mod report;

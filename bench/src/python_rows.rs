@@ -14,8 +14,9 @@ use crate::report::{ns, Goal, Line, Report};
 /// host it replaces (µs): `getUserState`, `getChatSettings`.
 const OLD_PACKAGE_US: [(&str, f64); 2] = [("getUserState", 48.0), ("getChatSettings", 35.0)];
 
-/// Runs the Python bench and adds its rows to `report`.
-pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report) -> Result<()> {
+/// Runs `bench/python/<script>` in `target/py-venv` and parses the one JSON
+/// object it prints.
+pub fn run_script(root: &Path, script: &str, tmp: &Path, quick: bool) -> Result<serde_json::Value> {
     let python = root.join("target/py-venv/bin/python");
     if !python.is_file() {
         bail!(
@@ -24,28 +25,35 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
         );
     }
     let mut cmd = Command::new(&python);
-    cmd.arg(root.join("bench/python/service_bench.py"));
+    cmd.arg(root.join("bench/python").join(script));
     if quick {
         cmd.arg("--quick");
     }
     let out = cmd
         .arg(tmp)
         .output()
-        .context("running bench/python/service_bench.py")?;
+        .with_context(|| format!("running bench/python/{script}"))?;
     if !out.status.success() {
         bail!(
-            "bench/python/service_bench.py failed: {}",
+            "bench/python/{script} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("parsing service_bench.py's output")?;
-    let get = |call: &str, implementation: &str| -> Result<f64> {
-        v.get(call)
-            .and_then(|c| c.get(implementation))
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| anyhow!("service_bench.py did not report {call}/{implementation}"))
-    };
+    serde_json::from_slice(&out.stdout).with_context(|| format!("parsing {script}'s output"))
+}
+
+/// `v[call][implementation]` as a number.
+pub fn figure(v: &serde_json::Value, call: &str, implementation: &str) -> Result<f64> {
+    v.get(call)
+        .and_then(|c| c.get(implementation))
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| anyhow!("the bench did not report {call}/{implementation}"))
+}
+
+/// Runs the Python bench and adds its rows to `report`.
+pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report) -> Result<()> {
+    let v = run_script(root, "service_bench.py", tmp, quick)?;
+    let get = |call: &str, implementation: &str| figure(&v, call, implementation);
     for call in ["getUserState", "setUserState", "getChatSettings"] {
         let (pkg, seed) = (get(call, "gromozeka_cache")?, get(call, "seed")?);
         let (ct, dc) = (get(call, "cachetools")?, get(call, "diskcache")?);

@@ -127,6 +127,7 @@ pub fn run_all(args: &Args) -> Result<Report> {
     scaling_and_memory(&paths, &runtime, hot, args.quick, &mut report)?;
     eprintln!("cache-bench: Python rows (the gromozeka_cache package)");
     crate::python_rows::python_package(&root, paths.tmp.path(), args.quick, &mut report)?;
+    crate::python_async_rows::python_async(&root, paths.tmp.path(), args.quick, &mut report)?;
     if !args.no_callgrind {
         eprintln!("cache-bench: callgrind instruction counts");
         report.callgrind = crate::profile::callgrind_all(args.quick);
