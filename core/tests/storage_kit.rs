@@ -65,5 +65,9 @@ fn memory_storage_passes_the_kit() {
 #[test]
 fn mock_storage_passes_the_kit_with_every_error_kind() {
     let ran = run(&mut Mock);
-    assert_eq!(ran.len(), 5 + 3 + StorageErrorKind::FAILURES.len(), "{ran:?}");
+    assert_eq!(
+        ran.len(),
+        5 + 3 + StorageErrorKind::FAILURES.len(),
+        "{ran:?}"
+    );
 }

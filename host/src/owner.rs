@@ -25,6 +25,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -79,11 +80,13 @@ impl OwnerLock {
     /// waiting as `wait` says.
     pub fn acquire(db: &Path, wait: OwnerWait) -> Result<Self, StorageError> {
         let path = owner_path(db);
+        // Owner-only, whatever the umask: it names the owner's pid and program.
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| {
                 StorageError::new(

@@ -125,3 +125,31 @@ fn logs_to_a_pipe_carry_no_colour() {
     );
     assert!(!err.contains('\u{1b}'), "ANSI escape in logs: {err:?}");
 }
+
+#[test]
+fn a_value_over_the_limit_is_refused_without_reading_all_of_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let mut child = command(&db, &["set", "chatUsers", "big", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cache-host");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // 64 MiB: far over the 1 MiB a value may take.
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'y'; 1 << 20];
+        (0..64).try_for_each(|_| stdin.write_all(&chunk))
+    });
+    let out = child.wait_with_output().expect("wait for cache-host");
+    let err = one_line_failure(&out, cli_common::USAGE);
+    assert!(err.contains("too large"), "{err}");
+    let written = writer.join().expect("stdin writer");
+    assert!(
+        matches!(&written, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe),
+        "cache-host read all of stdin: {written:?}"
+    );
+    assert_code(&run(&db, &["get", "chatUsers", "big"]), cli_common::ABSENT);
+}

@@ -10,6 +10,7 @@ mod errors;
 mod gate;
 mod memo;
 mod object_storage;
+mod relay;
 mod service;
 mod staged;
 mod storage;
@@ -23,6 +24,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<service::NativeCache>()?;
     m.add_class::<staged::IoScope>()?;
     m.add_class::<staged::AsyncStorage>()?;
+    m.add_class::<relay::Performer>()?;
+    m.add_class::<relay::Relay>()?;
+    m.add_class::<relay::RelayMethod>()?;
     m.add_function(wrap_pyfunction!(dumps, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     Ok(())

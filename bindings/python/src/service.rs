@@ -164,12 +164,12 @@ impl NativeCache {
         self.attach(py, AnyStorage::Object(ObjectStorage::new(db)), load)
     }
 
-    /// Makes the bot's async database the storage, through `adapter` (an object
-    /// with the seed's sync method names that runs the database's coroutines on
-    /// the event loop and waits for them; see `staged.rs`). Loads nothing: the
-    /// caller loads in a scope. Returns the handle that performs staged requests.
-    fn _attach_async(&self, py: Python<'_>, adapter: Py<PyAny>) -> PyResult<AsyncStorage> {
-        let (storage, handle) = staged_storage(adapter);
+    /// Makes the bot's async database the storage, through `bridge` (an object
+    /// with the seed's method names, each a coroutine; see `staged.rs`). Loads
+    /// nothing: the caller loads in a scope. Returns the handle that performs
+    /// staged requests.
+    fn _attach_async(&self, py: Python<'_>, bridge: Py<PyAny>) -> PyResult<AsyncStorage> {
+        let (storage, handle) = staged_storage(bridge);
         drop(self.swap_storage(py, AnyStorage::Staged(storage))?);
         Ok(handle)
     }

@@ -12,10 +12,10 @@
 //!    of kind `pending`, which the component never tolerates: the call fails, and
 //!    a failed call changes no entry and counts no hit or miss (`wit/rows.wit`),
 //!    so nothing is half-done.
-//! 3. Python performs the recorded request ([`AsyncStorage::perform`]) on a worker
-//!    thread: the request is run against the bot's database object through the
-//!    same [`ObjectStorage`] mapping a sync object uses, and each of its coroutines
-//!    is awaited on the caller's event loop, which keeps running meanwhile.
+//! 3. Python performs the recorded request ([`AsyncStorage::start`]): a worker
+//!    thread runs it through the same [`ObjectStorage`] mapping a sync object
+//!    uses, and hands each database call to the calling coroutine, which awaits
+//!    the database's coroutine on its own loop (see `relay.rs`).
 //! 4. Python calls the cache again with the same scope: this time storage answers
 //!    from the scope (a read's rows, or "done" for a write that is now in the
 //!    database), and the component completes the call, deciding again from the
@@ -37,11 +37,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use cache_host::storage::{Batch, Row, RowKey, SettingsChange, StoredRow};
 use cache_host::{BotStorage, Storage, StorageError, StorageErrorKind};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::errors::to_py;
 use crate::object_storage::ObjectStorage;
+use crate::relay::{self, Performer, Step};
 use crate::storage::{stored_rows, write_object, write_object_settings};
 
 /// One storage request of the component, owned so it can outlive the call.
@@ -174,15 +175,12 @@ impl IoScope {
     }
 }
 
-/// The request-mapping and the outbox, shared by the storage inside the cache and
-/// the [`AsyncStorage`] handle Python performs requests with.
+/// The outbox and the database, shared by the storage inside the cache and the
+/// [`AsyncStorage`] handle Python performs requests with.
 struct Shared {
-    /// The bot's database behind a sync adapter whose methods run the database's
-    /// coroutines on the event loop and wait for them (only ever called off the
-    /// loop's thread, by [`AsyncStorage::perform`] and [`AsyncStorage::flush`]).
-    /// Not locked: requests of different coroutines run concurrently, as the
-    /// database's own coroutines would.
-    executor: ObjectStorage,
+    /// The bot's database behind its async adapter (the seed's names, each a
+    /// coroutine): what a [`Performer`]'s coroutine awaits.
+    bridge: Py<PyAny>,
     /// Row writes acknowledged outside a scope, oldest first.
     outbox: Mutex<VecDeque<OwnedBatch>>,
     /// Held while the outbox is written, so that its batches land in order.
@@ -190,24 +188,31 @@ struct Shared {
 }
 
 impl Shared {
-    /// Writes the outbox in order; a failed batch stays first.
-    fn flush(&self) -> Result<usize, StorageError> {
+    /// Writes the outbox in order through `storage`; a failed batch stays first.
+    fn flush(&self, storage: &ObjectStorage) -> Result<usize, StorageError> {
         let _flushing = lock(&self.flushing);
         let mut written = 0;
         loop {
             let Some(batch) = lock(&self.outbox).front().cloned() else {
                 return Ok(written);
             };
-            batch.write_to(&self.executor)?;
+            batch.write_to(storage)?;
             lock(&self.outbox).pop_front();
             written += 1;
         }
     }
 
-    fn perform(&self, io: &Io, rows: &mut Option<Py<PyList>>) -> Result<Outcome, StorageError> {
+    /// Carries out `io` through `storage`, after the outbox. A load reads
+    /// `getCacheStorage()` once per call (`rows`, kept in the scope).
+    fn perform(
+        &self,
+        storage: &ObjectStorage,
+        io: &Io,
+        rows: &mut Option<Py<PyList>>,
+    ) -> Result<Outcome, StorageError> {
         // Everything acknowledged earlier reaches the database before this request.
-        self.flush()?;
-        let s = &self.executor;
+        self.flush(storage)?;
+        let s = storage;
         Ok(match io {
             Io::Load { namespace, limit } => {
                 let all = match rows {
@@ -236,36 +241,74 @@ impl Shared {
 }
 
 /// Python's handle on an async database attached with [`staged_storage`]:
-/// performs the requests scopes record, and flushes the outbox.
+/// starts the performers of the requests scopes record, and of the outbox.
 #[pyclass(frozen, module = "gromozeka_cache._native")]
 pub struct AsyncStorage {
     shared: Arc<Shared>,
 }
 
+/// Runs `job` with an [`ObjectStorage`] over a fresh relay on a worker thread;
+/// the returned [`Performer`] drives it. `job`'s error, if any, is the performer's
+/// last step.
+fn spawn_worker(
+    py: Python<'_>,
+    job: impl FnOnce(&ObjectStorage) -> Option<StorageError> + Send + 'static,
+) -> PyResult<Performer> {
+    let (relay, performer, done) = relay::pair(py)?;
+    let storage = ObjectStorage::new(relay.into_any());
+    std::thread::Builder::new()
+        .name("gromozeka-cache-io".into())
+        .spawn(move || {
+            let error = job(&storage);
+            drop(storage);
+            // The coroutine may be gone (its loop stopped): nobody to tell.
+            let _ = done.send(Step::Done(error));
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start an I/O thread: {e}")))?;
+    Ok(performer)
+}
+
 #[pymethods]
 impl AsyncStorage {
-    /// Performs the scope's pending request against the database (blocking this
-    /// thread, never the event loop's: call it from a worker thread) and records
-    /// what it answered, a failure included, for the scope's next attempt.
-    fn perform(&self, py: Python<'_>, scope: &IoScope) {
+    /// The performer of the scope's pending request (`None` if it has none): a
+    /// worker thread carries it out, and every database call it makes is handed
+    /// to the coroutine that drives the performer. What it answered, a failure
+    /// included, is recorded in the scope for its next attempt.
+    fn start(&self, py: Python<'_>, scope: &IoScope) -> PyResult<Option<Performer>> {
         let (io, mut rows) = {
             let mut state = lock(&scope.state);
             let Some(io) = state.pending.take() else {
-                return;
+                return Ok(None);
             };
             (io, state.rows.take())
         };
-        let outcome = py.detach(|| self.shared.perform(&io, &mut rows));
-        let mut state = lock(&scope.state);
-        state.rows = rows;
-        state.answered.push((io, outcome));
+        let shared = self.shared.clone();
+        let state = scope.state.clone();
+        spawn_worker(py, move |storage| {
+            let outcome = shared.perform(storage, &io, &mut rows);
+            let mut state = lock(&state);
+            state.rows = rows;
+            state.answered.push((io, outcome));
+            None
+        })
+        .map(Some)
     }
 
-    /// Writes every queued row write in order; returns how many batches were
-    /// written. On failure the unwritten ones stay queued and the error is raised.
-    fn flush(&self, py: Python<'_>) -> PyResult<usize> {
-        py.detach(|| self.shared.flush())
-            .map_err(|e| to_py(py, cache_host::Error::Storage(e)))
+    /// The performer that writes every queued row write in order (`None` if none
+    /// is queued); its last step raises the failure, the unwritten writes staying
+    /// queued.
+    fn start_flush(&self, py: Python<'_>) -> PyResult<Option<Performer>> {
+        if lock(&self.shared.outbox).is_empty() {
+            return Ok(None);
+        }
+        let shared = self.shared.clone();
+        spawn_worker(py, move |storage| shared.flush(storage).err()).map(Some)
+    }
+
+    /// The async adapter of the bot's database the performers' calls are meant for.
+    #[getter]
+    fn bridge(&self, py: Python<'_>) -> Py<PyAny> {
+        self.shared.bridge.clone_ref(py)
     }
 
     /// Row writes acknowledged and not yet written to the database.
@@ -280,12 +323,12 @@ pub struct StagedStorage {
     shared: Arc<Shared>,
 }
 
-/// Wraps `adapter` (an object with the seed's sync method names whose methods run
-/// the database's coroutines on the event loop) as the cache's storage, and the
-/// handle Python performs requests with.
-pub fn staged_storage(adapter: Py<PyAny>) -> (StagedStorage, AsyncStorage) {
+/// Makes the cache's storage for the bot's async database behind `bridge` (the
+/// seed's method names, each a coroutine), and the handle Python performs
+/// requests with.
+pub fn staged_storage(bridge: Py<PyAny>) -> (StagedStorage, AsyncStorage) {
     let shared = Arc::new(Shared {
-        executor: ObjectStorage::new(adapter),
+        bridge,
         outbox: Mutex::new(VecDeque::new()),
         flushing: Mutex::new(()),
     });

@@ -154,3 +154,37 @@ def test_a_replaced_database_s_changes_no_longer_apply(pg_schema: tuple[str, str
     assert psql(url, f"SELECT count(*) FROM {schema}.cache_storage WHERE key = '-100'") == "1"
     time.sleep(1.0)  # a listener still running would have dropped the copy within milliseconds
     assert cache.getChatInfo(-100) == {"title": "A"}
+
+
+def test_the_asyncio_api_over_a_postgresql_url(pg_schema: tuple[str, str]) -> None:
+    import asyncio
+
+    from gromozeka_cache.aio import CacheService as AsyncCacheService
+
+    url, schema = pg_schema
+    AsyncCacheService._instance = None
+
+    async def write() -> None:
+        cache = AsyncCacheService.getInstance()
+        await cache.injectDatabase(with_schema(url, schema, "postgresql"))
+        await cache.setChatSetting(-100, "lang", "en", userId=1)
+        await cache.setChatUserData(-100, 7, "karma", 3)
+        cache.setUserState(7, "step", "menu")  # users: persisted on shutdown
+        await cache.aclose()
+
+    asyncio.run(write())
+    assert psql(url, f"SELECT value FROM {schema}.chat_settings WHERE chat_id = -100 AND key = 'lang'") == "en"
+    assert psql(url, f"SELECT count(*) FROM {schema}.cache_storage WHERE namespace = 'users'") == "1"
+
+    AsyncCacheService._instance = None
+
+    async def read() -> None:
+        cache = AsyncCacheService.getInstance()
+        await cache.injectDatabase(with_schema(url, schema, "postgres"))
+        assert await cache.getChatSettings(-100) == {"lang": "en"}
+        assert await cache.getChatUserData(-100, 7) == {"karma": 3}
+        assert cache.getUserState(7, "step") == "menu"
+        await cache.aclose()
+
+    asyncio.run(read())
+    AsyncCacheService._instance = None

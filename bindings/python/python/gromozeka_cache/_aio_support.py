@@ -5,13 +5,9 @@ locks and value conversions."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
-from ._bridge import REQUEST_LOOP
-from ._native import AsyncStorage, IoScope
+from ._native import AsyncStorage, IoScope, Performer
 from .errors import StorageError
 
 R = TypeVar("R")
@@ -21,42 +17,24 @@ V = TypeVar("V")
 #: How many times one call is retried while the cache's needs change under it.
 MAX_ATTEMPTS = 64
 
-#: The threads that wait for the database's coroutines while the loop runs: one per
-#: request in flight, created on demand. (asyncio's default executor has
-#: min(32, cores + 4) threads: 6 on two cores would let only 6 coroutines wait on
-#: the database at once.)
-IO_THREADS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="gromozeka-cache-io")
-
-
-#: I/O threads started ahead of need by :func:`prewarm_io_threads`.
-PREWARMED_THREADS = 64
-_prewarmed = threading.Event()
-
-
-def prewarm_io_threads() -> None:
-    """Starts :data:`PREWARMED_THREADS` I/O threads now, from a helper thread (once
-    per process): a burst of requests then finds them idle, instead of the event
-    loop's thread starting one thread per request (measured: about 20 ms for 100)."""
-    if _prewarmed.is_set():
+async def drive(performer: Performer | None, bridge: Any) -> None:
+    """Drives one performer (``bindings/python/src/relay.rs``): awaits each
+    database call its worker hands over, on this coroutine's loop, and hands back
+    what it returned or raised."""
+    if performer is None:
         return
-    _prewarmed.set()
-
-    def start() -> None:
-        barrier = threading.Barrier(PREWARMED_THREADS + 1)
-        for _ in range(PREWARMED_THREADS):
-            IO_THREADS.submit(barrier.wait, 10.0)
+    step = performer.begin()
+    while step is not None:
+        name, args, kwargs = step
         try:
-            barrier.wait(10.0)
-        except threading.BrokenBarrierError:
-            pass  # some threads started later: they are started all the same
-
-    threading.Thread(target=start, name="gromozeka-cache-prewarm", daemon=True).start()
-
-
-async def off_loop(fn: Callable[..., R], *args: Any) -> R:
-    """``fn(*args)`` on an I/O thread, with the caller's context variables."""
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(IO_THREADS, lambda: context.run(fn, *args))
+            result = await getattr(bridge, name)(*args, **kwargs)
+        except asyncio.CancelledError:
+            performer.throw(RuntimeError("the storage request was cancelled with its event loop"))
+            raise
+        except Exception as e:  # the database's own exception types: the worker types them
+            step = performer.throw(e)
+        else:
+            step = performer.step(result)
 
 
 def value_to_str(value: Any) -> str:
@@ -127,21 +105,17 @@ async def staged_call(handle: AsyncStorage | None, locks: KeyLocks, lock_key: An
 
 
 async def _settle(handle: AsyncStorage, scope: IoScope, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
-    token = REQUEST_LOOP.set(asyncio.get_running_loop())
-    try:
-        for _ in range(MAX_ATTEMPTS):
-            if scope.pending:
-                await off_loop(handle.perform, scope)
-            scope.enter()
-            try:
-                return fn(*args)
-            except StorageError:
-                if not scope.pending:
-                    raise
-            finally:
-                IoScope.exit()
-    finally:
-        REQUEST_LOOP.reset(token)
+    bridge = handle.bridge
+    for _ in range(MAX_ATTEMPTS):
+        await drive(handle.start(scope), bridge)
+        scope.enter()
+        try:
+            return fn(*args)
+        except StorageError:
+            if not scope.pending:
+                raise
+        finally:
+            IoScope.exit()
     raise StorageError(f"the cache's storage requests did not settle in {MAX_ATTEMPTS} attempts")
 
 

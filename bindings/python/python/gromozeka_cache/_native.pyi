@@ -23,13 +23,26 @@ class IoScope:
     def exit() -> None:
         """Ends the current thread's scope."""
 
-class AsyncStorage:
-    """Performs the requests of scopes against an async database."""
+class Performer:
+    """One storage request carried out by a worker thread, driven by a coroutine."""
 
-    def perform(self, scope: IoScope) -> None:
-        """Performs the scope's pending request (blocking: call it off the loop)."""
-    def flush(self) -> int:
-        """Writes the queued row writes in order; how many batches were written."""
+    def begin(self) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
+        """The first call to await, or ``None``."""
+    def step(self, value: Any) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
+        """Answers the last call with ``value``; the next call to await, or ``None``."""
+    def throw(self, error: BaseException) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
+        """Answers the last call with ``error``; the next call to await, or ``None``."""
+
+class AsyncStorage:
+    """Starts the performers of scopes' requests against an async database."""
+
+    def start(self, scope: IoScope) -> Performer | None:
+        """The performer of the scope's pending request, if it has one."""
+    def start_flush(self) -> Performer | None:
+        """The performer writing the queued row writes, if any are queued."""
+    @property
+    def bridge(self) -> Any:
+        """The async adapter of the database the performers' calls are meant for."""
     @property
     def queued(self) -> int:
         """Row writes acknowledged and not yet written."""

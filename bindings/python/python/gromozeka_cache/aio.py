@@ -25,7 +25,6 @@ from typing import Any, Awaitable, Callable, ClassVar, Generic, TypeVar
 
 from . import _paths, _shutdown
 from ._bridge import (
-    REQUEST_LOOP,
     UPDATED_BY,
     AsyncDatabaseBridge,
     is_async_database,
@@ -35,10 +34,9 @@ from ._bridge import (
 from ._aio_support import (
     KeyLocks,
     SettingsObjects,
+    drive,
     jsonable,
     key_to_str,
-    off_loop,
-    prewarm_io_threads,
     staged_call,
     value_to_str,
 )
@@ -185,7 +183,6 @@ class CacheService(Generic[K, V]):
         self._stop_flusher()
         self._async = None
         if is_async_database(database):
-            prewarm_io_threads()
             self._async = self._native._attach_async(AsyncDatabaseBridge(database))
             self._database = database
             self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
@@ -215,12 +212,8 @@ class CacheService(Generic[K, V]):
 
     async def _flush(self) -> None:
         handle = self._async
-        if handle is not None and handle.queued:
-            token = REQUEST_LOOP.set(asyncio.get_running_loop())
-            try:
-                await off_loop(handle.flush)
-            finally:
-                REQUEST_LOOP.reset(token)
+        if handle is not None:
+            await drive(handle.start_flush(), handle.bridge)
 
     async def _flush_forever(self) -> None:
         while True:

@@ -100,6 +100,9 @@ impl SqliteStorage {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
         let err = |op: &str, e: rusqlite::Error| map_error(&path, options.busy_timeout, op, e);
+        if !options.read_only {
+            create_private(&path)?;
+        }
         let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| err("open", e))?;
         conn.busy_timeout(options.busy_timeout)
             .map_err(|e| err("set busy_timeout", e))?;
@@ -440,3 +443,23 @@ impl Inspect for SqliteStorage {
 
 #[cfg(test)]
 mod tests;
+
+/// Creates the database file, if it does not exist, readable and writable by its
+/// owner only, whatever the umask: it holds the bot's data. SQLite gives the
+/// `-wal` and `-shm` files the database file's permissions.
+fn create_private(path: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StorageError::new(
+            StorageErrorKind::Unavailable,
+            format!("cannot create the database file {}: {e}", path.display()),
+        )),
+    }
+}
