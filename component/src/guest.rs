@@ -282,6 +282,22 @@ impl cache::Guest for Component {
         with_cache(|c| c.forget_all())
     }
 
+    fn set_time(now_ms: u64) {
+        with_cache(|c| c.set_time(now_ms))
+    }
+
+    fn expire_after_write(namespace: String, after_ms: Option<u64>) -> Result<(), CacheError> {
+        with_cache(|c| c.expire_after_write(&namespace, after_ms)).map_err(Into::into)
+    }
+
+    fn get_fresh(
+        namespace: String,
+        key: String,
+        max_age_ms: u64,
+    ) -> Result<Option<String>, CacheError> {
+        with_cache(|c| c.get_fresh(&namespace, &key, max_age_ms)).map_err(Into::into)
+    }
+
     fn stats() -> Vec<NamespaceStats> {
         with_cache(|c| c.stats())
             .into_iter()
@@ -294,6 +310,7 @@ impl cache::Guest for Component {
                 hits: s.hits,
                 misses: s.misses,
                 evictions: s.evictions,
+                expirations: s.expirations,
             })
             .collect()
     }

@@ -28,6 +28,8 @@ pub struct NamespaceStats {
     pub misses: u64,
     /// Entries dropped because the namespace was full.
     pub evictions: u64,
+    /// Entries dropped because they expired.
+    pub expirations: u64,
 }
 
 /// A cached value and whether storage has yet to see it.
@@ -37,14 +39,22 @@ pub(crate) struct Entry {
     /// `value` parsed, kept once a JSON reader asked for it, so hot bot reads
     /// do not parse the entry again. Always equal to `value` when present.
     pub(crate) parsed: Option<Box<Value>>,
+    /// When it was written, in the cache's time (see [`crate::Cache::set_time`]).
+    pub(crate) written: u64,
 }
 
 impl Entry {
-    pub(crate) fn new(value: Box<str>, dirty: bool, parsed: Option<Box<Value>>) -> Self {
+    pub(crate) fn new(
+        value: Box<str>,
+        dirty: bool,
+        parsed: Option<Box<Value>>,
+        written: u64,
+    ) -> Self {
         Entry {
             value,
             dirty,
             parsed,
+            written,
         }
     }
 }
@@ -66,6 +76,9 @@ pub(crate) struct Namespace {
     pub(crate) hits: u64,
     pub(crate) misses: u64,
     pub(crate) evictions: u64,
+    /// Memory-only only: entries expire this long after they were written.
+    pub(crate) expire_after: Option<u64>,
+    pub(crate) expirations: u64,
 }
 
 impl Namespace {
@@ -80,7 +93,28 @@ impl Namespace {
             hits: 0,
             misses: 0,
             evictions: 0,
+            expire_after: None,
+            expirations: 0,
         }
+    }
+
+    /// Whether an entry written at `written` has expired at `now`.
+    pub(crate) fn expired(&self, written: u64, now: u64) -> bool {
+        self.expire_after
+            .is_some_and(|after| now.saturating_sub(written) >= after)
+    }
+
+    /// Drops `key` if it has expired at `now`; `true` if it did.
+    pub(crate) fn expire(&mut self, key: &str, now: u64) -> bool {
+        let due = self
+            .entries
+            .peek(key)
+            .is_some_and(|e| self.expired(e.written, now));
+        if due {
+            self.entries.pop(key);
+            self.expirations += 1;
+        }
+        due
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -180,7 +214,21 @@ impl Namespace {
 
     /// Drops the least recent entries until at most `capacity` remain. The
     /// caller has already written the dirty ones among them.
-    pub(crate) fn evict_to(&mut self, capacity: usize) {
+    /// Expired entries (at time `now`) go first; expiry is memory-only, so
+    /// none of them is dirty.
+    pub(crate) fn evict_to(&mut self, capacity: usize, now: u64) {
+        if self.entries.len() > capacity && self.expire_after.is_some() {
+            let due: Vec<Box<str>> = self
+                .entries
+                .iter()
+                .filter(|(_, e)| self.expired(e.written, now))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in due {
+                self.entries.pop(&key);
+                self.expirations += 1;
+            }
+        }
         while self.entries.len() > capacity {
             match self.entries.pop_lru() {
                 Some((_, entry)) => {
@@ -204,6 +252,7 @@ impl Namespace {
             hits: self.hits,
             misses: self.misses,
             evictions: self.evictions,
+            expirations: self.expirations,
         }
     }
 }

@@ -7,6 +7,7 @@
 mod args;
 mod convert;
 mod errors;
+mod expiry;
 mod gate;
 mod memo;
 mod object_storage;

@@ -307,9 +307,36 @@ impl NativeCache {
             d.set_item("hits", s.hits)?;
             d.set_item("misses", s.misses)?;
             d.set_item("evictions", s.evictions)?;
+            d.set_item("expirations", s.expirations)?;
             out.set_item(s.name, d)?;
         }
         Ok(out)
+    }
+
+    /// Entries of the memory-only `namespace` expire `seconds` after they were
+    /// written (`None`: never). `InvalidConfigError` for a persisted namespace.
+    #[pyo3(name = "expireAfterWrite")]
+    fn expire_after_write(
+        &self,
+        py: Python<'_>,
+        namespace: &str,
+        seconds: Option<f64>,
+    ) -> PyResult<()> {
+        crate::expiry::expire_after_write(self, py, namespace, seconds)
+    }
+
+    /// The value under `key` if it was written at most `maxAge` seconds ago (to
+    /// within 0.1 s), else `default`; an older entry stays for other readers.
+    #[pyo3(name = "getFresh", signature = (namespace, key, max_age, default = None))]
+    fn get_fresh<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &str,
+        key: &str,
+        max_age: f64,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::expiry::get_fresh(self, py, namespace, key, max_age, default)
     }
 
     /// Replaces the namespace table with `(name, maxEntries, persistence)` items

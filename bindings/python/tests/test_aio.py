@@ -72,6 +72,7 @@ def test_the_bot_async_and_sync_surface(aio: CacheService[Key, Value]) -> None:
     assert aio.database is None
     assert {ns: s["persistenceLevel"] for ns, s in aio.getStats().items()} == {
         "chats": "memory", "chatUsers": "memory", "users": "on_shutdown", "chatPersistent": "on_shutdown",
+        "chatAdmins": "memory", "cachedChatSettings": "memory",
     }
 
 
@@ -274,19 +275,37 @@ def test_without_a_database_changes_stay_in_memory(aio: CacheService[Key, Value]
     run(main())
 
 
-def test_ttl_helpers(aio: CacheService[Key, Value]) -> None:
+def test_ttl_helpers_use_the_component_s_expiry(aio: CacheService[Key, Value]) -> None:
     aio.setChatAdmins(1, {5: ("u", "User")})
-    assert aio.getChatAdmins(1) == {5: ("u", "User")}
-    assert aio.getChatAdmins(1, ttl=-1) is None
-    assert aio.getChatAdmins(2) is None
     aio.cacheChatSettings(1, {Key.LANG: Value("en")})
+    assert aio.getChatAdmins(1) == {5: ("u", "User")}
     assert aio.getCachedChatSettings(1) == {Key.LANG: Value("en")}
-    assert aio.getCachedChatSettings(1, ttl=-1) is None
+    assert aio.getChatAdmins(2) is None and aio.getChatAdmins(1, ttl=-1) is None
+    time.sleep(0.25)  # the component's time moves in steps of 0.1 s
+    assert aio.getChatAdmins(1, ttl=0.1) is None, "older than 0.1 s"  # type: ignore[arg-type]
+    assert aio.getCachedChatSettings(1, ttl=0.1) is None  # type: ignore[arg-type]
+    assert aio.getChatAdmins(1, ttl=None) == {5: ("u", "User")}, "kept for readers that accept its age"
+    assert aio.getCachedChatSettings(1, ttl=60) == {Key.LANG: Value("en")}
+    stats = aio.getStats()
+    assert stats["chatAdmins"]["misses"] >= 1 and stats["chatAdmins"]["size"] == 1
     aio.clearCachedChatSettings(1)
     assert aio.getCachedChatSettings(1) is None
     aio.setDefaultChatSettings("default", {Key.MODEL: Value("m")})
     assert aio.getDefaultChatSettings("default") == {Key.MODEL: Value("m")}
-    assert aio.getChatAdmins(1) == {5: ("u", "User")}
+
+
+def test_the_ttl_namespaces_expire_entries(aio: CacheService[Key, Value]) -> None:
+    native = aio._native
+    native.configure([("short", 2, "memory-only")])
+    native.expireAfterWrite("short", 0.1)
+    native.set("short", "a", 1)
+    time.sleep(0.25)
+    native.set("short", "b", 2)
+    native.set("short", "c", 3)  # full: the expired a goes, not the least recent
+    assert native.get("short", "a") is None
+    assert native.get("short", "b") == 2 and native.get("short", "c") == 3
+    assert native.getStats()["short"]["expirations"] == 1
+    assert native.getStats()["short"]["evictions"] == 0
 
 
 def test_sqlite_path_through_the_async_api(aio: CacheService[Key, Value], db_path: Any) -> None:

@@ -71,8 +71,12 @@ impl<S: Storage> Cache<S> {
                         ns.dirty_entries = u32::try_from(ns.entries.len()).unwrap_or(u32::MAX);
                     }
                     ns.config = config;
+                    if ns.persistence().is_persisted() {
+                        // Expiry is memory-only (see `expire_after_write`).
+                        ns.expire_after = None;
+                    }
                     let capacity = ns.capacity();
-                    ns.evict_to(capacity);
+                    ns.evict_to(capacity, self.now);
                     ns
                 }
                 None => {

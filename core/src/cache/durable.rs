@@ -51,6 +51,7 @@ impl<S: Storage> Cache<S> {
             }
         }
         for (idx, rows) in loaded {
+            let now = self.now;
             let ns = &mut self.namespaces[idx];
             let newest = rows.len().saturating_sub(ns.capacity());
             let mut usable = Vec::with_capacity(rows.len() - newest);
@@ -83,7 +84,7 @@ impl<S: Storage> Cache<S> {
                 }
                 let value: Box<str> = ns.without_mirror(&value).into();
                 ns.entries
-                    .put(key.as_str().into(), Entry::new(value, false, None));
+                    .put(key.as_str().into(), Entry::new(value, false, None, now));
                 ns.entries.demote(key.as_str());
                 report.loaded += 1;
             }

@@ -3,6 +3,7 @@
 mod configure;
 mod counts;
 mod durable;
+mod expiry;
 mod store;
 
 use serde_json::Value;
@@ -51,6 +52,8 @@ pub struct Cache<S> {
     counted: Vec<counts::Counted>,
     /// How many calls are running, one inside the other.
     depth: u32,
+    /// The cache's time in milliseconds, set by the host (see `expiry.rs`).
+    now: u64,
 }
 
 impl<S: Storage> Cache<S> {
@@ -66,6 +69,7 @@ impl<S: Storage> Cache<S> {
             storage,
             counted: Vec::new(),
             depth: 0,
+            now: 0,
         }
     }
 
@@ -151,6 +155,8 @@ impl<S: Storage> Cache<S> {
     /// Looks `key` up in namespace `idx`: a hit makes it most recent; a miss
     /// reads through storage when storage may hold it.
     fn lookup(&mut self, idx: usize, key: &str) -> Result<Option<String>, CacheError> {
+        let now = self.now;
+        self.namespaces[idx].expire(key, now);
         if let Some(entry) = self.namespaces[idx].entries.get(key) {
             let value = String::from(&*entry.value);
             self.count(idx, true);
@@ -209,9 +215,11 @@ impl<S: Storage> Cache<S> {
         let Cache {
             namespaces,
             counted,
+            now,
             ..
         } = self;
         let ns = &mut namespaces[idx];
+        ns.expire(key, *now);
         if let Some(entry) = ns.entries.get_mut(key) {
             ns.hits += 1;
             counted.push((idx, true));

@@ -26,8 +26,10 @@ impl<S: Storage> Cache<S> {
         let Cache {
             namespaces,
             storage,
+            now,
             ..
         } = self;
+        let now = *now;
         let ns = &mut namespaces[idx];
         let persistence = ns.persistence();
         let dirty_after = |ns: &Namespace, key: &str| match mode {
@@ -82,7 +84,7 @@ impl<S: Storage> Cache<S> {
                 // is dirty is held, so it has none).
                 ns.deleted.remove(&*key);
             }
-            if let Some(old) = ns.entries.put(key, Entry::new(value, dirty, parsed)) {
+            if let Some(old) = ns.entries.put(key, Entry::new(value, dirty, parsed, now)) {
                 if old.dirty {
                     ns.dirty_entries -= 1;
                 }
@@ -92,7 +94,7 @@ impl<S: Storage> Cache<S> {
             }
         }
         let capacity = ns.capacity();
-        ns.evict_to(capacity);
+        ns.evict_to(capacity, now);
         Ok(())
     }
 }

@@ -29,6 +29,7 @@ impl<S: ServiceStorage> CacheService<S> {
         });
         flatten(r)?;
         state.namespaces = namespaces.to_vec();
+        state.clock.retain_memory_only(namespaces);
         Ok(())
     }
 

@@ -53,6 +53,8 @@ pub(super) struct State<S: ServiceStorage> {
     pub(super) write_back_failures: u64,
     /// Changes of other processes applied (and reconnects of the change feed).
     pub(super) remote_changes: u64,
+    /// The live instance's clock and expiry settings (see `clock.rs`).
+    pub(super) clock: super::clock::Clock,
 }
 
 impl<S: ServiceStorage> State<S> {
@@ -69,6 +71,7 @@ impl<S: ServiceStorage> State<S> {
             dirty_since: None,
             write_back_failures: 0,
             remote_changes: 0,
+            clock: super::clock::Clock::default(),
         }
     }
 
@@ -80,6 +83,7 @@ impl<S: ServiceStorage> State<S> {
     }
 
     pub(super) fn set_live(&mut self, started: Started<S>) {
+        self.clock.new_instance();
         self.slot = Slot::Live(started.inst);
         self.last_start = started.report;
         self.last_start_timing = Some(started.timing);
@@ -236,6 +240,7 @@ impl<S: ServiceStorage> Shared<S> {
         f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         self.ensure_live(state)?;
+        self.sync_clock(state)?;
         let Slot::Live(inst) = &mut state.slot else {
             return Err(Error::Runtime("no live instance".into()));
         };

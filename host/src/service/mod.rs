@@ -22,6 +22,7 @@
 
 mod builder;
 mod calls;
+mod clock;
 pub mod coherence;
 mod lifecycle;
 mod write_back;

@@ -53,13 +53,21 @@ R = TypeVar("R")
 
 #: The bot's namespace table: ``chats`` and ``chatUsers`` memory-only (settings,
 #: chat info and user data live in their own repositories), ``users`` and
-#: ``chatPersistent`` persisted on shutdown, 1000 entries each.
+#: ``chatPersistent`` persisted on shutdown, 1000 entries each; and for the bot's
+#: TTL methods, ``chatAdmins`` and ``cachedChatSettings``, memory-only entries
+#: that expire (:data:`TTL_NAMESPACE_EXPIRY`).
 BOT_NAMESPACES: tuple[tuple[str, int, str], ...] = (
     ("chats", 1000, "memory-only"),
     ("chatUsers", 1000, "memory-only"),
     ("users", 1000, "on-shutdown"),
     ("chatPersistent", 1000, "on-shutdown"),
+    ("chatAdmins", 1000, "memory-only"),
+    ("cachedChatSettings", 1000, "memory-only"),
 )
+
+#: Seconds after which entries of the TTL namespaces expire (evicted before the
+#: least recent ones when full): a read with ``ttl=None`` accepts any younger.
+TTL_NAMESPACE_EXPIRY = 86400.0
 
 #: The bot's names of the persistence levels, for :meth:`CacheService.getStats`.
 PERSISTENCE_LEVELS = {"memory-only": "memory", "on-change": "on_change", "on-shutdown": "on_shutdown"}
@@ -122,6 +130,8 @@ class CacheService(Generic[K, V]):
         wasm, artifact_cache = _paths.prepared_component()
         self._native = NativeCache(str(wasm), artifact_cache=artifact_cache)
         self._native.configure(list(BOT_NAMESPACES))
+        for namespace in ("chatAdmins", "cachedChatSettings"):
+            self._native.expireAfterWrite(namespace, TTL_NAMESPACE_EXPIRY)
         self._database: Any = None
         self._async: Any = None  # the AsyncStorage handle while an async database is attached
         self._flusher: asyncio.Task[None] | None = None
@@ -291,32 +301,30 @@ class CacheService(Generic[K, V]):
         return self._settings.out(("defaults", key), entry.get("defaults", {}))
 
     def cacheChatSettings(self, chatId: int, settings: dict[K, V]) -> None:
-        """Keeps ``settings`` as the chat's computed settings, stamped now (see
+        """Keeps ``settings`` as the chat's computed settings, written now (see
         :meth:`getCachedChatSettings`)."""
-        self._update_chat(
-            chatId,
-            cachedSettings={key_to_str(k): value_to_str(v) for k, v in settings.items()},
-            cachedSettingsAt=time.time(),
+        self._native.set(
+            "cachedChatSettings",
+            entry_key(chatId),
+            {key_to_str(k): value_to_str(v) for k, v in settings.items()},
         )
 
     def getCachedChatSettings(self, chatId: int, ttl: int | None = 600) -> dict[K, V] | None:
-        """The settings kept by :meth:`cacheChatSettings`, if kept less than ``ttl``
-        seconds ago (``None`` for no limit); else ``None``."""
-        entry = self._native.get("chats", entry_key(chatId), None) or {}
-        cached = entry.get("cachedSettings")
-        if cached is None:
-            return None
-        if ttl is not None and time.time() > entry.get("cachedSettingsAt", 0.0) + ttl:
-            return None
-        return self._settings.out(("cached", chatId), cached)
+        """The settings kept by :meth:`cacheChatSettings` if kept less than ``ttl``
+        seconds ago (``None``: any age up to the namespace's expiry); else ``None``.
+        The age is the component's (``getFresh``)."""
+        key = entry_key(chatId)
+        if ttl is not None and ttl < 0:
+            return None  # older than "now" already, as in the bot
+        if ttl is None:
+            stored = self._native.get("cachedChatSettings", key, None)
+        else:
+            stored = self._native.getFresh("cachedChatSettings", key, float(ttl), None)
+        return None if stored is None else self._settings.out(("cached", chatId), stored)
 
     def clearCachedChatSettings(self, chatId: int) -> None:
         """Forgets the settings kept by :meth:`cacheChatSettings`."""
-        entry = self._native.get("chats", entry_key(chatId), None)
-        if entry and "cachedSettings" in entry:
-            entry.pop("cachedSettings", None)
-            entry.pop("cachedSettingsAt", None)
-            self._native.set("chats", entry_key(chatId), entry)
+        self._native.delete("cachedChatSettings", entry_key(chatId))
 
     def _update_chat(self, chatId: int, **fields: Any) -> None:
         key = entry_key(chatId)
@@ -328,18 +336,20 @@ class CacheService(Generic[K, V]):
     # ----- chat admins -----
 
     def setChatAdmins(self, chatId: int, admins: dict[int, tuple[str, str]]) -> None:
-        """Keeps the chat's admins, stamped now."""
-        self._update_chat(chatId, admins={"updatedAt": time.time(), "admins": {str(k): list(v) for k, v in admins.items()}})
+        """Keeps the chat's admins, written now."""
+        self._native.set("chatAdmins", entry_key(chatId), {str(k): list(v) for k, v in admins.items()})
 
     def getChatAdmins(self, chatId: int, ttl: int | None = 300) -> dict[int, tuple[str, str]] | None:
-        """The chat's admins if kept less than ``ttl`` seconds ago (``None`` for no limit)."""
-        entry = self._native.get("chats", entry_key(chatId), None) or {}
-        admins = entry.get("admins")
-        if admins is None:
-            return None
-        if ttl is not None and time.time() > admins["updatedAt"] + ttl:
-            return None
-        return {int(k): (v[0], v[1]) for k, v in admins["admins"].items()}
+        """The chat's admins if kept less than ``ttl`` seconds ago (``None``: any age
+        up to the namespace's expiry); else ``None``."""
+        key = entry_key(chatId)
+        if ttl is not None and ttl < 0:
+            return None  # older than "now" already, as in the bot
+        if ttl is None:
+            admins = self._native.get("chatAdmins", key, None)
+        else:
+            admins = self._native.getFresh("chatAdmins", key, float(ttl), None)
+        return None if admins is None else {int(k): (v[0], v[1]) for k, v in admins.items()}
 
     # ----- chat info and topics (the bot's chatInfo repository) -----
 
