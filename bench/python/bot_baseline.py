@@ -10,34 +10,10 @@ returns the same cached dict object on every hit), not its code.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
-
-class LRU(OrderedDict):
-    """An OrderedDict kept in recency order under an RLock; the oldest entries
-    beyond ``maxSize`` are evicted on ``set``."""
-
-    def __init__(self, maxSize: int = 1000) -> None:
-        super().__init__()
-        self.maxSize = maxSize
-        self.lock = threading.RLock()
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        with self.lock:
-            if key not in self:
-                return default
-            self.move_to_end(key)
-            return self[key]
-
-    def set(self, key: Any, value: Any) -> None:
-        with self.lock:
-            if key in self:
-                self.move_to_end(key)
-            self[key] = value
-            while len(self) > self.maxSize:
-                self.popitem(last=False)
+# The bot's LRU is the seed's (an OrderedDict in recency order under an RLock).
+from seed_cache_service import LRUCache as LRU
 
 
 class BotBaselineCache:

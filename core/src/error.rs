@@ -92,18 +92,9 @@ impl StorageErrorKind {
         StorageErrorKind::Pending,
     ];
 
-    /// The kinds that are failures of a database (every kind but `Pending`).
-    pub const FAILURES: [StorageErrorKind; 9] = [
-        StorageErrorKind::Busy,
-        StorageErrorKind::Full,
-        StorageErrorKind::ReadOnly,
-        StorageErrorKind::Corrupt,
-        StorageErrorKind::Constraint,
-        StorageErrorKind::Schema,
-        StorageErrorKind::Unavailable,
-        StorageErrorKind::Conflict,
-        StorageErrorKind::Other,
-    ];
+    /// The kinds that are failures of a database: every kind but `Pending`,
+    /// which [`ALL`](Self::ALL) lists last.
+    pub const FAILURES: &'static [StorageErrorKind] = Self::ALL.split_at(9).0;
 
     /// The kebab-case name used in the WIT and by every host.
     pub fn name(self) -> &'static str {

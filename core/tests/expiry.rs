@@ -128,3 +128,17 @@ fn expired_entries_are_evicted_before_the_least_recent() {
     assert_eq!(c.get("n", "b"), Ok(one("2")), "b, the least recent, stays");
     assert_eq!(c.get("n", "c"), Ok(one("3")));
 }
+
+#[test]
+fn expired_entries_wait_for_a_lookup_or_a_full_namespace() {
+    let mut c = cache(10, Persistence::MemoryOnly);
+    c.expire_after_write("n", Some(100)).expect("expiry");
+    c.set_time(1_000);
+    c.set("n", "a".into(), "1".into()).expect("a");
+    c.set_time(2_000);
+    c.set("n", "b".into(), "2".into())
+        .expect("b: room left, nothing is scanned");
+    assert_eq!(counts(&c), (2, 0, 0, 0, 0));
+    assert_eq!(c.get("n", "a"), Ok(None));
+    assert_eq!(counts(&c), (1, 0, 1, 0, 1));
+}

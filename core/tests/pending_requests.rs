@@ -198,3 +198,65 @@ fn a_failed_load_loads_nothing() {
     cache.storage_mut().failing = "none";
     assert_eq!(cache.load_from_storage().map(|r| r.loaded), Ok(2));
 }
+
+#[test]
+fn the_counts_journal_is_empty_between_calls() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "b", "2");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 10, Persistence::OnChange)])
+        .expect("configure");
+    cache.get("c", "b").expect("get");
+    cache.get_many("c", &["b", "x"]).expect("get_many");
+    let mark = cache.begin_call();
+    cache.end_call(mark, true);
+    assert_eq!(mark, 0, "no count of a finished call is kept");
+}
+
+#[test]
+fn a_failed_bot_call_undoes_its_misses_too() {
+    let mut waited = BotCache::new(MockStorage::new());
+    waited.cache().storage_mut().fail_reads = rule(StorageErrorKind::Pending);
+    let err = waited
+        .get_user_data(1, 2)
+        .expect_err("data is read from storage");
+    assert!(err.is_pending(), "{err:?}");
+    assert!(
+        waited
+            .cache_ref()
+            .stats()
+            .iter()
+            .all(|s| s.misses == 0 && s.hits == 0),
+        "{:?}",
+        waited.cache_ref().stats()
+    );
+}
+
+#[test]
+fn a_pending_eviction_fails_a_bot_read_that_caches_a_copy() {
+    let mut bot = BotCache::new(MockStorage::new());
+    bot.cache()
+        .configure(vec![ns(CHATS, 1, Persistence::OnShutdown)])
+        .expect("configure");
+    bot.cache()
+        .set(CHATS, "2".into(), r#"{"info":{"title":"t"}}"#.into())
+        .expect("a dirty chat");
+    bot.cache()
+        .storage_mut()
+        .chat_settings
+        .insert((1, "lang".into()), "en".into());
+    bot.cache().storage_mut().fail_writes = rule(StorageErrorKind::Pending);
+    let err = bot
+        .get_chat_settings(1)
+        .expect_err("caching chat 1 evicts the dirty chat 2");
+    assert!(err.is_pending(), "{err:?}");
+    assert_eq!(bot.cache_ref().storage().row(CHATS, "2"), None);
+
+    bot.cache().storage_mut().fail_writes = None;
+    assert_eq!(bot.get_chat_settings(1), Ok(r#"{"lang":"en"}"#.to_owned()));
+    assert!(
+        bot.cache_ref().storage().row(CHATS, "2").is_some(),
+        "written as it left"
+    );
+}

@@ -88,7 +88,7 @@ pub fn run<B: Backend>(backend: &mut B) -> Vec<String> {
     for cell in [BadCell::Blob, BadCell::InvalidUtf8, BadCell::Null] {
         case(&format!("bad-cell-{cell:?}"), &mut |b| bad_cell(b, cell));
     }
-    for kind in StorageErrorKind::FAILURES {
+    for &kind in StorageErrorKind::FAILURES {
         case(&format!("typed-error-{kind}"), &mut |b| {
             typed_error(b, kind)
         });

@@ -174,7 +174,8 @@ pub struct FailSpec {
 impl FailSpec {
     /// The error kind the rule injects.
     pub fn error_kind(&self) -> StorageErrorKind {
-        StorageErrorKind::FAILURES[usize::from(self.kind) % StorageErrorKind::FAILURES.len()]
+        let kinds = StorageErrorKind::FAILURES;
+        kinds[usize::from(self.kind) % kinds.len()]
     }
 
     fn rule(&self) -> FailRule {

@@ -313,13 +313,7 @@ class CacheService(Generic[K, V]):
         """The settings kept by :meth:`cacheChatSettings` if kept less than ``ttl``
         seconds ago (``None``: any age up to the namespace's expiry); else ``None``.
         The age is the component's (``getFresh``)."""
-        key = entry_key(chatId)
-        if ttl is not None and ttl < 0:
-            return None  # older than "now" already, as in the bot
-        if ttl is None:
-            stored = self._native.get("cachedChatSettings", key, None)
-        else:
-            stored = self._native.getFresh("cachedChatSettings", key, float(ttl), None)
+        stored = self._fresh("cachedChatSettings", chatId, ttl)
         return None if stored is None else self._settings.out(("cached", chatId), stored)
 
     def clearCachedChatSettings(self, chatId: int) -> None:
@@ -342,14 +336,17 @@ class CacheService(Generic[K, V]):
     def getChatAdmins(self, chatId: int, ttl: int | None = 300) -> dict[int, tuple[str, str]] | None:
         """The chat's admins if kept less than ``ttl`` seconds ago (``None``: any age
         up to the namespace's expiry); else ``None``."""
-        key = entry_key(chatId)
-        if ttl is not None and ttl < 0:
-            return None  # older than "now" already, as in the bot
-        if ttl is None:
-            admins = self._native.get("chatAdmins", key, None)
-        else:
-            admins = self._native.getFresh("chatAdmins", key, float(ttl), None)
+        admins = self._fresh("chatAdmins", chatId, ttl)
         return None if admins is None else {int(k): (v[0], v[1]) for k, v in admins.items()}
+
+    def _fresh(self, namespace: str, chatId: int, ttl: float | None) -> Any:
+        """The chat's entry in a TTL namespace if written less than ``ttl`` seconds
+        ago (``None``: any age up to the namespace's expiry)."""
+        if ttl is None:
+            return self._native.get(namespace, entry_key(chatId), None)
+        if ttl < 0:
+            return None  # older than "now" already, as in the bot
+        return self._native.getFresh(namespace, entry_key(chatId), float(ttl), None)
 
     # ----- chat info and topics (the bot's chatInfo repository) -----
 
