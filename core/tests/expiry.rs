@@ -142,3 +142,15 @@ fn expired_entries_wait_for_a_lookup_or_a_full_namespace() {
     assert_eq!(c.get("n", "a"), Ok(None));
     assert_eq!(counts(&c), (1, 0, 1, 0, 1));
 }
+
+#[test]
+fn a_namespace_just_full_keeps_its_expired_entries_until_a_lookup() {
+    let mut c = cache(2, Persistence::MemoryOnly);
+    c.expire_after_write("n", Some(100)).expect("expiry");
+    c.set_time(1_000);
+    c.set("n", "a".into(), "1".into()).expect("a");
+    c.set_time(2_000);
+    c.set("n", "b".into(), "2".into())
+        .expect("b: full, not over");
+    assert_eq!(counts(&c), (2, 0, 0, 0, 0), "nothing had to go");
+}

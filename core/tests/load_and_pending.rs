@@ -358,3 +358,20 @@ fn removals_written_with_an_eviction_are_not_pending_any_more() {
     let report = cache.persist_all().expect("persist");
     assert_eq!((report.written, report.deleted), (1, 0));
 }
+
+/// An on-change clear deletes the stored rows at once: a later read does not
+/// bring them back.
+#[test]
+fn an_on_change_clear_deletes_the_stored_rows() {
+    let mut storage = MockStorage::new();
+    storage.put_row("c", "old", "1");
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("c", 10, Persistence::OnChange)])
+        .expect("configure");
+    cache.set("c", "new".into(), "2".into()).expect("set");
+    cache.clear_namespace("c").expect("clear");
+    assert_eq!(cache.storage().row("c", "old"), None);
+    assert_eq!(cache.storage().row("c", "new"), None);
+    assert_eq!(cache.get("c", "old"), Ok(None));
+}

@@ -4,8 +4,9 @@
 //! then does what one call over a storage that answers at once would have done.
 
 use cache_core::{
-    Batch, BotCache, Cache, FailRule, MemoryStorage, MockStorage, NamespaceConfig, Persistence,
-    Storage, StorageError, StorageErrorKind, StoredRow, CHATS,
+    Batch, BotCache, BotStorage, Cache, CacheError, FailRule, MemoryStorage, MockStorage,
+    NamespaceConfig, Persistence, SettingsChange, Storage, StorageError, StorageErrorKind,
+    StoredRow, CHATS,
 };
 
 fn ns(name: &str, max_entries: u32, persistence: Persistence) -> NamespaceConfig {
@@ -217,7 +218,12 @@ fn the_counts_journal_is_empty_between_calls() {
 #[test]
 fn a_failed_bot_call_undoes_its_misses_too() {
     let mut waited = BotCache::new(MockStorage::new());
-    waited.cache().storage_mut().fail_reads = rule(StorageErrorKind::Pending);
+    // The entry's read-through answers (a counted miss); the user data read waits.
+    waited.cache().storage_mut().fail_reads = Some(FailRule {
+        error: StorageError::new(StorageErrorKind::Pending, "not now"),
+        times: None,
+        functions: Some(vec!["get-user-data".into()]),
+    });
     let err = waited
         .get_user_data(1, 2)
         .expect_err("data is read from storage");
@@ -259,4 +265,88 @@ fn a_pending_eviction_fails_a_bot_read_that_caches_a_copy() {
         bot.cache_ref().storage().row(CHATS, "2").is_some(),
         "written as it left"
     );
+}
+
+/// Answers from memory, except that the `n`-th row `get` fails with `kind`.
+struct FailingNthGet {
+    inner: MemoryStorage,
+    gets: u32,
+    n: u32,
+    kind: StorageErrorKind,
+}
+
+impl Storage for FailingNthGet {
+    fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
+        self.inner.load(namespace, limit)
+    }
+
+    fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
+        self.gets += 1;
+        if self.gets == self.n {
+            return Err(StorageError::new(self.kind, "the n-th get"));
+        }
+        self.inner.get(namespace, key)
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
+        self.inner.write(batch)
+    }
+}
+
+impl BotStorage for FailingNthGet {
+    fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
+        self.inner.get_chat_settings(chat_id)
+    }
+
+    fn write_chat_settings(
+        &mut self,
+        chat_id: i64,
+        change: &SettingsChange,
+    ) -> Result<(), StorageError> {
+        self.inner.write_chat_settings(chat_id, change)
+    }
+
+    fn get_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        self.inner.get_user_data(chat_id, user_id)
+    }
+
+    fn set_user_data(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StorageError> {
+        self.inner.set_user_data(chat_id, user_id, key, value)
+    }
+}
+
+/// A bot read of stored settings for a chat not held: the second `get` is the
+/// read of the entry the copy is cached in.
+fn settings_read_whose_caching_read_fails(kind: StorageErrorKind) -> Result<String, CacheError> {
+    let mut inner = MemoryStorage::new();
+    inner.chat_settings.insert((1, "lang".into()), "en".into());
+    let mut bot = BotCache::new(FailingNthGet {
+        inner,
+        gets: 0,
+        n: 2,
+        kind,
+    });
+    bot.get_chat_settings(1)
+}
+
+#[test]
+fn only_a_pending_read_fails_the_caching_of_a_copy() {
+    assert_eq!(
+        settings_read_whose_caching_read_fails(StorageErrorKind::Unavailable),
+        Ok(r#"{"lang":"en"}"#.to_owned()),
+        "best effort: answered, not cached"
+    );
+    let err = settings_read_whose_caching_read_fails(StorageErrorKind::Pending)
+        .expect_err("a pending read is never tolerated");
+    assert!(err.is_pending(), "{err:?}");
 }
