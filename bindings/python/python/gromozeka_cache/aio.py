@@ -8,10 +8,11 @@ Switching the bot is one import::
 ``await cache.injectDatabase(db)`` takes the bot's async ``Database`` (repositories
 ``cache``, ``chatSettings``, ``chatInfo``, ``userData`` whose methods are
 coroutines), a SQLite path, a ``postgresql://`` URL or a sync object with the
-seed's names. With the async database, the component's storage requests are
-performed off the event loop and retried (``bindings/python/src/staged.rs``): a
-hit completes on the caller's thread at once, and no coroutine's database
-round-trip holds the cache.
+seed's names. With the async database, a call that needs storage fails inside
+the component with a ``pending`` request, changing nothing; the calling coroutine
+awaits the repositories' coroutines that carry it out and calls again
+(``bindings/python/src/staged.rs``, ``relay.rs``): a hit completes on the
+caller's thread at once, and no coroutine's database round-trip holds the cache.
 """
 
 from __future__ import annotations
