@@ -5,7 +5,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use crate::storage::{Batch, BotStorage, SettingsChange, Storage, StoredRow};
+use crate::storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
 use crate::{MemoryStorage, StorageError};
 
 /// One storage call as the mock saw it, with its arguments.
@@ -78,6 +78,57 @@ impl Call {
             Call::GetUserData { .. } => "get-user-data",
             Call::SetUserData { .. } => "set-user-data",
         }
+    }
+
+    /// The `rows.write` call of `batch`, its strings owned.
+    pub fn write_of(batch: &Batch<'_>) -> Call {
+        Call::Write {
+            clear: batch.clear.iter().map(|s| (*s).to_owned()).collect(),
+            delete: batch
+                .delete
+                .iter()
+                .map(|k| (k.namespace.to_owned(), k.key.to_owned()))
+                .collect(),
+            upsert: batch
+                .upsert
+                .iter()
+                .map(|r| {
+                    (
+                        r.namespace.to_owned(),
+                        r.key.to_owned(),
+                        r.value.to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The batch of a `rows.write` call (borrowing its strings); `None` for any
+    /// other call.
+    pub fn batch(&self) -> Option<Batch<'_>> {
+        let Call::Write {
+            clear,
+            delete,
+            upsert,
+        } = self
+        else {
+            return None;
+        };
+        Some(Batch {
+            clear: clear.iter().map(String::as_str).collect(),
+            delete: delete
+                .iter()
+                .map(|(namespace, key)| RowKey { namespace, key })
+                .collect(),
+            upsert: upsert
+                .iter()
+                .map(|(namespace, key, value)| Row {
+                    namespace,
+                    key,
+                    value: value.as_str().into(),
+                })
+                .collect(),
+        })
     }
 
     /// Whether the function writes.
@@ -213,25 +264,7 @@ impl<S: Storage> Storage for MockStorage<S> {
     }
 
     fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
-        self.record(Call::Write {
-            clear: batch.clear.iter().map(|s| (*s).to_owned()).collect(),
-            delete: batch
-                .delete
-                .iter()
-                .map(|k| (k.namespace.to_owned(), k.key.to_owned()))
-                .collect(),
-            upsert: batch
-                .upsert
-                .iter()
-                .map(|r| {
-                    (
-                        r.namespace.to_owned(),
-                        r.key.to_owned(),
-                        r.value.to_string(),
-                    )
-                })
-                .collect(),
-        })?;
+        self.record(Call::write_of(batch))?;
         self.inner.write(batch)
     }
 }

@@ -1,7 +1,9 @@
 //! The recording, failing mock storage that the core's and the hosts' tests rely on:
 //! a rule fails exactly the calls it names, exactly as many times as it says.
 
-use cache_core::{FailRule, MockStorage, Storage, StorageError, StorageErrorKind};
+use cache_core::{
+    Batch, Call, FailRule, MockStorage, Row, RowKey, Storage, StorageError, StorageErrorKind,
+};
 
 fn full() -> StorageError {
     StorageError::new(StorageErrorKind::Full, "disk full")
@@ -93,4 +95,23 @@ fn a_boxed_storage_forwards_every_call() {
             "get-user-data"
         ]
     );
+}
+
+#[test]
+fn a_write_call_gives_back_its_batch() {
+    let batch = Batch {
+        clear: vec!["a"],
+        delete: vec![RowKey {
+            namespace: "b",
+            key: "k",
+        }],
+        upsert: vec![Row {
+            namespace: "c",
+            key: "j",
+            value: "1".into(),
+        }],
+    };
+    let call = Call::write_of(&batch);
+    assert_eq!(call.batch(), Some(batch));
+    assert_eq!(Call::GetChatSettings { chat_id: 1 }.batch(), None);
 }

@@ -35,7 +35,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use cache_host::storage::{Batch, Row, RowKey, SettingsChange, StoredRow};
+use cache_host::storage::{Batch, Call, SettingsChange, StoredRow};
 use cache_host::{BotStorage, Storage, StorageError, StorageErrorKind};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -45,68 +45,16 @@ use crate::object_storage::ObjectStorage;
 use crate::relay::{self, Performer, Step};
 use crate::storage::{stored_rows, write_object, write_object_settings};
 
-/// One storage request of the component, owned so it can outlive the call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Io {
-    Load { namespace: String, limit: u32 },
-    Get { namespace: String, key: String },
-    Write(OwnedBatch),
-    GetChatSettings(i64),
-    WriteChatSettings(i64, SettingsChange),
-    GetUserData(i64, i64),
-    SetUserData(i64, i64, String, String),
-}
+/// One storage request of the component, owned so it can outlive the call: the
+/// call log's record of it.
+type Io = Call;
 
-/// A [`Batch`] with owned strings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct OwnedBatch {
-    clear: Vec<String>,
-    delete: Vec<(String, String)>,
-    upsert: Vec<(String, String, String)>,
-}
-
-impl OwnedBatch {
-    fn of(batch: &Batch<'_>) -> Self {
-        OwnedBatch {
-            clear: batch.clear.iter().map(|n| n.to_string()).collect(),
-            delete: batch
-                .delete
-                .iter()
-                .map(|k| (k.namespace.to_owned(), k.key.to_owned()))
-                .collect(),
-            upsert: batch
-                .upsert
-                .iter()
-                .map(|r| {
-                    (
-                        r.namespace.to_owned(),
-                        r.key.to_owned(),
-                        r.value.to_string(),
-                    )
-                })
-                .collect(),
-        }
-    }
-
-    fn write_to(&self, storage: &ObjectStorage) -> Result<(), StorageError> {
-        let batch = Batch {
-            clear: self.clear.iter().map(String::as_str).collect(),
-            delete: self
-                .delete
-                .iter()
-                .map(|(namespace, key)| RowKey { namespace, key })
-                .collect(),
-            upsert: self
-                .upsert
-                .iter()
-                .map(|(namespace, key, value)| Row {
-                    namespace,
-                    key,
-                    value: value.as_str().into(),
-                })
-                .collect(),
-        };
-        write_object(storage, &batch)
+/// Writes the batch of a `rows.write` call through `storage` (any other call
+/// writes nothing).
+fn write_call(storage: &ObjectStorage, write: &Call) -> Result<(), StorageError> {
+    match write.batch() {
+        Some(batch) => write_object(storage, &batch),
+        None => Ok(()),
     }
 }
 
@@ -130,8 +78,8 @@ struct ScopeState {
     rows: Option<Py<PyList>>,
 }
 
-/// The requests of one cache call made on behalf of one coroutine (or one sync
-/// call from a thread other than the event loop's): see the module doc.
+/// The requests of one cache call made on behalf of one coroutine: see the
+/// module doc.
 #[pyclass(frozen, module = "gromozeka_cache._native")]
 pub struct IoScope {
     state: Arc<Mutex<ScopeState>>,
@@ -182,23 +130,21 @@ struct Shared {
     /// coroutine): what a [`Performer`]'s coroutine awaits.
     bridge: Py<PyAny>,
     /// Row writes acknowledged outside a scope, oldest first.
-    outbox: Mutex<VecDeque<OwnedBatch>>,
+    outbox: Mutex<VecDeque<Call>>,
     /// Held while the outbox is written, so that its batches land in order.
     flushing: Mutex<()>,
 }
 
 impl Shared {
     /// Writes the outbox in order through `storage`; a failed batch stays first.
-    fn flush(&self, storage: &ObjectStorage) -> Result<usize, StorageError> {
+    fn flush(&self, storage: &ObjectStorage) -> Result<(), StorageError> {
         let _flushing = lock(&self.flushing);
-        let mut written = 0;
         loop {
-            let Some(batch) = lock(&self.outbox).front().cloned() else {
-                return Ok(written);
+            let Some(write) = lock(&self.outbox).front().cloned() else {
+                return Ok(());
             };
-            batch.write_to(storage)?;
+            write_call(storage, &write)?;
             lock(&self.outbox).pop_front();
-            written += 1;
         }
     }
 
@@ -214,26 +160,33 @@ impl Shared {
         self.flush(storage)?;
         let s = storage;
         Ok(match io {
-            Io::Load { namespace, limit } => {
+            Call::Load { namespace, limit } => {
                 let all = match rows {
                     Some(all) => all,
                     None => rows.insert(s.all_rows()?),
                 };
                 Outcome::Rows(stored_rows(s.load_in(all, namespace, *limit)?)?)
             }
-            Io::Get { namespace, key } => Outcome::Value(s.get(namespace, key)?),
-            Io::Write(batch) => {
-                batch.write_to(s)?;
+            Call::Get { namespace, key } => Outcome::Value(s.get(namespace, key)?),
+            Call::Write { .. } => {
+                write_call(s, io)?;
                 Outcome::Done
             }
-            Io::GetChatSettings(chat) => Outcome::Pairs(s.get_chat_settings(*chat)?),
-            Io::WriteChatSettings(chat, change) => {
-                write_object_settings(s, *chat, change)?;
+            Call::GetChatSettings { chat_id } => Outcome::Pairs(s.get_chat_settings(*chat_id)?),
+            Call::WriteChatSettings { chat_id, change } => {
+                write_object_settings(s, *chat_id, change)?;
                 Outcome::Done
             }
-            Io::GetUserData(chat, user) => Outcome::Pairs(s.get_user_data(*chat, *user)?),
-            Io::SetUserData(chat, user, key, value) => {
-                s.set_user_data(*chat, *user, key, value)?;
+            Call::GetUserData { chat_id, user_id } => {
+                Outcome::Pairs(s.get_user_data(*chat_id, *user_id)?)
+            }
+            Call::SetUserData {
+                chat_id,
+                user_id,
+                key,
+                value,
+            } => {
+                s.set_user_data(*chat_id, *user_id, key, value)?;
                 Outcome::Done
             }
         })
@@ -379,7 +332,7 @@ fn unexpected(io: &str) -> StorageError {
 
 impl Storage for StagedStorage {
     fn load(&mut self, namespace: &str, limit: u32) -> Result<Vec<StoredRow>, StorageError> {
-        let io = Io::Load {
+        let io = Call::Load {
             namespace: namespace.to_owned(),
             limit,
         };
@@ -393,7 +346,7 @@ impl Storage for StagedStorage {
     }
 
     fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, StorageError> {
-        let io = Io::Get {
+        let io = Call::Get {
             namespace: namespace.to_owned(),
             key: key.to_owned(),
         };
@@ -406,8 +359,8 @@ impl Storage for StagedStorage {
     }
 
     fn write(&mut self, batch: &Batch<'_>) -> Result<(), StorageError> {
-        let owned = OwnedBatch::of(batch);
-        match staged(Io::Write(owned.clone())) {
+        let owned = Call::write_of(batch);
+        match staged(owned.clone()) {
             Some(Ok(_)) => Ok(()),
             Some(Err(e)) => Err(e),
             None => {
@@ -420,7 +373,7 @@ impl Storage for StagedStorage {
 
 impl BotStorage for StagedStorage {
     fn get_chat_settings(&mut self, chat_id: i64) -> Result<Vec<(String, String)>, StorageError> {
-        let io = Io::GetChatSettings(chat_id);
+        let io = Call::GetChatSettings { chat_id };
         match staged(io.clone()) {
             Some(Ok(Outcome::Pairs(pairs))) => Ok(pairs),
             Some(Ok(_)) => Err(unexpected("get-chat-settings")),
@@ -434,7 +387,10 @@ impl BotStorage for StagedStorage {
         chat_id: i64,
         change: &SettingsChange,
     ) -> Result<(), StorageError> {
-        let io = Io::WriteChatSettings(chat_id, change.clone());
+        let io = Call::WriteChatSettings {
+            chat_id,
+            change: change.clone(),
+        };
         match staged(io.clone()) {
             Some(Ok(_)) => Ok(()),
             Some(Err(e)) => Err(e),
@@ -447,7 +403,7 @@ impl BotStorage for StagedStorage {
         chat_id: i64,
         user_id: i64,
     ) -> Result<Vec<(String, String)>, StorageError> {
-        let io = Io::GetUserData(chat_id, user_id);
+        let io = Call::GetUserData { chat_id, user_id };
         match staged(io.clone()) {
             Some(Ok(Outcome::Pairs(pairs))) => Ok(pairs),
             Some(Ok(_)) => Err(unexpected("get-user-data")),
@@ -463,7 +419,12 @@ impl BotStorage for StagedStorage {
         key: &str,
         value: &str,
     ) -> Result<(), StorageError> {
-        let io = Io::SetUserData(chat_id, user_id, key.to_owned(), value.to_owned());
+        let io = Call::SetUserData {
+            chat_id,
+            user_id,
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
         match staged(io.clone()) {
             Some(Ok(_)) => Ok(()),
             Some(Err(e)) => Err(e),

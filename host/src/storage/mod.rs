@@ -16,7 +16,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use cache_core::{
-    Batch, BotStorage, MemoryStorage, MockStorage, Row, RowKey, SettingsChange, Storage,
+    Batch, BotStorage, Call, MemoryStorage, MockStorage, Row, RowKey, SettingsChange, Storage,
     StorageError, StorageErrorKind, StoredRow,
 };
 
