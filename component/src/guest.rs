@@ -7,7 +7,8 @@ use cache_core as core;
 
 use exports::gromozeka::cache::bot::SettingsMode;
 use exports::gromozeka::cache::types::{
-    CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence, SkippedRow,
+    CacheError, Change, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence,
+    SkippedRow, SyncReport,
 };
 use exports::gromozeka::cache::{bot, cache};
 use gromozeka::cache::{bot_storage, rows};
@@ -296,6 +297,22 @@ impl cache::Guest for Component {
         max_age_ms: u64,
     ) -> Result<Option<String>, CacheError> {
         with_cache(|c| c.get_fresh(&namespace, &key, max_age_ms)).map_err(Into::into)
+    }
+
+    fn sync(hits: Vec<(String, String)>) -> SyncReport {
+        with_cache(|c| {
+            let stale = c.replay(&hits);
+            let changes = c
+                .take_changes()
+                .into_iter()
+                .map(|change| match change {
+                    core::Change::Entry { namespace, key } => Change::Entry((namespace, key)),
+                    core::Change::Namespace(name) => Change::WholeNamespace(name),
+                    core::Change::Everything => Change::Everything,
+                })
+                .collect();
+            SyncReport { changes, stale }
+        })
     }
 
     fn stats() -> Vec<NamespaceStats> {

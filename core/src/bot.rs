@@ -437,7 +437,7 @@ fn json_text(value: &Value) -> String {
 }
 
 /// The `chatUsers` key of a user in a chat.
-fn chat_user_key(chat_id: i64, user_id: i64) -> String {
+pub(crate) fn chat_user_key(chat_id: i64, user_id: i64) -> String {
     format!("{chat_id}:{user_id}")
 }
 

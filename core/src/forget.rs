@@ -17,6 +17,7 @@ impl<S: Storage> Cache<S> {
         };
         let deleted = ns.deleted.remove(key);
         let entry = ns.entries.pop(key);
+        ns.changes.note(key);
         if entry.as_ref().is_some_and(|e| e.dirty) {
             ns.dirty_entries -= 1;
         }
@@ -31,6 +32,7 @@ impl<S: Storage> Cache<S> {
         };
         let dropped = u32::try_from(ns.entries.len()).unwrap_or(u32::MAX);
         ns.entries.clear();
+        ns.changes.note_all();
         ns.deleted.clear();
         ns.cleared = false;
         ns.dirty_entries = 0;
@@ -56,6 +58,7 @@ impl<S: Storage> Cache<S> {
                 .collect();
             for key in &clean {
                 ns.entries.pop(key);
+                ns.changes.note(key);
             }
             dropped = dropped.saturating_add(u32::try_from(clean.len()).unwrap_or(u32::MAX));
             if let Some(field) = ns.mirror.clone() {
@@ -93,6 +96,7 @@ fn drop_field(ns: &mut Namespace, key: &str, field: &str) -> bool {
         .is_some_and(|object| object.remove(field).is_some());
     if removed {
         entry.value = value.to_string().into_boxed_str();
+        ns.changes.note(key);
     }
     entry.parsed = Some(Box::new(value));
     removed

@@ -23,6 +23,7 @@ mod mock_storage;
 #[cfg(feature = "model")]
 pub mod model;
 mod namespace;
+mod read_path;
 mod storage;
 mod validate;
 
@@ -33,6 +34,7 @@ pub use error::{CacheError, StorageError, StorageErrorKind};
 pub use memory_storage::MemoryStorage;
 pub use mock_storage::{Call, FailRule, MockStorage};
 pub use namespace::NamespaceStats;
+pub use read_path::{Change, Read, MAX_KEYS as MAX_JOURNALED_KEYS};
 pub use storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
 pub use validate::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 

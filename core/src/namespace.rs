@@ -7,6 +7,7 @@ use lru::LruCache;
 use serde_json::Value;
 
 use crate::config::{NamespaceConfig, Persistence};
+use crate::read_path::Journal;
 use crate::storage::{Batch, Row, RowKey};
 
 /// A snapshot of one namespace's counters.
@@ -79,6 +80,8 @@ pub(crate) struct Namespace {
     /// Memory-only only: entries expire this long after they were written.
     pub(crate) expire_after: Option<u64>,
     pub(crate) expirations: u64,
+    /// Entries changed since the host last asked (see `journal.rs`).
+    pub(crate) changes: Journal,
 }
 
 impl Namespace {
@@ -95,6 +98,7 @@ impl Namespace {
             evictions: 0,
             expire_after: None,
             expirations: 0,
+            changes: Journal::default(),
         }
     }
 
@@ -112,6 +116,7 @@ impl Namespace {
             .is_some_and(|e| self.expired(e.written, now));
         if due {
             self.entries.pop(key);
+            self.changes.note(key);
             self.expirations += 1;
         }
         due
@@ -226,12 +231,14 @@ impl Namespace {
                 .collect();
             for key in due {
                 self.entries.pop(&key);
+                self.changes.note(&key);
                 self.expirations += 1;
             }
         }
         while self.entries.len() > capacity {
             match self.entries.pop_lru() {
-                Some((_, entry)) => {
+                Some((key, entry)) => {
+                    self.changes.note(&key);
                     if entry.dirty {
                         self.dirty_entries -= 1;
                     }

@@ -60,13 +60,22 @@ pub fn from_wit(e: rows::StorageError) -> StorageError {
     StorageError::new(kind, e.message)
 }
 
+impl<S> HostState<S> {
+    /// The storage, for one import call: counted, so the host knows whether a
+    /// guest call reached storage (see `service/read_path.rs`).
+    fn called(&mut self) -> &mut S {
+        self.storage_calls += 1;
+        &mut self.storage
+    }
+}
+
 impl<S: ServiceStorage> rows::Host for HostState<S> {
     fn load(
         &mut self,
         namespace: String,
         limit: u32,
     ) -> Result<Vec<rows::StoredRow>, rows::StorageError> {
-        let loaded = to_guest("rows.load", self.storage.load(&namespace, limit))?;
+        let loaded = to_guest("rows.load", self.called().load(&namespace, limit))?;
         Ok(loaded
             .into_iter()
             .map(|r| rows::StoredRow {
@@ -81,7 +90,7 @@ impl<S: ServiceStorage> rows::Host for HostState<S> {
         namespace: String,
         key: String,
     ) -> Result<Option<String>, rows::StorageError> {
-        to_guest("rows.get", self.storage.get(&namespace, &key))
+        to_guest("rows.get", self.called().get(&namespace, &key))
     }
 
     fn write(&mut self, batch: rows::Batch) -> Result<(), rows::StorageError> {
@@ -105,7 +114,7 @@ impl<S: ServiceStorage> rows::Host for HostState<S> {
                 })
                 .collect(),
         };
-        to_guest("rows.write", self.storage.write(&batch))
+        to_guest("rows.write", self.called().write(&batch))
     }
 }
 
@@ -116,7 +125,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
     ) -> Result<Vec<(String, String)>, rows::StorageError> {
         to_guest(
             "bot-storage.get-chat-settings",
-            self.storage.get_chat_settings(chat_id),
+            self.called().get_chat_settings(chat_id),
         )
     }
 
@@ -132,7 +141,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
         };
         to_guest(
             "bot-storage.write-chat-settings",
-            self.storage.write_chat_settings(chat_id, &change),
+            self.called().write_chat_settings(chat_id, &change),
         )
     }
 
@@ -143,7 +152,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
     ) -> Result<Vec<(String, String)>, rows::StorageError> {
         to_guest(
             "bot-storage.get-user-data",
-            self.storage.get_user_data(chat_id, user_id),
+            self.called().get_user_data(chat_id, user_id),
         )
     }
 
@@ -156,7 +165,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
     ) -> Result<(), rows::StorageError> {
         to_guest(
             "bot-storage.set-user-data",
-            self.storage.set_user_data(chat_id, user_id, &key, &value),
+            self.called().set_user_data(chat_id, user_id, &key, &value),
         )
     }
 }

@@ -79,6 +79,8 @@ pub use limits::Limits;
 pub use owner::OwnerWait;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
-pub use service::{CacheService, CacheServiceBuilder, StartTiming, WriteBack};
+pub use service::{
+    CacheService, CacheServiceBuilder, ReadKey, ReadPathStats, StartTiming, WriteBack,
+};
 pub use storage::sqlite::{SqliteOptions, SqliteStorage};
 pub use storage::{BotStorage, Inspect, Storage, StorageError, StorageErrorKind};

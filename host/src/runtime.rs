@@ -230,6 +230,7 @@ impl Runtime {
                 memory: 0,
                 refused: 0,
             },
+            storage_calls: 0,
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -289,6 +290,8 @@ pub struct HostState<S> {
     /// The storage behind the component's imports.
     pub storage: S,
     pub(crate) limits: GuestLimiter,
+    /// Import calls made into `storage` since the instance started.
+    pub(crate) storage_calls: u64,
 }
 
 /// The guest's memory limit: a linear memory may not grow past `max_memory` bytes in

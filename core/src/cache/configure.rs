@@ -49,6 +49,7 @@ impl<S: Storage> Cache<S> {
             write(&mut self.storage, &batch)?;
         }
         // The write (if any) succeeded: apply the new table.
+        self.replaced = true;
         let mut old: Vec<Namespace> = std::mem::take(&mut self.namespaces);
         for (ns, flush) in old.iter_mut().zip(flushes) {
             match flush {

@@ -35,6 +35,8 @@ impl<S: crate::Storage> Cache<S> {
             )));
         }
         ns.expire_after = after_ms;
+        // Entries held may now be expired: copies of them must go.
+        ns.changes.note_all();
         Ok(())
     }
 

@@ -54,6 +54,8 @@ pub struct Cache<S> {
     depth: u32,
     /// The cache's time in milliseconds, set by the host (see `expiry.rs`).
     now: u64,
+    /// The namespace table was replaced since the host last asked (see `journal.rs`).
+    replaced: bool,
 }
 
 impl<S: Storage> Cache<S> {
@@ -70,6 +72,7 @@ impl<S: Storage> Cache<S> {
             counted: Vec::new(),
             depth: 0,
             now: 0,
+            replaced: false,
         }
     }
 
@@ -110,6 +113,11 @@ impl<S: Storage> Cache<S> {
 
     pub(crate) fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace> {
         self.namespaces.iter_mut().find(|ns| ns.name() == namespace)
+    }
+
+    /// Whether the table was replaced since the last call; clears the mark.
+    pub(crate) fn take_replaced(&mut self) -> bool {
+        std::mem::take(&mut self.replaced)
     }
 
     pub(crate) fn namespaces_mut(&mut self) -> impl Iterator<Item = &mut Namespace> {
@@ -369,6 +377,7 @@ impl<S: Storage> Cache<S> {
             }
         }
         let removed = ns.entries.pop(key);
+        ns.changes.note(key);
         if removed.as_ref().is_some_and(|e| e.dirty) {
             ns.dirty_entries -= 1;
         }
@@ -395,6 +404,7 @@ impl<S: Storage> Cache<S> {
             }
         }
         ns.entries.clear();
+        ns.changes.note_all();
         Ok(())
     }
 

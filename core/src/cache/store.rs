@@ -84,6 +84,7 @@ impl<S: Storage> Cache<S> {
                 // is dirty is held, so it has none).
                 ns.deleted.remove(&*key);
             }
+            ns.changes.note(&key);
             if let Some(old) = ns.entries.put(key, Entry::new(value, dirty, parsed, now)) {
                 if old.dirty {
                     ns.dirty_entries -= 1;

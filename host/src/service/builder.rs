@@ -25,6 +25,7 @@ pub struct CacheServiceBuilder {
     limits: Limits,
     policy: Policy,
     load_on_start: bool,
+    read_path: bool,
     observer: Option<ChangeObserver>,
 }
 
@@ -36,6 +37,7 @@ impl std::fmt::Debug for CacheServiceBuilder {
             .field("limits", &self.limits)
             .field("policy", &self.policy)
             .field("load_on_start", &self.load_on_start)
+            .field("read_path", &self.read_path)
             .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
@@ -52,8 +54,18 @@ impl CacheServiceBuilder {
             limits: Limits::default(),
             policy: Policy::default(),
             load_on_start: true,
+            read_path: true,
             observer: None,
         }
+    }
+
+    /// Whether hits are answered from the host's copies of earlier answers
+    /// (default: on). Off, every read enters the component; for debugging,
+    /// since the answers, counts and evictions are the same either way (see
+    /// [`CacheService::set_read_path`]).
+    pub fn read_path(mut self, on: bool) -> Self {
+        self.read_path = on;
+        self
     }
 
     /// Reuses an already loaded [`Runtime`] (engine + compiled component) instead of
@@ -190,6 +202,7 @@ impl CacheServiceBuilder {
             state: Mutex::new(State::new(
                 self.policy.namespaces().to_vec(),
                 self.policy.write_back(),
+                self.read_path,
             )),
             wake: Condvar::new(),
             stopping: AtomicBool::new(false),

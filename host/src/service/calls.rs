@@ -33,14 +33,6 @@ impl<S: ServiceStorage> CacheService<S> {
         Ok(())
     }
 
-    /// The JSON value of `key`, reading through to storage in persisted namespaces.
-    pub fn get(&self, namespace: &str, key: &str) -> Result<Option<String>, Error> {
-        flatten(
-            self.shared
-                .call(|b, s| b.gromozeka_cache_cache().call_get(s, namespace, key)),
-        )
-    }
-
     /// Stores `value` (JSON text) under `key`; on-change namespaces are written to
     /// storage before this returns.
     pub fn set(&self, namespace: &str, key: &str, value: &str) -> Result<(), Error> {
@@ -159,14 +151,6 @@ impl<S: ServiceStorage> CacheService<S> {
 
     // ----- the `bot` interface -----
 
-    /// The chat's settings as a JSON object (loaded from storage if not cached).
-    pub fn get_chat_settings(&self, chat_id: i64) -> Result<String, Error> {
-        flatten(
-            self.shared
-                .call(|b, s| b.gromozeka_cache_bot().call_get_chat_settings(s, chat_id)),
-        )
-    }
-
     /// Changes the chat's settings (a JSON object of strings), merged with the
     /// stored ones or rewriting them; written to the settings table in one
     /// transaction before the cached copy changes.
@@ -206,26 +190,10 @@ impl<S: ServiceStorage> CacheService<S> {
         })
     }
 
-    /// The chat's info object, if one was set.
-    pub fn get_chat_info(&self, chat_id: i64) -> Result<Option<String>, Error> {
-        flatten(
-            self.shared
-                .call(|b, s| b.gromozeka_cache_bot().call_get_chat_info(s, chat_id)),
-        )
-    }
-
     /// Replaces the chat's info (a JSON object).
     pub fn set_chat_info(&self, chat_id: i64, info: &str) -> Result<(), Error> {
         flatten(self.shared.call_changing(1, |b, s| {
             b.gromozeka_cache_bot().call_set_chat_info(s, chat_id, info)
-        }))
-    }
-
-    /// The user's data in the chat, as a JSON object.
-    pub fn get_user_data(&self, chat_id: i64, user_id: i64) -> Result<String, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot()
-                .call_get_user_data(s, chat_id, user_id)
         }))
     }
 
@@ -240,14 +208,6 @@ impl<S: ServiceStorage> CacheService<S> {
         flatten(self.shared.call_changing(1, |b, s| {
             b.gromozeka_cache_bot()
                 .call_set_user_data(s, chat_id, user_id, key, value)
-        }))
-    }
-
-    /// One item of the user's state, if set.
-    pub fn get_user_state(&self, user_id: i64, state_key: &str) -> Result<Option<String>, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_bot()
-                .call_get_user_state(s, user_id, state_key)
         }))
     }
 

@@ -42,6 +42,11 @@ impl Clock {
         });
     }
 
+    /// Whether entries of `namespace` expire.
+    pub(super) fn expires(&self, namespace: &str) -> bool {
+        self.expiry.iter().any(|(ns, _)| ns == namespace)
+    }
+
     fn remember(&mut self, namespace: &str, after_ms: Option<u64>) {
         self.expiry.retain(|(ns, _)| ns != namespace);
         if let Some(after) = after_ms {

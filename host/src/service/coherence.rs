@@ -215,6 +215,8 @@ impl<S: ServiceStorage> CacheService<S> {
             .map(|feed| spawn(&self.shared, feed, generation))
             .transpose()?;
         let previous = std::mem::replace(current, storage);
+        // Copies of answers served under the previous storage are not carried over.
+        state.reads.reset();
         self.shared
             .feed_generation
             .store(generation, Ordering::Release);

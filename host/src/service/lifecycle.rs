@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 
 use super::coherence::{ChangeObserver, Outcome};
+use super::read_path::ReadPath;
 use super::WriteBack;
 use crate::bindings::{BotService as Bindings, BotServicePre};
 use crate::imports::ServiceStorage;
@@ -55,10 +56,16 @@ pub(super) struct State<S: ServiceStorage> {
     pub(super) remote_changes: u64,
     /// The live instance's clock and expiry settings (see `clock.rs`).
     pub(super) clock: super::clock::Clock,
+    /// Copies of answers served without entering the instance (see `read_path.rs`).
+    pub(super) reads: ReadPath,
 }
 
 impl<S: ServiceStorage> State<S> {
-    pub(super) fn new(namespaces: Vec<NamespaceConfig>, write_back: WriteBack) -> Self {
+    pub(super) fn new(
+        namespaces: Vec<NamespaceConfig>,
+        write_back: WriteBack,
+        read_path: bool,
+    ) -> Self {
         Self {
             slot: Slot::Empty,
             namespaces,
@@ -72,6 +79,7 @@ impl<S: ServiceStorage> State<S> {
             write_back_failures: 0,
             remote_changes: 0,
             clock: super::clock::Clock::default(),
+            reads: ReadPath::new(read_path),
         }
     }
 
@@ -84,6 +92,7 @@ impl<S: ServiceStorage> State<S> {
 
     pub(super) fn set_live(&mut self, started: Started<S>) {
         self.clock.new_instance();
+        self.reads.reset();
         self.slot = Slot::Live(started.inst);
         self.last_start = started.report;
         self.last_start_timing = Some(started.timing);
@@ -240,12 +249,17 @@ impl<S: ServiceStorage> Shared<S> {
         f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         self.ensure_live(state)?;
+        if state.reads.has_pending_hits() {
+            self.sync_reads(state)?;
+        }
         self.sync_clock(state)?;
         let Slot::Live(inst) = &mut state.slot else {
             return Err(Error::Runtime("no live instance".into()));
         };
         inst.store.set_epoch_deadline(self.ticks());
-        match f(&inst.bindings, &mut inst.store) {
+        let r = f(&inst.bindings, &mut inst.store);
+        state.reads.entered();
+        match r {
             Ok(r) => Ok(r),
             Err(e) => Err(self.recover(state, &e)),
         }
@@ -282,6 +296,7 @@ impl<S: ServiceStorage> Shared<S> {
         let reason = trap_reason(e);
         tracing::error!(%reason, detail = %format!("{e:?}"), "the cache component trapped; restarting it from storage");
         state.restarts += 1;
+        state.reads.reset();
         state.mark_persisted();
         let storage = match std::mem::replace(&mut state.slot, Slot::Empty) {
             Slot::Live(inst) => inst.into_storage(),
@@ -323,6 +338,7 @@ impl<S: ServiceStorage> Shared<S> {
         }
         let report = self.persist_locked(state)?;
         state.closed = true;
+        state.reads.reset();
         if let Slot::Live(inst) = std::mem::replace(&mut state.slot, Slot::Empty) {
             state.slot = Slot::Down(inst.into_storage());
         }
@@ -339,7 +355,7 @@ impl<S: ServiceStorage> Drop for Shared<S> {
     fn drop(&mut self) {
         let mut state = std::mem::replace(
             self.state.get_mut().unwrap_or_else(|e| e.into_inner()),
-            State::new(Vec::new(), WriteBack::NEVER),
+            State::new(Vec::new(), WriteBack::NEVER, false),
         );
         if state.closed {
             return;

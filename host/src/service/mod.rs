@@ -25,6 +25,8 @@ mod calls;
 mod clock;
 pub mod coherence;
 mod lifecycle;
+mod read_path;
+mod reads;
 mod write_back;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +37,7 @@ use std::time::Duration;
 
 pub use builder::CacheServiceBuilder;
 pub use lifecycle::StartTiming;
+pub use read_path::{ReadKey, ReadPathStats, MAX_PENDING_HITS};
 pub use write_back::WriteBack;
 
 use crate::imports::ServiceStorage;

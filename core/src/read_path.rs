@@ -1,0 +1,162 @@
+//! What a host needs to answer reads from its own copies of earlier answers
+//! and keep the cache exact (`sync` in `wit/cache.wit`):
+//! - [`Read::entry`]: the one entry each copyable read's answer comes from;
+//! - [`Cache::replay`]: the hits the host answered, applied in order as the
+//!   cache's own hits (recency and hit counts), before anything that depends on them;
+//! - the change journal ([`Cache::take_changes`]): which entries changed or left
+//!   memory since the host last asked, so it drops the copies made from them.
+//!
+//! The journal is bounded: past [`MAX_KEYS`] keys a namespace's journal
+//! collapses into "the whole namespace changed", which costs the host its
+//! copies of that namespace but no memory here. A host that never asks pays
+//! for at most that many keys per namespace.
+
+use crate::config::{CHATS, CHAT_USERS, USERS};
+use crate::{Cache, Storage};
+
+/// Keys journaled per namespace before it collapses into "all of it".
+pub const MAX_KEYS: usize = 256;
+
+/// A change a host copy may depend on, as reported by [`Cache::take_changes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The entry of `key` in `namespace` was written, removed or had a field
+    /// dropped.
+    Entry {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+    },
+    /// Any entry of the namespace may have changed.
+    Namespace(String),
+    /// Any entry of any namespace may have changed (the table was replaced).
+    Everything,
+}
+
+/// One namespace's changes since the last [`Cache::take_changes`].
+#[derive(Default)]
+pub(crate) struct Journal {
+    keys: Vec<Box<str>>,
+    whole: bool,
+}
+
+impl Journal {
+    /// The entry of `key` changed.
+    pub(crate) fn note(&mut self, key: &str) {
+        if self.whole {
+            return;
+        }
+        if self.keys.len() >= MAX_KEYS {
+            self.note_all();
+        } else {
+            self.keys.push(key.into());
+        }
+    }
+
+    /// Any entry may have changed.
+    pub(crate) fn note_all(&mut self) {
+        self.whole = true;
+        self.keys = Vec::new();
+    }
+
+    fn take(&mut self, namespace: &str, out: &mut Vec<Change>) {
+        if std::mem::take(&mut self.whole) {
+            out.push(Change::Namespace(namespace.to_owned()));
+        }
+        out.extend(self.keys.drain(..).map(|key| Change::Entry {
+            namespace: namespace.to_owned(),
+            key: key.into(),
+        }));
+    }
+}
+
+impl<S: Storage> Cache<S> {
+    /// Every change since the last call, and clears the journal. A key may be
+    /// named more than once; [`Change::Everything`] comes first if present.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        let mut out = Vec::new();
+        if self.take_replaced() {
+            out.push(Change::Everything);
+        }
+        for ns in self.namespaces_mut() {
+            let (name, changes) = (&ns.config.name, &mut ns.changes);
+            changes.take(name, &mut out);
+        }
+        out
+    }
+}
+
+/// A read whose answer a host may keep and serve again itself: a generic `get`
+/// or one of the bot's lookups, each answered from exactly one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Read {
+    /// `get(namespace, key)`.
+    Get {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+    },
+    /// `get-chat-settings(chat-id)`.
+    ChatSettings(i64),
+    /// `get-chat-info(chat-id)`.
+    ChatInfo(i64),
+    /// `get-user-data(chat-id, user-id)`.
+    UserData {
+        /// The chat.
+        chat_id: i64,
+        /// The user.
+        user_id: i64,
+    },
+    /// `get-user-state(user-id, state-key)`.
+    UserState {
+        /// The user.
+        user_id: i64,
+        /// The item of the user's state.
+        state_key: String,
+    },
+}
+
+impl Read {
+    /// The namespace and key of the entry this read's answer comes from. A hit
+    /// of the read is a hit of that entry and nothing else, so a host replays
+    /// it as that entry ([`Cache::replay`]); a copy of the answer stays right
+    /// until a [`Change`] names the entry or its namespace.
+    pub fn entry(&self) -> (&str, String) {
+        match self {
+            Read::Get { namespace, key } => (namespace, key.clone()),
+            Read::ChatSettings(chat_id) | Read::ChatInfo(chat_id) => (CHATS, chat_id.to_string()),
+            Read::UserData { chat_id, user_id } => {
+                (CHAT_USERS, crate::bot::chat_user_key(*chat_id, *user_id))
+            }
+            Read::UserState { user_id, .. } => (USERS, user_id.to_string()),
+        }
+    }
+}
+
+impl<S: Storage> Cache<S> {
+    /// Applies hits a host answered from its copies, in order: each makes the
+    /// entry the most recent of its namespace and counts a hit, exactly as the
+    /// read would have inside the cache (an expired entry is dropped and not
+    /// counted). Returns how many named no held entry: 0 unless the host kept
+    /// a copy it should have dropped, which it reports as its own defect.
+    pub fn replay<N: AsRef<str>, K: AsRef<str>>(&mut self, hits: &[(N, K)]) -> u32 {
+        let mut stale = 0u32;
+        let now = self.time();
+        for (namespace, key) in hits {
+            let (namespace, key) = (namespace.as_ref(), key.as_ref());
+            let Some(ns) = self.namespace_mut(namespace) else {
+                stale += 1;
+                continue;
+            };
+            ns.expire(key, now);
+            if ns.entries.get(key).is_some() {
+                ns.hits += 1;
+            } else {
+                stale += 1;
+            }
+        }
+        stale
+    }
+}

@@ -1,0 +1,193 @@
+//! What a host read path relies on: the change journal names every entry that
+//! changed or left memory, and a replayed hit is exactly the cache's own hit.
+
+use cache_core::{
+    BotCache, Cache, Change, MemoryStorage, NamespaceConfig, Persistence, Read, MAX_JOURNALED_KEYS,
+};
+
+fn cache(max_entries: u32, persistence: Persistence) -> Cache<MemoryStorage> {
+    let mut cache = Cache::new(MemoryStorage::new());
+    cache
+        .configure(vec![NamespaceConfig {
+            name: "n".into(),
+            max_entries,
+            persistence,
+        }])
+        .expect("configure");
+    assert_eq!(cache.take_changes(), [Change::Everything]);
+    cache
+}
+
+fn entry(key: &str) -> Change {
+    Change::Entry {
+        namespace: "n".into(),
+        key: key.into(),
+    }
+}
+
+fn set(c: &mut Cache<MemoryStorage>, key: &str) {
+    c.set("n", key.into(), "1".into()).expect("set");
+}
+
+#[test]
+fn writes_deletes_and_evictions_are_named_once_each_then_forgotten() {
+    let mut c = cache(2, Persistence::MemoryOnly);
+    set(&mut c, "a");
+    set(&mut c, "b");
+    c.get("n", "a").expect("get");
+    set(&mut c, "c"); // evicts b, the least recent
+    assert_eq!(
+        c.take_changes(),
+        [entry("a"), entry("b"), entry("c"), entry("b")]
+    );
+    assert_eq!(c.take_changes(), []);
+    c.get("n", "a").expect("a hit changes nothing");
+    assert_eq!(c.take_changes(), []);
+    c.delete("n", "a").expect("delete");
+    assert_eq!(c.take_changes(), [entry("a")]);
+}
+
+#[test]
+fn clears_forgets_and_a_new_table_are_named() {
+    let mut c = cache(5, Persistence::OnChange);
+    set(&mut c, "a");
+    set(&mut c, "b");
+    c.take_changes();
+    assert!(c.forget("n", "a"));
+    assert_eq!(c.take_changes(), [entry("a")]);
+    c.forget_namespace("n");
+    assert_eq!(c.take_changes(), [Change::Namespace("n".into())]);
+    set(&mut c, "b");
+    c.take_changes();
+    assert_eq!(c.forget_all(), 1);
+    assert_eq!(c.take_changes(), [entry("b")]);
+    set(&mut c, "b");
+    c.clear_namespace("n").expect("clear");
+    // A whole namespace supersedes its keys.
+    assert_eq!(c.take_changes(), [Change::Namespace("n".into())]);
+    c.configure(vec![NamespaceConfig {
+        name: "n".into(),
+        max_entries: 5,
+        persistence: Persistence::MemoryOnly,
+    }])
+    .expect("configure");
+    assert_eq!(c.take_changes(), [Change::Everything]);
+    c.expire_after_write("n", Some(10)).expect("memory-only");
+    assert_eq!(c.take_changes(), [Change::Namespace("n".into())]);
+}
+
+#[test]
+fn expired_entries_are_named() {
+    let mut c = cache(5, Persistence::MemoryOnly);
+    c.expire_after_write("n", Some(10)).expect("memory-only");
+    set(&mut c, "a");
+    c.take_changes();
+    c.set_time(10);
+    assert_eq!(c.get("n", "a").expect("get"), None);
+    assert_eq!(c.take_changes(), [entry("a")]);
+}
+
+#[test]
+fn a_full_journal_collapses_into_its_namespace() {
+    let mut c = cache(10_000, Persistence::MemoryOnly);
+    for i in 0..MAX_JOURNALED_KEYS {
+        set(&mut c, &i.to_string());
+    }
+    assert_eq!(c.take_changes().len(), MAX_JOURNALED_KEYS);
+    for i in 0..=MAX_JOURNALED_KEYS {
+        set(&mut c, &i.to_string());
+    }
+    assert_eq!(c.take_changes(), [Change::Namespace("n".into())]);
+    set(&mut c, "x");
+    assert_eq!(c.take_changes(), [entry("x")]);
+}
+
+#[test]
+fn a_replayed_hit_is_the_caches_own_hit() {
+    let mut replayed = cache(2, Persistence::MemoryOnly);
+    let mut direct = cache(2, Persistence::MemoryOnly);
+    for c in [&mut replayed, &mut direct] {
+        set(c, "a");
+        set(c, "b");
+    }
+    assert_eq!(replayed.replay(&[("n", "a"), ("n", "a")]), 0);
+    direct.get("n", "a").expect("get");
+    direct.get("n", "a").expect("get");
+    for c in [&mut replayed, &mut direct] {
+        set(c, "c"); // evicts b: a was made more recent
+        assert_eq!(c.get("n", "b").expect("get"), None);
+        assert_eq!(c.get("n", "a").expect("get").as_deref(), Some("1"));
+    }
+    assert_eq!(replayed.stats(), direct.stats());
+    assert_eq!(replayed.stats()[0].hits, 3);
+}
+
+#[test]
+fn a_replayed_hit_of_an_absent_entry_is_stale_and_counts_nothing() {
+    let mut c = cache(2, Persistence::MemoryOnly);
+    set(&mut c, "a");
+    assert_eq!(c.replay(&[("n", "zz"), ("nope", "a"), ("n", "a")]), 2);
+    let stats = &c.stats()[0];
+    assert_eq!((stats.hits, stats.misses), (1, 0));
+}
+
+#[test]
+fn a_replayed_hit_of_an_expired_entry_drops_it_and_is_stale() {
+    let mut c = cache(2, Persistence::MemoryOnly);
+    c.expire_after_write("n", Some(10)).expect("memory-only");
+    set(&mut c, "a");
+    c.set_time(10);
+    assert_eq!(c.replay(&[("n", "a")]), 1);
+    assert_eq!(c.stats()[0].expirations, 1);
+    assert_eq!(c.stats()[0].size, 0);
+}
+
+#[test]
+fn each_bot_read_comes_from_its_entry() {
+    let cases = [
+        (
+            Read::Get {
+                namespace: "g".into(),
+                key: "k".into(),
+            },
+            ("g", "k"),
+        ),
+        (Read::ChatSettings(-5), ("chats", "-5")),
+        (Read::ChatInfo(7), ("chats", "7")),
+        (
+            Read::UserData {
+                chat_id: -5,
+                user_id: 3,
+            },
+            ("chatUsers", "-5:3"),
+        ),
+        (
+            Read::UserState {
+                user_id: 3,
+                state_key: "s".into(),
+            },
+            ("users", "3"),
+        ),
+    ];
+    for (read, (namespace, key)) in cases {
+        let (ns, k) = read.entry();
+        assert_eq!((ns, k.as_str()), (namespace, key), "{read:?}");
+    }
+    // And they are the entries the bot's API writes.
+    let mut bot = BotCache::new(MemoryStorage::new());
+    bot.get_user_data(-5, 3).expect("cached");
+    bot.cache().take_changes();
+    bot.set_user_state(3, "s", "1").expect("set");
+    bot.set_user_data(-5, 3, "k", "1").expect("set");
+    bot.set_chat_info(7, "{}").expect("set");
+    let named: Vec<Change> = bot.cache().take_changes();
+    // In the namespaces' order.
+    let expected: Vec<Change> = [("chats", "7"), ("chatUsers", "-5:3"), ("users", "3")]
+        .iter()
+        .map(|(n, k)| Change::Entry {
+            namespace: (*n).into(),
+            key: (*k).into(),
+        })
+        .collect();
+    assert_eq!(named, expected);
+}

@@ -1,0 +1,362 @@
+//! The host's read path: hits answered from the host's copies of earlier
+//! answers, without entering the component, while the component's LRU stays
+//! exact (`sync` in `wit/cache.wit`).
+//!
+//! - A copy is made only of a successful read that returned a value without
+//!   calling storage, outside namespaces whose entries expire: replaying it is
+//!   then a plain hit of one entry ([`cache_core::Read::entry`]).
+//! - Every hit served from a copy is logged in order, and the log is replayed
+//!   into the component (`sync`) before any other call enters it, and when it
+//!   reaches [`MAX_PENDING_HITS`]. No record is dropped, so recency, hit counts
+//!   and evictions are what they would have been had every read entered it.
+//! - After any call that may have changed an entry, a copy is served only after
+//!   a `sync` has brought back the component's change journal and the copies of
+//!   every changed entry are dropped. A trap, a restart, a new storage and
+//!   `close` drop every copy.
+//! - The copies are bounded ([`ReadPath::insert`]) and their bytes counted
+//!   ([`ReadPathStats`]).
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use hashbrown::{Equivalent, HashMap};
+
+use crate::bindings::exports::gromozeka::cache::types::{Change, SyncReport};
+
+/// Hits served from copies that are replayed at the latest when this many are
+/// pending: the log's memory is bounded, and a replay's cost is spread thin.
+pub const MAX_PENDING_HITS: usize = 1024;
+
+/// Copies held at most, per entry the namespace table allows (its total
+/// `max-entries`): a copy exists only for an entry the component holds, but a
+/// user's state has one read per item.
+const COPIES_PER_ENTRY: usize = 2;
+
+/// A read the host may answer from a copy: the component's read calls and
+/// their arguments. `ReadKey<&str>` looks a copy up without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadKey<S> {
+    /// `get(namespace, key)`.
+    Get(S, S),
+    /// `get-chat-settings(chat-id)`.
+    ChatSettings(i64),
+    /// `get-chat-info(chat-id)`.
+    ChatInfo(i64),
+    /// `get-user-data(chat-id, user-id)`.
+    UserData(i64, i64),
+    /// `get-user-state(user-id, state-key)`.
+    UserState(i64, S),
+}
+
+impl ReadKey<&str> {
+    fn to_owned(self) -> ReadKey<Box<str>> {
+        match self {
+            ReadKey::Get(ns, key) => ReadKey::Get(ns.into(), key.into()),
+            ReadKey::ChatSettings(c) => ReadKey::ChatSettings(c),
+            ReadKey::ChatInfo(c) => ReadKey::ChatInfo(c),
+            ReadKey::UserData(c, u) => ReadKey::UserData(c, u),
+            ReadKey::UserState(u, key) => ReadKey::UserState(u, key.into()),
+        }
+    }
+
+    /// The entry the answer comes from, as the core defines it.
+    fn entry(self) -> EntryId {
+        let read = match self {
+            ReadKey::Get(namespace, key) => cache_core::Read::Get {
+                namespace: namespace.to_owned(),
+                key: key.to_owned(),
+            },
+            ReadKey::ChatSettings(c) => cache_core::Read::ChatSettings(c),
+            ReadKey::ChatInfo(c) => cache_core::Read::ChatInfo(c),
+            ReadKey::UserData(chat_id, user_id) => cache_core::Read::UserData { chat_id, user_id },
+            ReadKey::UserState(user_id, state_key) => cache_core::Read::UserState {
+                user_id,
+                state_key: state_key.to_owned(),
+            },
+        };
+        let (namespace, key) = read.entry();
+        EntryId {
+            namespace: namespace.into(),
+            key: key.into(),
+        }
+    }
+}
+
+impl Equivalent<ReadKey<Box<str>>> for ReadKey<&str> {
+    fn equivalent(&self, owned: &ReadKey<Box<str>>) -> bool {
+        match (*self, owned) {
+            (ReadKey::Get(n, k), ReadKey::Get(on, ok)) => n == &**on && k == &**ok,
+            (ReadKey::ChatSettings(c), ReadKey::ChatSettings(oc))
+            | (ReadKey::ChatInfo(c), ReadKey::ChatInfo(oc)) => c == *oc,
+            (ReadKey::UserData(c, u), ReadKey::UserData(oc, ou)) => c == *oc && u == *ou,
+            (ReadKey::UserState(u, k), ReadKey::UserState(ou, ok)) => u == *ou && k == &**ok,
+            _ => false,
+        }
+    }
+}
+
+/// A (namespace, key) of the component.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct EntryId {
+    namespace: Box<str>,
+    key: Box<str>,
+}
+
+/// A copy of an answer, and the entry it came from.
+struct Copy {
+    text: Arc<str>,
+    entry: Arc<EntryId>,
+}
+
+/// What the read path holds and did since the service started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadPathStats {
+    /// Whether hits are served from copies (see
+    /// [`CacheService::set_read_path`](super::CacheService::set_read_path)).
+    pub enabled: bool,
+    /// Copies held now.
+    pub copies: u64,
+    /// Bytes the copies hold: their texts, keys and bookkeeping.
+    pub bytes: u64,
+    /// Reads answered from a copy.
+    pub served: u64,
+    /// `sync` calls made (each replays the pending hits in one call).
+    pub syncs: u64,
+    /// Replayed hits the component found no entry for: copies that should
+    /// have been dropped. Always 0 unless the read path has a defect (each is logged).
+    pub stale: u64,
+}
+
+/// What a lookup found.
+pub(super) enum Lookup {
+    /// The answer, from a copy; the hit is logged.
+    Served(Arc<str>),
+    /// A copy exists, but an entry may have changed since the last `sync`.
+    NeedsSync,
+    /// No copy: the read enters the component.
+    Absent,
+}
+
+/// The copies, the pending hits and whether a `sync` is due (see the module doc).
+pub(super) struct ReadPath {
+    enabled: bool,
+    copies: HashMap<ReadKey<Box<str>>, Copy>,
+    by_entry: HashMap<Arc<EntryId>, Vec<ReadKey<Box<str>>>>,
+    hits: Vec<Arc<EntryId>>,
+    /// A call entered the component since the last `sync`: its changes are unknown.
+    unsynced: bool,
+    bytes: usize,
+    served: u64,
+    syncs: u64,
+    stale: u64,
+}
+
+/// Bytes of bookkeeping counted per copy besides its texts.
+const COPY_OVERHEAD: usize = 96;
+
+impl ReadPath {
+    pub(super) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            copies: HashMap::new(),
+            by_entry: HashMap::new(),
+            hits: Vec::new(),
+            unsynced: false,
+            bytes: 0,
+            served: 0,
+            syncs: 0,
+            stale: 0,
+        }
+    }
+
+    pub(super) fn stats(&self) -> ReadPathStats {
+        ReadPathStats {
+            enabled: self.enabled,
+            copies: self.copies.len() as u64,
+            bytes: self.bytes as u64,
+            served: self.served,
+            syncs: self.syncs,
+            stale: self.stale,
+        }
+    }
+
+    /// Turns serving from copies on or off; off drops every copy. Pending
+    /// hits stay until the next `sync`.
+    pub(super) fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+        if !enabled {
+            self.drop_copies();
+        }
+    }
+
+    /// The copy of `read`'s answer, if one may be served now.
+    pub(super) fn lookup(&mut self, read: ReadKey<&str>) -> Lookup {
+        let Some(copy) = self.copies.get(&read) else {
+            return Lookup::Absent;
+        };
+        if self.unsynced {
+            return Lookup::NeedsSync;
+        }
+        self.hits.push(Arc::clone(&copy.entry));
+        self.served += 1;
+        Lookup::Served(Arc::clone(&copy.text))
+    }
+
+    /// Whether hits wait to be replayed.
+    pub(super) fn has_pending_hits(&self) -> bool {
+        !self.hits.is_empty()
+    }
+
+    /// Whether the pending hits reached their bound.
+    pub(super) fn hits_full(&self) -> bool {
+        self.hits.len() >= MAX_PENDING_HITS
+    }
+
+    /// Whether a `sync` must run before a copy is served.
+    pub(super) fn is_unsynced(&self) -> bool {
+        self.unsynced
+    }
+
+    /// A call entered the component: entries may have changed.
+    pub(super) fn entered(&mut self) {
+        self.unsynced = true;
+    }
+
+    /// Undoes [`entered`](Self::entered) for a call that changed no entry a
+    /// copy can depend on (a read that called no storage).
+    pub(super) fn restore_synced(&mut self, was_unsynced: bool) {
+        self.unsynced = was_unsynced;
+    }
+
+    /// The pending hits, as `sync` takes them, in order.
+    pub(super) fn take_hits(&mut self) -> Vec<(String, String)> {
+        self.hits
+            .drain(..)
+            .map(|e| (e.namespace.to_string(), e.key.to_string()))
+            .collect()
+    }
+
+    /// Applies what a `sync` returned: the copies of changed entries go.
+    pub(super) fn synced(&mut self, report: SyncReport) {
+        self.syncs += 1;
+        self.unsynced = false;
+        if report.stale > 0 {
+            self.stale += u64::from(report.stale);
+            tracing::error!(
+                stale = report.stale,
+                "the read path served copies of entries the component no longer held; dropping every copy"
+            );
+            self.drop_copies();
+        }
+        for change in report.changes {
+            match change {
+                Change::Everything => self.drop_copies(),
+                Change::WholeNamespace(namespace) => self.drop_namespace(&namespace),
+                Change::Entry((namespace, key)) => {
+                    let id = EntryId {
+                        namespace: namespace.into(),
+                        key: key.into(),
+                    };
+                    if let Some(reads) = self.by_entry.remove(&id) {
+                        for read in reads {
+                            self.remove_copy(&read);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps `text` as the answer of `read`, unless the read path is off, the
+    /// entry's namespace expires entries, or the copies reached their bound
+    /// (`max_entries`: the table's total capacity), in which case every copy
+    /// goes first.
+    pub(super) fn insert(
+        &mut self,
+        read: ReadKey<&str>,
+        text: &str,
+        expires: impl Fn(&str) -> bool,
+        max_entries: usize,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let entry = read.entry();
+        if expires(&entry.namespace) {
+            return;
+        }
+        if self.copies.len() >= max_entries.saturating_mul(COPIES_PER_ENTRY) {
+            self.drop_copies();
+        }
+        let owned = read.to_owned();
+        self.remove_copy(&owned);
+        let entry = match self.by_entry.get_key_value(&entry) {
+            Some((existing, _)) => Arc::clone(existing),
+            None => Arc::new(entry),
+        };
+        self.bytes += copy_bytes(&owned, text);
+        self.by_entry
+            .entry(Arc::clone(&entry))
+            .or_default()
+            .push(owned.clone());
+        self.copies.insert(
+            owned,
+            Copy {
+                text: text.into(),
+                entry,
+            },
+        );
+    }
+
+    /// Drops every copy and forgets the pending hits: the instance they
+    /// belonged to is gone.
+    pub(super) fn reset(&mut self) {
+        self.drop_copies();
+        self.hits.clear();
+        self.unsynced = false;
+    }
+
+    fn drop_copies(&mut self) {
+        self.copies.clear();
+        self.by_entry.clear();
+        self.bytes = 0;
+    }
+
+    fn drop_namespace(&mut self, namespace: &str) {
+        let gone: Vec<Arc<EntryId>> = self
+            .by_entry
+            .keys()
+            .filter(|e| &*e.namespace == namespace)
+            .cloned()
+            .collect();
+        for entry in gone {
+            if let Some(reads) = self.by_entry.remove(&entry) {
+                for read in reads {
+                    self.remove_copy(&read);
+                }
+            }
+        }
+    }
+
+    /// Removes one copy (its entry's list is the caller's to fix).
+    fn remove_copy(&mut self, read: &ReadKey<Box<str>>) {
+        if let Some(copy) = self.copies.remove(read) {
+            self.bytes = self.bytes.saturating_sub(copy_bytes(read, &copy.text));
+            if let Some(reads) = self.by_entry.get_mut(&copy.entry) {
+                reads.retain(|r| r != read);
+                if reads.is_empty() {
+                    self.by_entry.remove(&copy.entry);
+                }
+            }
+        }
+    }
+}
+
+fn copy_bytes(read: &ReadKey<Box<str>>, text: &str) -> usize {
+    let key = match read {
+        ReadKey::Get(ns, key) => ns.len() + key.len(),
+        ReadKey::UserState(_, key) => key.len(),
+        _ => 0,
+    };
+    COPY_OVERHEAD + key + text.len()
+}

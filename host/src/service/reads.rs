@@ -1,0 +1,172 @@
+//! The service's reads: answered from the read path's copies when it can
+//! (see `read_path.rs`), otherwise by the component, whose storage-free
+//! answers are then copied.
+
+use std::sync::Arc;
+
+use super::lifecycle::{Shared, Slot, State};
+use super::read_path::{Lookup, ReadKey, ReadPathStats};
+use super::CacheService;
+use crate::imports::ServiceStorage;
+use crate::Error;
+
+impl<S: ServiceStorage> Shared<S> {
+    /// Replays the pending hits into the live instance and applies the changes
+    /// it reports (the `sync` export).
+    pub(super) fn sync_reads(&self, state: &mut State<S>) -> Result<(), Error> {
+        let hits = state.reads.take_hits();
+        let Slot::Live(inst) = &mut state.slot else {
+            return Ok(());
+        };
+        inst.store.set_epoch_deadline(self.ticks());
+        match inst
+            .bindings
+            .gromozeka_cache_cache()
+            .call_sync(&mut inst.store, &hits)
+        {
+            Ok(report) => {
+                state.reads.synced(report);
+                Ok(())
+            }
+            Err(e) => Err(self.recover(state, &e)),
+        }
+    }
+
+    /// The answer of `read`: from a copy, or from the component.
+    fn read(&self, read: ReadKey<&str>) -> Result<Option<Arc<str>>, Error> {
+        let mut state = self.lock();
+        if state.reads.hits_full() {
+            self.sync_reads(&mut state)?;
+        }
+        match state.reads.lookup(read) {
+            Lookup::Served(text) => return Ok(Some(text)),
+            Lookup::NeedsSync => {
+                self.sync_reads(&mut state)?;
+                if let Lookup::Served(text) = state.reads.lookup(read) {
+                    return Ok(Some(text));
+                }
+            }
+            Lookup::Absent => {}
+        }
+        let was_unsynced = state.reads.is_unsynced();
+        let (answer, called_storage) = self.call_locked(&mut state, |b, s| {
+            let before = s.data().storage_calls;
+            let (cache, bot) = (b.gromozeka_cache_cache(), b.gromozeka_cache_bot());
+            let answer = match read {
+                ReadKey::Get(namespace, key) => cache.call_get(&mut *s, namespace, key)?,
+                ReadKey::ChatSettings(chat_id) => {
+                    bot.call_get_chat_settings(&mut *s, chat_id)?.map(Some)
+                }
+                ReadKey::ChatInfo(chat_id) => bot.call_get_chat_info(&mut *s, chat_id)?,
+                ReadKey::UserData(chat_id, user_id) => {
+                    bot.call_get_user_data(&mut *s, chat_id, user_id)?.map(Some)
+                }
+                ReadKey::UserState(user_id, state_key) => {
+                    bot.call_get_user_state(&mut *s, user_id, state_key)?
+                }
+            };
+            Ok((answer, s.data().storage_calls != before))
+        })?;
+        let text: Option<Arc<str>> = answer.map_err(Error::from)?.map(Arc::from);
+        if !called_storage {
+            // A read that reached no storage changed no entry a copy depends on.
+            let state = &mut *state;
+            state.reads.restore_synced(was_unsynced);
+            if let Some(text) = &text {
+                let capacity = state
+                    .namespaces
+                    .iter()
+                    .map(|n| n.max_entries as usize)
+                    .sum();
+                let clock = &state.clock;
+                state
+                    .reads
+                    .insert(read, text, |ns| clock.expires(ns), capacity);
+            }
+        }
+        Ok(text)
+    }
+}
+
+/// The answer of a read that always returns a value.
+fn always(answer: Option<Arc<str>>, call: &str) -> Result<String, Error> {
+    answer
+        .map(|text| String::from(&*text))
+        .ok_or_else(|| Error::Runtime(format!("{call} returned no value")))
+}
+
+impl<S: ServiceStorage> CacheService<S> {
+    /// The answer of one of the component's reads, shared rather than copied:
+    /// the typed methods ([`get`](Self::get), [`get_chat_settings`](Self::get_chat_settings),
+    /// ...) return the same text as a `String`. Served from the host's copy when
+    /// one is held (see [`set_read_path`](Self::set_read_path)).
+    pub fn read(&self, read: ReadKey<&str>) -> Result<Option<Arc<str>>, Error> {
+        self.shared.read(read)
+    }
+
+    /// The answer of `read` if the host holds a copy it may serve now and no
+    /// other call holds the service: never waits, never enters the component.
+    /// `None` means "ask [`read`](Self::read)". For hosts whose callers must not
+    /// block (the Python binding, under the GIL).
+    pub fn try_read_copy(&self, read: ReadKey<&str>) -> Option<Arc<str>> {
+        let mut state = self.shared.state.try_lock().ok()?;
+        if state.reads.hits_full() {
+            return None;
+        }
+        match state.reads.lookup(read) {
+            Lookup::Served(text) => Some(text),
+            Lookup::NeedsSync | Lookup::Absent => None,
+        }
+    }
+
+    /// Turns the read path on or off. On (the default), a hit is answered from
+    /// the host's copy of an earlier answer without entering the component, and
+    /// logged; the log is replayed into the component before any other call, so
+    /// its recency, hit counts and evictions are exactly as with the read path
+    /// off. Off, every read enters the component (for debugging).
+    pub fn set_read_path(&self, on: bool) {
+        self.shared.lock().reads.set_enabled(on);
+    }
+
+    /// What the read path holds (copies, bytes) and did (hits served, syncs).
+    pub fn read_path_stats(&self) -> ReadPathStats {
+        self.shared.lock().reads.stats()
+    }
+
+    /// The JSON value of `key`, reading through to storage in persisted namespaces.
+    pub fn get(&self, namespace: &str, key: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .read(ReadKey::Get(namespace, key))?
+            .map(|text| String::from(&*text)))
+    }
+
+    /// The chat's settings as a JSON object (loaded from storage if not cached).
+    pub fn get_chat_settings(&self, chat_id: i64) -> Result<String, Error> {
+        always(
+            self.read(ReadKey::ChatSettings(chat_id))?,
+            "get-chat-settings",
+        )
+    }
+
+    /// The chat's info object, if one was set.
+    pub fn get_chat_info(&self, chat_id: i64) -> Result<Option<String>, Error> {
+        Ok(self
+            .read(ReadKey::ChatInfo(chat_id))?
+            .map(|text| String::from(&*text)))
+    }
+
+    /// The user's data in the chat, as a JSON object.
+    pub fn get_user_data(&self, chat_id: i64, user_id: i64) -> Result<String, Error> {
+        always(
+            self.read(ReadKey::UserData(chat_id, user_id))?,
+            "get-user-data",
+        )
+    }
+
+    /// One item of the user's state, if set.
+    pub fn get_user_state(&self, user_id: i64, state_key: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .read(ReadKey::UserState(user_id, state_key))?
+            .map(|text| String::from(&*text)))
+    }
+}

@@ -1,0 +1,225 @@
+//! The host's read path is invisible: random operation sequences give the
+//! same answers, the same storage calls and the same stats (hits, misses,
+//! evictions, sizes) through a `CacheService` with the read path on as with it
+//! off, and the read path does serve hits from its copies.
+
+use cache_core::{FailRule, MockStorage, StorageError, StorageErrorKind};
+use cache_host::{
+    CacheService, CacheServiceBuilder, NamespaceConfig, Persistence, Policy, SettingsMode,
+};
+use cache_tests::{component_path, runtime};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Get(&'static str, u8),
+    Set(&'static str, u8, u8),
+    Delete(&'static str, u8),
+    Clear(&'static str),
+    Forget(&'static str, u8),
+    ForgetAll,
+    Persist,
+    Load,
+    Configure(bool),
+    GetChatSettings(i64),
+    SetChatSettings(i64, u8),
+    ForgetChatSettings(i64),
+    GetChatInfo(i64),
+    SetChatInfo(i64, u8),
+    GetUserData(i64, i64),
+    SetUserData(i64, i64, u8),
+    GetUserState(i64, u8),
+    SetUserState(i64, u8, u8),
+    ClearUserState(i64, Option<u8>),
+    FailWrites(bool),
+    FailReads(bool),
+    Stats,
+}
+
+fn namespace() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("chats"),
+        Just("chatUsers"),
+        Just("users"),
+        Just("g"),
+        Just("nope")
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let id = || 0i64..4;
+    prop_oneof![
+        12 => (namespace(), 0u8..5).prop_map(|(n, k)| Op::Get(n, k)),
+        4 => (namespace(), 0u8..5, 0u8..4).prop_map(|(n, k, v)| Op::Set(n, k, v)),
+        1 => (namespace(), 0u8..5).prop_map(|(n, k)| Op::Delete(n, k)),
+        1 => namespace().prop_map(Op::Clear),
+        1 => (namespace(), 0u8..5).prop_map(|(n, k)| Op::Forget(n, k)),
+        1 => Just(Op::ForgetAll),
+        1 => Just(Op::Persist),
+        1 => Just(Op::Load),
+        1 => any::<bool>().prop_map(Op::Configure),
+        8 => id().prop_map(Op::GetChatSettings),
+        2 => (id(), 0u8..3).prop_map(|(c, v)| Op::SetChatSettings(c, v)),
+        1 => id().prop_map(Op::ForgetChatSettings),
+        4 => id().prop_map(Op::GetChatInfo),
+        2 => (id(), 0u8..3).prop_map(|(c, v)| Op::SetChatInfo(c, v)),
+        8 => (id(), id()).prop_map(|(c, u)| Op::GetUserData(c, u)),
+        2 => (id(), id(), 0u8..3).prop_map(|(c, u, v)| Op::SetUserData(c, u, v)),
+        10 => (id(), 0u8..3).prop_map(|(u, k)| Op::GetUserState(u, k)),
+        3 => (id(), 0u8..3, 0u8..3).prop_map(|(u, k, v)| Op::SetUserState(u, k, v)),
+        1 => (id(), prop::option::of(0u8..3)).prop_map(|(u, k)| Op::ClearUserState(u, k)),
+        1 => any::<bool>().prop_map(Op::FailWrites),
+        1 => any::<bool>().prop_map(Op::FailReads),
+        2 => Just(Op::Stats),
+    ]
+}
+
+/// Small namespaces, so that sequences evict; `big` is a second table to switch to.
+fn table(big: bool) -> Vec<NamespaceConfig> {
+    let n = |name: &str, persistence, max_entries| NamespaceConfig {
+        name: name.to_owned(),
+        persistence,
+        max_entries,
+    };
+    let (small, other) = if big { (5, 4) } else { (3, 2) };
+    vec![
+        n("chats", Persistence::OnShutdown, small),
+        n("chatUsers", Persistence::OnChange, small),
+        n("users", Persistence::MemoryOnly, other),
+        n("g", Persistence::MemoryOnly, other),
+    ]
+}
+
+fn service(read_path: bool) -> CacheService<MockStorage> {
+    CacheServiceBuilder::new(component_path())
+        .runtime(runtime().clone())
+        .policy(Policy::new(table(false)).expect("a valid table"))
+        .read_path(read_path)
+        .build(MockStorage::new())
+        .expect("the service starts")
+}
+
+fn fail(on: bool) -> Option<FailRule> {
+    on.then(|| FailRule::always(StorageError::new(StorageErrorKind::Busy, "busy")))
+}
+
+/// Runs `op`; the answer as text (errors by their display, which names the case).
+fn run(s: &CacheService<MockStorage>, op: &Op) -> String {
+    let text = |v: u8| format!("{{\"v\":{v}}}");
+    let r: Result<String, cache_host::Error> = match op {
+        Op::Get(n, k) => s.get(n, &k.to_string()).map(|v| format!("{v:?}")),
+        Op::Set(n, k, v) => s.set(n, &k.to_string(), &text(*v)).map(|()| "()".into()),
+        Op::Delete(n, k) => s.delete(n, &k.to_string()).map(|b| b.to_string()),
+        Op::Clear(n) => s.clear_namespace(n).map(|()| "()".into()),
+        Op::Forget(n, k) => s.forget(n, &k.to_string()).map(|b| b.to_string()),
+        Op::ForgetAll => s.forget_all().map(|n| n.to_string()),
+        Op::Persist => s.persist_all().map(|r| format!("{r:?}")),
+        Op::Load => s.load_from_storage().map(|r| format!("{r:?}")),
+        Op::Configure(big) => s.configure(&table(*big)).map(|()| "()".into()),
+        Op::GetChatSettings(c) => s.get_chat_settings(*c),
+        Op::SetChatSettings(c, v) => s
+            .set_chat_settings(*c, &format!("{{\"k{v}\":\"{v}\"}}"), SettingsMode::Merge)
+            .map(|()| "()".into()),
+        Op::ForgetChatSettings(c) => s.forget_chat_settings(*c).map(|b| b.to_string()),
+        Op::GetChatInfo(c) => s.get_chat_info(*c).map(|v| format!("{v:?}")),
+        Op::SetChatInfo(c, v) => s.set_chat_info(*c, &text(*v)).map(|()| "()".into()),
+        Op::GetUserData(c, u) => s.get_user_data(*c, *u),
+        Op::SetUserData(c, u, v) => s
+            .set_user_data(*c, *u, "k", &text(*v))
+            .map(|()| "()".into()),
+        Op::GetUserState(u, k) => s
+            .get_user_state(*u, &k.to_string())
+            .map(|v| format!("{v:?}")),
+        Op::SetUserState(u, k, v) => s
+            .set_user_state(*u, &k.to_string(), &text(*v))
+            .map(|()| "()".into()),
+        Op::ClearUserState(u, k) => s
+            .clear_user_state(*u, k.map(|k| k.to_string()).as_deref())
+            .map(|()| "()".into()),
+        Op::FailWrites(on) => s
+            .with_storage(|st| st.fail_writes = fail(*on))
+            .map(|()| "()".into()),
+        Op::FailReads(on) => s
+            .with_storage(|st| st.fail_reads = fail(*on))
+            .map(|()| "()".into()),
+        Op::Stats => s.stats().map(|st| format!("{st:?}")),
+    };
+    match r {
+        Ok(v) => v,
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fn calls(s: &CacheService<MockStorage>) -> Vec<cache_core::Call> {
+    s.with_storage(|st| st.calls.clone()).expect("storage")
+}
+
+/// Runs `ops` on both services, comparing after every step; returns the hits
+/// the read path served.
+fn agree(ops: &[Op]) -> Result<u64, TestCaseError> {
+    let (on, off) = (service(true), service(false));
+    for (i, op) in ops.iter().enumerate() {
+        prop_assert_eq!(run(&on, op), run(&off, op), "answer of step {} {:?}", i, op);
+        prop_assert_eq!(
+            calls(&on),
+            calls(&off),
+            "storage calls after step {} {:?}",
+            i,
+            op
+        );
+    }
+    prop_assert_eq!(
+        format!("{:?}", on.stats()),
+        format!("{:?}", off.stats()),
+        "final stats"
+    );
+    let stats = on.read_path_stats();
+    prop_assert_eq!(stats.stale, 0, "stale copies served");
+    prop_assert_eq!(off.read_path_stats().served, 0);
+    Ok(stats.served)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn the_read_path_changes_no_answer_call_or_count(ops in prop::collection::vec(op(), 1..80)) {
+        agree(&ops)?;
+    }
+}
+
+/// Repeated reads are served from copies, and only a sync (one call per
+/// batch) enters the component for them; with the path off none is served.
+#[test]
+fn hits_are_served_from_copies_and_replayed_in_batches() {
+    let mut ops = vec![Op::SetUserState(1, 0, 1), Op::SetChatSettings(2, 1)];
+    for _ in 0..3000 {
+        ops.extend([
+            Op::GetUserState(1, 0),
+            Op::GetChatSettings(2),
+            Op::GetUserData(2, 1),
+        ]);
+    }
+    // A write to one entry, evictions by new entries, then the old reads again.
+    ops.extend([Op::SetUserState(1, 0, 2), Op::GetUserState(1, 0)]);
+    ops.extend((0..4).map(|u| Op::SetUserState(10 + u, 0, 0)));
+    ops.extend([Op::GetUserState(1, 0), Op::Stats]);
+    let served = agree(&ops).expect("the services agree");
+    assert!(
+        served >= 8990,
+        "served {served} of 9000 repeated reads from copies"
+    );
+}
+
+/// The bound: a namespace whose entries expire is never copied.
+#[test]
+fn reads_of_expiring_namespaces_are_not_copied() {
+    let s = service(true);
+    s.expire_after_write("g", Some(std::time::Duration::from_secs(3600)))
+        .expect("g is memory-only");
+    s.set("g", "k", "1").expect("set");
+    for _ in 0..10 {
+        assert_eq!(s.get("g", "k").expect("get").as_deref(), Some("1"));
+    }
+    assert_eq!(s.read_path_stats().copies, 0);
+    assert_eq!(s.read_path_stats().served, 0);
+}
