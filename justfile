@@ -85,6 +85,8 @@ chaos *args: build build-rust
 test-bench: build build-rust py-venv
     bench/build-noop
     target/release/cache-bench --quick --no-callgrind --out target/bench-smoke.md > /dev/null
+    python3 bench/charts.py target/bench-smoke.md > /dev/null
+    {{venv}}/bin/python -m pytest -q bench/test_charts.py
 
 # Benchmarks: ratios measured side by side in one run, written to BENCHMARKS.md (under 10 minutes).
 bench *args: build build-rust py-venv
