@@ -42,5 +42,5 @@ pub(crate) fn get_fresh<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let max_age = duration("maxAge", max_age)?;
     let text = cache.run(py, |s| s.get_fresh(namespace, key, max_age))?;
-    json_or_default(&cache.memo, py, text, default)
+    json_or_default(py, text, default)
 }

@@ -6,7 +6,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
 
-use cache_host::{Error, LoadReport};
+use std::sync::Arc;
+
+use cache_host::{Error, LoadReport, ReadKey};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -78,6 +80,16 @@ impl NativeCache {
                 .call_method1("_deliver_deferred", (signal,))?;
         }
         result.map_err(|e| to_py(py, e))
+    }
+
+    /// The answer of `read`: from the host's copy when one may be served now
+    /// (no gate, no GIL release: it never waits and never enters the
+    /// component), otherwise through [`run`](Self::run).
+    pub(crate) fn read(&self, py: Python<'_>, read: ReadKey<&str>) -> PyResult<Option<Arc<str>>> {
+        if let Some(text) = self.service.try_read_copy(read) {
+            return Ok(Some(text));
+        }
+        self.run(py, |s| s.read(read))
     }
 
     /// Replaces the storage under the gate (starting its change feed, if it has

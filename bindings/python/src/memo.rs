@@ -1,20 +1,21 @@
-//! [`ValueMemo`]: JSON text → Python objects without re-parsing text seen before.
+//! [`ValueMemo`]: the Python objects of an answer, built once per answer.
 //!
-//! Every read still goes through the component, which returns the value's JSON
-//! text: the component's LRU order, hit and miss counters and read-through stay
-//! exactly as they are. Only the conversion of that text into Python objects is
-//! memoized: a small two-way set-associative table keyed by the text itself
-//! keeps the objects built for recent texts, and a read whose text equals a
-//! slot's text gets a *fresh structural copy* of those objects (new `dict`s and
-//! `list`s, the immutable leaves `str`, `int`, `float`, `bool` and `None` shared). The caller
-//! can mutate what it got without touching the memo or another caller's result,
+//! The host's read path (see `cache_host::CacheService::read`) answers a
+//! repeated read with the very same shared text (an `Arc<str>`) for as long as
+//! the entry is unchanged. This memo keeps the Python objects built for recent
+//! texts, keyed by that identity, so a hit costs a pointer comparison whatever
+//! the value's size. A changed entry gets a new text, hence a new slot.
+//!
+//! What the caller gets is a *fresh structural copy* of those objects (new
+//! `dict`s and `list`s, the immutable leaves `str`, `int`, `float`, `bool` and
+//! `None` shared; an immutable value is returned as it is). The caller can
+//! mutate what it got without touching the memo or another caller's result,
 //! exactly as with a fresh parse.
 //!
-//! Bounded: 2 × [`SETS`] slots, texts up to [`MAX_TEXT`] bytes (longer ones are
-//! parsed every time), so the table holds at most 2 × `SETS` × `MAX_TEXT` bytes of
-//! text (1 MiB) plus their objects.
+//! Bounded: 2 × [`SETS`] slots, and at most [`MAX_BYTES`] of text held by the
+//! memo's slots (a text that would pass it is parsed, not kept).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -23,10 +24,10 @@ use crate::convert::json_to_py;
 
 /// Sets of the table (a power of two), of two slots each.
 const SETS: usize = 1024;
-/// Longest text memoized, in bytes.
-pub const MAX_TEXT: usize = 512;
+/// Bytes of text the slots may keep alive, in total.
+pub const MAX_BYTES: usize = 32 << 20;
 
-type Slot = Option<(Box<str>, Py<PyAny>)>;
+type Slot = Option<(Arc<str>, Py<PyAny>)>;
 
 /// One set: two slots, and which of them was used last (the other is replaced).
 #[derive(Default)]
@@ -35,42 +36,54 @@ struct Set {
     last: usize,
 }
 
+/// The slots and the bytes of text they keep.
+struct Table {
+    sets: Vec<Set>,
+    bytes: usize,
+}
+
 /// The memo of one cache (see the module doc).
 pub struct ValueMemo {
-    sets: Mutex<Vec<Set>>,
+    table: Mutex<Table>,
 }
 
 impl ValueMemo {
     /// An empty memo.
     pub fn new() -> Self {
         Self {
-            sets: Mutex::new((0..SETS).map(|_| Set::default()).collect()),
+            table: Mutex::new(Table {
+                sets: (0..SETS).map(|_| Set::default()).collect(),
+                bytes: 0,
+            }),
         }
     }
 
-    /// `text` (JSON from the component) as new Python objects.
-    pub fn to_py<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-        if text.len() > MAX_TEXT {
-            return json_to_py(py, text);
-        }
+    /// `text` (an answer of the read path) as new Python objects.
+    pub fn to_py<'py>(&self, py: Python<'py>, text: &Arc<str>) -> PyResult<Bound<'py, PyAny>> {
         // Only ever locked with the GIL held, briefly; if another thread holds it
         // (a free-threaded build), parse instead of waiting.
-        let Ok(mut sets) = self.sets.try_lock() else {
+        let Ok(mut table) = self.table.try_lock() else {
             return json_to_py(py, text);
         };
-        let set = &mut sets[set_of(text)];
+        let table = &mut *table;
+        let set = &mut table.sets[set_of(text)];
         for way in 0..2 {
             if let Some((memo_text, value)) = set.ways[way].as_ref() {
-                if **memo_text == *text {
+                if Arc::ptr_eq(memo_text, text) {
                     set.last = way;
                     return fresh_copy(value.bind(py));
                 }
             }
         }
         let value = json_to_py(py, text)?;
-        let copy = fresh_copy(&value)?;
         let victim = 1 - set.last;
-        set.ways[victim] = Some((text.into(), value.unbind()));
+        let freed = set.ways[victim].as_ref().map_or(0, |(t, _)| t.len());
+        if table.bytes - freed + text.len() > MAX_BYTES {
+            return Ok(value);
+        }
+        let copy = fresh_copy(&value)?;
+        table.bytes = table.bytes - freed + text.len();
+        set.ways[victim] = Some((Arc::clone(text), value.unbind()));
         set.last = victim;
         Ok(copy)
     }
@@ -82,18 +95,11 @@ impl Default for ValueMemo {
     }
 }
 
-/// The set of `text`: FNV-1a over its length and at most its first and last 32
-/// bytes (a collision only costs a parse; equality is checked in full).
-fn set_of(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
-    let head = &bytes[..bytes.len().min(32)];
-    let tail = &bytes[bytes.len().saturating_sub(32)..];
-    for &b in head.iter().chain(tail) {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (hash as usize) & (SETS - 1)
+/// The set of a text: its address, mixed (allocations are aligned, so the
+/// low bits alone would crowd a few sets).
+fn set_of(text: &Arc<str>) -> usize {
+    let address = Arc::as_ptr(text).cast::<u8>() as usize as u64;
+    (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize & (SETS - 1)
 }
 
 /// A copy of a value built by [`json_to_py`]: new `dict`s and `list`s all the way

@@ -16,14 +16,16 @@ use std::time::Duration;
 use cache_host::storage::postgres::{self, PostgresStorage};
 use cache_host::storage::MemoryStorage;
 use cache_host::{
-    CacheService, Error, NamespaceConfig, RuntimeOptions, SettingsMode, SqliteStorage, WriteBack,
+    CacheService, Error, NamespaceConfig, ReadKey, RuntimeOptions, SettingsMode, SqliteStorage,
+    WriteBack,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::args::{
-    json_or_default, load_report, parse_persistence, persistence_name, state_key_fast,
+    answer_or_default, json_or_default, load_report, parse_persistence, persistence_name,
+    state_key_fast,
 };
 use crate::convert::py_to_json;
 use crate::errors::to_py;
@@ -64,13 +66,16 @@ impl NativeCache {
     /// storage: until a database is attached nothing is durable. `memory_limit` (bytes) and
     /// `call_time_limit` (seconds) bound the sandbox.
     #[new]
-    #[pyo3(signature = (wasm_path, artifact_cache = true, memory_limit = None, call_time_limit = None))]
+    /// `read_path` (on by default) answers repeated reads from the host's copies
+    /// without entering the component (see `setReadPath`).
+    #[pyo3(signature = (wasm_path, artifact_cache = true, memory_limit = None, call_time_limit = None, read_path = true))]
     fn new(
         py: Python<'_>,
         wasm_path: PathBuf,
         artifact_cache: bool,
         memory_limit: Option<usize>,
         call_time_limit: Option<f64>,
+        read_path: bool,
     ) -> PyResult<Self> {
         let call_time = match call_time_limit {
             Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
@@ -94,7 +99,9 @@ impl NativeCache {
                     },
                     ..defaults
                 };
-                let mut builder = CacheService::builder(wasm_path).runtime_options(options);
+                let mut builder = CacheService::builder(wasm_path)
+                    .runtime_options(options)
+                    .read_path(read_path);
                 if let Some(bytes) = memory_limit {
                     builder = builder.memory_limit(bytes);
                 }
@@ -313,6 +320,35 @@ impl NativeCache {
         Ok(out)
     }
 
+    /// Turns the read path on or off. On (the default), a repeated read
+    /// (`get`, `getChatSettings`, `getChatInfo`, `getChatUserData`,
+    /// `getUserState`) is answered from the host's copy of the component's
+    /// answer without entering the component; the hits are replayed into it,
+    /// in order, before any other call, so its LRU order, hit counts and
+    /// evictions are exactly as with the read path off. Off: every read enters
+    /// the component (for debugging).
+    #[pyo3(name = "setReadPath")]
+    fn set_read_path(&self, on: bool) {
+        self.service.set_read_path(on);
+    }
+
+    /// The read path's figures: `enabled`, `copies` held, their `bytes`, hits
+    /// `served` from copies, `syncs` (replays into the component) and `stale`
+    /// (copies served after their entry changed: always 0 unless the read path
+    /// has a defect).
+    #[pyo3(name = "getReadPathStats")]
+    fn get_read_path_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.service.read_path_stats();
+        let out = PyDict::new(py);
+        out.set_item("enabled", stats.enabled)?;
+        out.set_item("copies", stats.copies)?;
+        out.set_item("bytes", stats.bytes)?;
+        out.set_item("served", stats.served)?;
+        out.set_item("syncs", stats.syncs)?;
+        out.set_item("stale", stats.stale)?;
+        Ok(out)
+    }
+
     /// Entries of the memory-only `namespace` expire `seconds` after they were
     /// written (`None`: never). `InvalidConfigError` for a persisted namespace.
     #[pyo3(name = "expireAfterWrite")]
@@ -368,8 +404,8 @@ impl NativeCache {
         key: &str,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.run(py, |s| s.get(namespace, key))?;
-        json_or_default(&self.memo, py, text, default)
+        let text = self.read(py, ReadKey::Get(namespace, key))?;
+        answer_or_default(&self.memo, py, text, default)
     }
 
     /// Stores `value` (JSON-able, not `None`) under `key`, as the namespace's
@@ -401,7 +437,7 @@ impl NativeCache {
         let texts = self.run(py, |s| s.get_many(namespace, &keys))?;
         let out = PyList::empty(py);
         for t in texts {
-            out.append(json_or_default(&self.memo, py, t, None)?)?;
+            out.append(json_or_default(py, t, None)?)?;
         }
         Ok(out)
     }
@@ -438,8 +474,8 @@ impl NativeCache {
     /// settings and cached on first use).
     #[pyo3(name = "getChatSettings")]
     fn get_chat_settings<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.run(py, |s| s.get_chat_settings(chat_id))?;
-        self.memo.to_py(py, &text)
+        let text = self.read(py, ReadKey::ChatSettings(chat_id))?;
+        answer_or_default(&self.memo, py, text, None)
     }
 
     /// Sets the chat's settings (a dict of `str` values): merged into the stored
@@ -471,8 +507,8 @@ impl NativeCache {
     /// The chat's info dict, or `None` if none was set.
     #[pyo3(name = "getChatInfo")]
     fn get_chat_info<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.run(py, |s| s.get_chat_info(chat_id))?;
-        json_or_default(&self.memo, py, text, None)
+        let text = self.read(py, ReadKey::ChatInfo(chat_id))?;
+        answer_or_default(&self.memo, py, text, None)
     }
 
     /// Replaces the chat's info (a dict), stored as the `chats` namespace says
@@ -497,8 +533,8 @@ impl NativeCache {
         chat_id: i64,
         user_id: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.run(py, |s| s.get_user_data(chat_id, user_id))?;
-        self.memo.to_py(py, &text)
+        let text = self.read(py, ReadKey::UserData(chat_id, user_id))?;
+        answer_or_default(&self.memo, py, text, None)
     }
 
     /// Sets one data item of the user in the chat; written to the database before
@@ -527,8 +563,8 @@ impl NativeCache {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = state_key_fast(state_key)?;
-        let text = self.run(py, |s| s.get_user_state(user_id, &key))?;
-        json_or_default(&self.memo, py, text, default)
+        let text = self.read(py, ReadKey::UserState(user_id, &key))?;
+        answer_or_default(&self.memo, py, text, default)
     }
 
     /// Sets one item of the user's state (never persisted).

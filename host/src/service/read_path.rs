@@ -202,6 +202,11 @@ impl ReadPath {
         Lookup::Served(Arc::clone(&copy.text))
     }
 
+    /// Whether copies are made and served.
+    pub(super) fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Whether hits wait to be replayed.
     pub(super) fn has_pending_hits(&self) -> bool {
         !self.hits.is_empty()
@@ -274,7 +279,7 @@ impl ReadPath {
     pub(super) fn insert(
         &mut self,
         read: ReadKey<&str>,
-        text: &str,
+        text: &Arc<str>,
         expires: impl Fn(&str) -> bool,
         max_entries: usize,
     ) {
@@ -302,7 +307,7 @@ impl ReadPath {
         self.copies.insert(
             owned,
             Copy {
-                text: text.into(),
+                text: Arc::clone(text),
                 entry,
             },
         );

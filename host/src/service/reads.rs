@@ -70,8 +70,14 @@ impl<S: ServiceStorage> Shared<S> {
         let text: Option<Arc<str>> = answer.map_err(Error::from)?.map(Arc::from);
         if !called_storage {
             // A read that reached no storage changed no entry a copy depends on.
+            // Changes pending from earlier calls are applied before the copy is
+            // made, so that they cannot drop this newer copy.
+            if was_unsynced && text.is_some() && state.reads.is_enabled() {
+                self.sync_reads(&mut state)?;
+            } else {
+                state.reads.restore_synced(was_unsynced);
+            }
             let state = &mut *state;
-            state.reads.restore_synced(was_unsynced);
             if let Some(text) = &text {
                 let capacity = state
                     .namespaces

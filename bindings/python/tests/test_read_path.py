@@ -1,0 +1,83 @@
+"""The host's read path seen from Python: repeated reads are served from the
+host's copies (no crossing into the component), the caller still gets its own
+mutable copy of a dict, a write is seen at once, and the component's counts are
+the same with the read path off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gromozeka_cache import CacheService
+
+
+def _reads(cache: CacheService) -> list[Any]:
+    return [
+        cache.getUserState(1, "step"),
+        cache.getChatSettings(5),
+        cache.getChatUserData(5, 1),
+        cache.getChatInfo(5),
+        cache.get("users", "1"),
+    ]
+
+
+def _workload(cache: CacheService) -> list[Any]:
+    cache.setUserState(1, "step", {"menu": [1, 2]})
+    cache.setChatSettings(5, {"lang": "en"})
+    cache.setChatUserData(5, 1, "karma", 3)
+    cache.setChatInfo(5, {"title": "t"})
+    answers = [_reads(cache) for _ in range(50)]
+    cache.setUserState(1, "step", "done")
+    answers.append(_reads(cache))
+    return answers
+
+
+def test_repeated_reads_are_served_from_copies_with_the_same_answers_and_counts(cache: CacheService) -> None:
+    on = _workload(cache)
+    stats_on = cache.getStats()
+    read_path = cache.getReadPathStats()
+    assert read_path["enabled"] is True
+    # 51 rounds of 5 reads; the first read of each entry (and the first after a
+    # write) enters the component, the rest are served.
+    assert read_path["served"] >= 5 * 51 - 15, read_path
+    assert read_path["stale"] == 0
+    assert read_path["copies"] > 0 and read_path["bytes"] > 0
+
+    CacheService.resetInstance()
+    off_cache = CacheService.getInstance()
+    off_cache.setReadPath(False)
+    off = _workload(off_cache)
+    assert off == on
+    assert off_cache.getStats() == stats_on
+    assert off_cache.getReadPathStats()["served"] == 0
+    assert off_cache.getReadPathStats()["copies"] == 0
+
+
+def test_a_served_dict_is_the_callers_own(cache: CacheService) -> None:
+    cache.setUserState(1, "step", {"menu": [1, 2]})
+    first = cache.getUserState(1, "step")
+    first["menu"].append(3)
+    first["new"] = True
+    second = cache.getUserState(1, "step")
+    assert second == {"menu": [1, 2]}
+    assert second is not first and second["menu"] is not first["menu"]
+    assert cache.getReadPathStats()["served"] >= 1
+
+
+def test_a_write_is_seen_by_the_next_read(cache: CacheService) -> None:
+    for i in range(20):
+        cache.setUserState(7, "n", i)
+        assert cache.getUserState(7, "n") == i
+        assert cache.getUserState(7, "n") == i
+    cache.clearUserState(7, "n")
+    assert cache.getUserState(7, "n") is None
+
+
+def test_evicted_entries_are_not_served(cache: CacheService) -> None:
+    cache.configure([("chats", 10, "memory-only"), ("chatUsers", 10, "memory-only"), ("users", 2, "memory-only")])
+    cache.setUserState(1, "s", 1)
+    assert cache.getUserState(1, "s") == 1
+    assert cache.getUserState(1, "s") == 1
+    cache.setUserState(2, "s", 2)
+    cache.setUserState(3, "s", 3)  # evicts user 1, the least recent
+    assert cache.getUserState(1, "s") is None
+    assert cache.getStats()["users"]["evictions"] == 1
