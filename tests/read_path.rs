@@ -223,3 +223,31 @@ fn reads_of_expiring_namespaces_are_not_copied() {
     assert_eq!(s.read_path_stats().copies, 0);
     assert_eq!(s.read_path_stats().served, 0);
 }
+
+/// Hits of several entries between two calls are replayed in the order of
+/// their last hits: the least recent one is the one evicted next.
+#[test]
+fn the_order_of_served_hits_decides_the_next_eviction() {
+    for order in [[1, 2], [2, 1]] {
+        let mut ops = vec![Op::SetUserState(1, 0, 1), Op::SetUserState(2, 0, 2)];
+        // Copies first, then hits served from them in `order`, twice over.
+        ops.extend([Op::GetUserState(1, 0), Op::GetUserState(2, 0)]);
+        for _ in 0..2 {
+            ops.extend(order.map(|u| Op::GetUserState(u, 0)));
+        }
+        ops.extend([
+            Op::SetUserState(3, 0, 3), // evicts order[0]
+            Op::GetUserState(1, 0),
+            Op::GetUserState(2, 0),
+            Op::Stats,
+        ]);
+        assert!(agree(&ops).expect("the services agree") >= 4);
+        let s = service(true);
+        for op in &ops[..ops.len() - 3] {
+            run(&s, op);
+        }
+        let evicted = order[0];
+        assert_eq!(s.get_user_state(evicted, "0").expect("read"), None);
+        assert!(s.get_user_state(order[1], "0").expect("read").is_some());
+    }
+}

@@ -9,6 +9,7 @@ Run by `just bench` with target/py-venv's interpreter (the wheel installed).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sqlite3
@@ -43,6 +44,15 @@ def settings(chat: int) -> dict[str, str]:
 MIGRATION = Path(__file__).resolve().parents[2] / "schema" / "sqlite" / "migrations" / "0001_tables.sql"
 
 
+VALUE_SIZES = (64, 512, 2048, 16384)
+
+
+def sized_value(size: int, user: int) -> dict[str, str]:
+    """A dict whose JSON text is about `size` bytes, distinct per user."""
+    fields = max(1, size // 32)
+    return {f"f{i:03d}": f"{user:08d}-{'x' * 12}"[:18] for i in range(fields)}
+
+
 def side_by_side(loops: dict[str, Callable[[], None]], ops: int, warmup: int, reps: int) -> dict[str, float]:
     """Median ns per call of each implementation's loop of `ops` calls. The rounds are
     interleaved (each round runs every implementation once, in a rotating order), so
@@ -63,10 +73,10 @@ def side_by_side(loops: dict[str, Callable[[], None]], ops: int, warmup: int, re
 
 # The loops call bound methods directly (no lambda per call): the per-call overhead
 # of the harness is the same `for` loop and call for every implementation.
-def get_state_loop(get: Callable[..., Any], ids: list[int]) -> Callable[[], None]:
+def get_state_loop(get: Callable[..., Any], ids: list[int], key: str = "step") -> Callable[[], None]:
     def loop() -> None:
         for i in ids:
-            get(i, "step")
+            get(i, key)
 
     return loop
 
@@ -205,6 +215,47 @@ def main() -> None:
         },
         ops, warmup, reps,
     )
+    def seed_and_package() -> dict[str, dict[str, Callable[[], None]]]:
+        return {
+            "getUserState": {
+                "seed": get_state_loop(seed.getUserState, ids),
+                "gromozeka_cache": get_state_loop(gc.getUserState, ids),
+            },
+            "getChatSettings": {
+                "seed": one_arg_loop(seed.getChatSettings, ids),
+                "gromozeka_cache": one_arg_loop(gc.getChatSettings, ids),
+            },
+        }
+
+    # Warm: the same hits with nothing else in the rounds (the rows above run
+    # diskcache's SQLite work in the same rounds, as a bot does other work);
+    # then with the cache's own objects returned (opt-in per namespace).
+    for suffix, share in (("Warm", False), ("Shared", True)):
+        gc.shareValues("users", share)
+        gc.shareValues("chats", share)
+        for call, loops in seed_and_package().items():
+            results[call + suffix] = side_by_side(loops, ops, warmup, reps)
+    gc.shareValues("users", False)
+    gc.shareValues("chats", False)
+    # Value size: a hit that copies against Python's own deepcopy of the value,
+    # and a shared hit against the 64 B one.
+    for size in VALUE_SIZES:
+        key = f"v{size}"
+        values = [sized_value(size, u) for u in ids]
+        for u in ids:
+            gc.setUserState(u, key, values[u])
+        loops = {
+            "copy": get_state_loop(gc.getUserState, ids, key),
+            "deepcopy": one_arg_loop(copy.deepcopy, values),
+        }
+        results[f"size{size}"] = side_by_side(loops, ops, warmup, reps)
+        gc.shareValues("users")
+        results[f"size{size}"]["shared"] = side_by_side(
+            {"shared": get_state_loop(gc.getUserState, ids, key)}, ops, warmup, reps
+        )["shared"]
+        gc.shareValues("users", False)
+        for u in ids:
+            gc.clearUserState(u, key)
     write_ids = list(range(200))
     results["setUserData"] = side_by_side(
         {

@@ -7,8 +7,8 @@ use cache_core as core;
 
 use exports::gromozeka::cache::bot::SettingsMode;
 use exports::gromozeka::cache::types::{
-    CacheError, Change, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence,
-    SkippedRow, SyncReport,
+    CacheError, Change, HitBatch, LoadReport, NamespaceConfig, NamespaceStats, PersistReport,
+    Persistence, SkippedRow, SyncReport,
 };
 use exports::gromozeka::cache::{bot, cache};
 use gromozeka::cache::{bot_storage, rows};
@@ -299,9 +299,10 @@ impl cache::Guest for Component {
         with_cache(|c| c.get_fresh(&namespace, &key, max_age_ms)).map_err(Into::into)
     }
 
-    fn sync(hits: Vec<(String, String)>) -> SyncReport {
+    fn sync(hits: HitBatch) -> SyncReport {
         with_cache(|c| {
-            let stale = c.replay(&hits);
+            let (entries, unreadable) = hit_entries(&hits);
+            let stale = c.replay(&entries).saturating_add(unreadable);
             let changes = c
                 .take_changes()
                 .into_iter()
@@ -331,6 +332,25 @@ impl cache::Guest for Component {
             })
             .collect()
     }
+}
+
+/// The entries of a hit batch as (namespace, key, hits), and how many could
+/// not be read (a namespace index or key length outside the batch, or a key
+/// not cut at a character boundary).
+fn hit_entries(batch: &HitBatch) -> (Vec<(&str, &str, u32)>, u32) {
+    let mut entries = Vec::with_capacity(batch.entries.len());
+    let mut unreadable = 0u32;
+    let mut at = 0usize;
+    for &(namespace, len, hits) in &batch.entries {
+        let end = at.saturating_add(len as usize);
+        let key = batch.keys.get(at..end);
+        at = end;
+        match (batch.namespaces.get(namespace as usize), key) {
+            (Some(namespace), Some(key)) => entries.push((namespace.as_str(), key, hits)),
+            _ => unreadable = unreadable.saturating_add(1),
+        }
+    }
+    (entries, unreadable)
 }
 
 impl bot::Guest for Component {

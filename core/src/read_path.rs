@@ -88,15 +88,17 @@ impl<S: Storage> Cache<S> {
 }
 
 /// A read whose answer a host may keep and serve again itself: a generic `get`
-/// or one of the bot's lookups, each answered from exactly one entry.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Read {
+/// or one of the bot's lookups, each answered from exactly one entry. `S` is
+/// the string type: `Read<&str>` looks up what `Read<Box<str>>` keys (they
+/// hash alike, and are [`Equivalent`](hashbrown::Equivalent)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Read<S = String> {
     /// `get(namespace, key)`.
     Get {
         /// The namespace.
-        namespace: String,
+        namespace: S,
         /// The key.
-        key: String,
+        key: S,
     },
     /// `get-chat-settings(chat-id)`.
     ChatSettings(i64),
@@ -114,37 +116,99 @@ pub enum Read {
         /// The user.
         user_id: i64,
         /// The item of the user's state.
-        state_key: String,
+        state_key: S,
     },
 }
 
-impl Read {
+impl<S: AsRef<str>> Read<S> {
+    /// The namespace of the entry this read's answer comes from.
+    pub fn namespace(&self) -> &str {
+        match self {
+            Read::Get { namespace, .. } => namespace.as_ref(),
+            Read::ChatSettings(_) | Read::ChatInfo(_) => CHATS,
+            Read::UserData { .. } => CHAT_USERS,
+            Read::UserState { .. } => USERS,
+        }
+    }
+
     /// The namespace and key of the entry this read's answer comes from. A hit
     /// of the read is a hit of that entry and nothing else, so a host replays
     /// it as that entry ([`Cache::replay`]); a copy of the answer stays right
     /// until a [`Change`] names the entry or its namespace.
     pub fn entry(&self) -> (&str, String) {
+        let key = match self {
+            Read::Get { key, .. } => key.as_ref().to_owned(),
+            Read::ChatSettings(chat_id) | Read::ChatInfo(chat_id) => chat_id.to_string(),
+            Read::UserData { chat_id, user_id } => crate::bot::chat_user_key(*chat_id, *user_id),
+            Read::UserState { user_id, .. } => user_id.to_string(),
+        };
+        (self.namespace(), key)
+    }
+}
+
+impl Read<&str> {
+    /// The same read, owning its strings.
+    pub fn into_owned(self) -> Read<Box<str>> {
         match self {
-            Read::Get { namespace, key } => (namespace, key.clone()),
-            Read::ChatSettings(chat_id) | Read::ChatInfo(chat_id) => (CHATS, chat_id.to_string()),
-            Read::UserData { chat_id, user_id } => {
-                (CHAT_USERS, crate::bot::chat_user_key(*chat_id, *user_id))
-            }
-            Read::UserState { user_id, .. } => (USERS, user_id.to_string()),
+            Read::Get { namespace, key } => Read::Get {
+                namespace: namespace.into(),
+                key: key.into(),
+            },
+            Read::ChatSettings(c) => Read::ChatSettings(c),
+            Read::ChatInfo(c) => Read::ChatInfo(c),
+            Read::UserData { chat_id, user_id } => Read::UserData { chat_id, user_id },
+            Read::UserState { user_id, state_key } => Read::UserState {
+                user_id,
+                state_key: state_key.into(),
+            },
+        }
+    }
+}
+
+impl hashbrown::Equivalent<Read<Box<str>>> for Read<&str> {
+    fn equivalent(&self, owned: &Read<Box<str>>) -> bool {
+        match (*self, owned) {
+            (
+                Read::Get { namespace, key },
+                Read::Get {
+                    namespace: n,
+                    key: k,
+                },
+            ) => namespace == &**n && key == &**k,
+            (Read::ChatSettings(c), Read::ChatSettings(oc))
+            | (Read::ChatInfo(c), Read::ChatInfo(oc)) => c == *oc,
+            (
+                Read::UserData { chat_id, user_id },
+                Read::UserData {
+                    chat_id: c,
+                    user_id: u,
+                },
+            ) => chat_id == *c && user_id == *u,
+            (
+                Read::UserState { user_id, state_key },
+                Read::UserState {
+                    user_id: u,
+                    state_key: k,
+                },
+            ) => user_id == *u && state_key == &**k,
+            _ => false,
         }
     }
 }
 
 impl<S: Storage> Cache<S> {
-    /// Applies hits a host answered from its copies, in order: each makes the
-    /// entry the most recent of its namespace and counts a hit, exactly as the
-    /// read would have inside the cache (an expired entry is dropped and not
-    /// counted). Returns how many named no held entry: 0 unless the host kept
-    /// a copy it should have dropped, which it reports as its own defect.
-    pub fn replay<N: AsRef<str>, K: AsRef<str>>(&mut self, hits: &[(N, K)]) -> u32 {
+    /// Applies hits a host answered from its copies: `(namespace, key, hits)`
+    /// per entry, in the order of each entry's last hit. Each makes the entry
+    /// the most recent of its namespace and counts its hits, leaving recency
+    /// and counts exactly as the reads would have inside the cache (an LRU
+    /// order depends only on the order of last uses; an expired entry is
+    /// dropped and not counted). Returns how many named no held entry: 0
+    /// unless the host kept a copy it should have dropped, which it reports as
+    /// its own defect.
+    pub fn replay<N: AsRef<str>, K: AsRef<str>>(&mut self, hits: &[(N, K, u32)]) -> u32 {
         let mut stale = 0u32;
         let now = self.time();
-        for (namespace, key) in hits {
+        for (namespace, key, count) in hits {
             let (namespace, key) = (namespace.as_ref(), key.as_ref());
             let Some(ns) = self.namespace_mut(namespace) else {
                 stale += 1;
@@ -152,7 +216,7 @@ impl<S: Storage> Cache<S> {
             };
             ns.expire(key, now);
             if ns.entries.get(key).is_some() {
-                ns.hits += 1;
+                ns.hits += u64::from(*count);
             } else {
                 stale += 1;
             }

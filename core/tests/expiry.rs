@@ -3,17 +3,9 @@
 
 use cache_core::{Cache, CacheError, MemoryStorage, NamespaceConfig, Persistence};
 
-fn cache(max_entries: u32, persistence: Persistence) -> Cache<MemoryStorage> {
-    let mut cache = Cache::new(MemoryStorage::new());
-    cache
-        .configure(vec![NamespaceConfig {
-            name: "n".into(),
-            max_entries,
-            persistence,
-        }])
-        .expect("configure");
-    cache
-}
+mod support;
+
+use support::one_namespace as cache;
 
 /// (size, hits, misses, evictions, expirations) of the namespace.
 fn counts(cache: &Cache<MemoryStorage>) -> (u32, u64, u64, u64, u64) {

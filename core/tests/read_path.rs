@@ -5,15 +5,11 @@ use cache_core::{
     BotCache, Cache, Change, MemoryStorage, NamespaceConfig, Persistence, Read, MAX_JOURNALED_KEYS,
 };
 
+mod support;
+
+/// [`support::one_namespace`], its journal emptied.
 fn cache(max_entries: u32, persistence: Persistence) -> Cache<MemoryStorage> {
-    let mut cache = Cache::new(MemoryStorage::new());
-    cache
-        .configure(vec![NamespaceConfig {
-            name: "n".into(),
-            max_entries,
-            persistence,
-        }])
-        .expect("configure");
+    let mut cache = support::one_namespace(max_entries, persistence);
     assert_eq!(cache.take_changes(), [Change::Everything]);
     cache
 }
@@ -110,7 +106,7 @@ fn a_replayed_hit_is_the_caches_own_hit() {
         set(c, "a");
         set(c, "b");
     }
-    assert_eq!(replayed.replay(&[("n", "a"), ("n", "a")]), 0);
+    assert_eq!(replayed.replay(&[("n", "a", 2)]), 0);
     direct.get("n", "a").expect("get");
     direct.get("n", "a").expect("get");
     for c in [&mut replayed, &mut direct] {
@@ -123,10 +119,41 @@ fn a_replayed_hit_is_the_caches_own_hit() {
 }
 
 #[test]
+fn replaying_entries_in_the_order_of_their_last_hits_is_replaying_every_hit() {
+    let mut replayed = cache(3, Persistence::MemoryOnly);
+    let mut direct = cache(3, Persistence::MemoryOnly);
+    for c in [&mut replayed, &mut direct] {
+        for key in ["a", "b", "c"] {
+            set(c, key);
+        }
+    }
+    // Hits a, b, a, c, a, b: last uses in the order c, a, b.
+    for key in ["a", "b", "a", "c", "a", "b"] {
+        direct.get("n", key).expect("get");
+    }
+    assert_eq!(
+        replayed.replay(&[("n", "c", 1), ("n", "a", 3), ("n", "b", 2)]),
+        0
+    );
+    for c in [&mut replayed, &mut direct] {
+        set(c, "d"); // evicts c, the least recent
+        set(c, "e"); // then a
+        assert_eq!(c.get("n", "b").expect("get").as_deref(), Some("1"));
+        assert_eq!(c.get("n", "c").expect("get"), None);
+        assert_eq!(c.get("n", "a").expect("get"), None);
+    }
+    assert_eq!(replayed.stats(), direct.stats());
+    assert_eq!(replayed.stats()[0].hits, 7);
+}
+
+#[test]
 fn a_replayed_hit_of_an_absent_entry_is_stale_and_counts_nothing() {
     let mut c = cache(2, Persistence::MemoryOnly);
     set(&mut c, "a");
-    assert_eq!(c.replay(&[("n", "zz"), ("nope", "a"), ("n", "a")]), 2);
+    assert_eq!(
+        c.replay(&[("n", "zz", 1), ("nope", "a", 1), ("n", "a", 1)]),
+        2
+    );
     let stats = &c.stats()[0];
     assert_eq!((stats.hits, stats.misses), (1, 0));
 }
@@ -137,14 +164,14 @@ fn a_replayed_hit_of_an_expired_entry_drops_it_and_is_stale() {
     c.expire_after_write("n", Some(10)).expect("memory-only");
     set(&mut c, "a");
     c.set_time(10);
-    assert_eq!(c.replay(&[("n", "a")]), 1);
+    assert_eq!(c.replay(&[("n", "a", 1)]), 1);
     assert_eq!(c.stats()[0].expirations, 1);
     assert_eq!(c.stats()[0].size, 0);
 }
 
 #[test]
 fn each_bot_read_comes_from_its_entry() {
-    let cases = [
+    let cases: [(Read, (&str, &str)); 5] = [
         (
             Read::Get {
                 namespace: "g".into(),
@@ -190,4 +217,93 @@ fn each_bot_read_comes_from_its_entry() {
         })
         .collect();
     assert_eq!(named, expected);
+}
+
+#[test]
+fn a_borrowed_read_finds_exactly_its_owned_twin() {
+    let borrowed: [Read<&str>; 6] = [
+        Read::Get {
+            namespace: "g",
+            key: "k",
+        },
+        Read::Get {
+            namespace: "gk",
+            key: "",
+        },
+        Read::ChatSettings(1),
+        Read::ChatInfo(1),
+        Read::UserData {
+            chat_id: 1,
+            user_id: 2,
+        },
+        Read::UserState {
+            user_id: 1,
+            state_key: "s",
+        },
+    ];
+    let mut map: hashbrown::HashMap<Read<Box<str>>, usize> = hashbrown::HashMap::new();
+    for (i, read) in borrowed.into_iter().enumerate() {
+        map.insert(read.into_owned(), i);
+    }
+    for (i, read) in borrowed.into_iter().enumerate() {
+        assert_eq!(map.get(&read), Some(&i), "{read:?}");
+        assert_eq!(read.into_owned().namespace(), read.namespace());
+    }
+    // Every pair, including those of one variant that differ in one field.
+    let mut all = borrowed.to_vec();
+    all.extend([
+        Read::Get {
+            namespace: "g",
+            key: "K",
+        },
+        Read::Get {
+            namespace: "G",
+            key: "k",
+        },
+        Read::ChatSettings(2),
+        Read::ChatInfo(2),
+        Read::UserData {
+            chat_id: 2,
+            user_id: 2,
+        },
+        Read::UserData {
+            chat_id: 1,
+            user_id: 1,
+        },
+        Read::UserState {
+            user_id: 2,
+            state_key: "s",
+        },
+        Read::UserState {
+            user_id: 1,
+            state_key: "t",
+        },
+    ]);
+    for (i, a) in all.iter().enumerate() {
+        for (j, b) in all.iter().enumerate() {
+            let owned = b.into_owned();
+            assert_eq!(
+                hashbrown::Equivalent::equivalent(a, &owned),
+                i == j,
+                "{a:?} ~ {b:?}"
+            );
+        }
+    }
+    for near in [
+        Read::Get {
+            namespace: "g",
+            key: "K",
+        },
+        Read::UserData {
+            chat_id: 2,
+            user_id: 1,
+        },
+        Read::UserState {
+            user_id: 2,
+            state_key: "s",
+        },
+        Read::ChatSettings(2),
+    ] {
+        assert_eq!(map.get(&near), None, "{near:?}");
+    }
 }

@@ -3,6 +3,8 @@
 //! namespace tables, in wasmtime through `cache_host::CacheService` over a
 //! failing `MockStorage`.
 //!
+//! The host's read path is on or off, as the input's first field says.
+//!
 //! Invariants, checked after every call:
 //! - no trap and no panic: every failure is one of the typed errors;
 //! - the component answers exactly as the native `BotCache` does on the same
@@ -340,10 +342,12 @@ fn apply(
     }
 }
 
-fuzz_target!(|calls: Vec<Call>| {
+fuzz_target!(|input: (bool, Vec<Call>)| {
+    let (read_path, calls) = input;
     reset_big_budget();
     let service = CacheService::builder("unused")
         .runtime(runtime().clone())
+        .read_path(read_path)
         .build(MockStorage::new())
         .unwrap_or_else(|e| panic!("start: {e:?}"));
     let mut bot = BotCache::new(MockStorage::new());
@@ -380,6 +384,11 @@ fuzz_target!(|calls: Vec<Call>| {
             "storage calls differ after {call:?}"
         );
     }
+    assert_eq!(
+        service.read_path_stats().stale,
+        0,
+        "the read path served a stale copy"
+    );
     // Closing persists; with storage still failing it may fail, but only typed.
     let closed = service.close();
     assert_typed("close", &closed);

@@ -18,6 +18,8 @@
 //! - [`owner`]: one owner per database file (an advisory lock on `<db>.owner`).
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close;
+//!   its read path answers repeated reads ([`Read`]) from copies and replays the hits
+//!   into the instance, which keeps its LRU exact;
 //!   over PostgreSQL shared by several processes, [`service::coherence`] keeps this
 //!   process's copies coherent with the others' writes.
 //! - [`policy`]: the optional TOML namespace policy.
@@ -73,14 +75,13 @@ pub use bindings::exports::gromozeka::cache::bot::SettingsMode;
 pub use bindings::exports::gromozeka::cache::types::{
     CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence, SkippedRow,
 };
+pub use cache_core::Read;
 pub use error::Error;
 pub use imports::ServiceStorage;
 pub use limits::Limits;
 pub use owner::OwnerWait;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
-pub use service::{
-    CacheService, CacheServiceBuilder, ReadKey, ReadPathStats, StartTiming, WriteBack,
-};
+pub use service::{CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack};
 pub use storage::sqlite::{SqliteOptions, SqliteStorage};
 pub use storage::{BotStorage, Inspect, Storage, StorageError, StorageErrorKind};

@@ -6,10 +6,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use std::sync::Arc;
-
 use crate::convert::json_to_py;
-use crate::memo::ValueMemo;
 
 /// The WIT name of a persistence.
 pub fn persistence_name(p: Persistence) -> &'static str {
@@ -79,20 +76,6 @@ pub fn json_or_default<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     match text {
         Some(t) => json_to_py(py, &t),
-        None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
-    }
-}
-
-/// An answer of the read path as Python objects (through the memo), or
-/// `default` (`None`) when absent.
-pub fn answer_or_default<'py>(
-    memo: &ValueMemo,
-    py: Python<'py>,
-    text: Option<Arc<str>>,
-    default: Option<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    match text {
-        Some(t) => memo.to_py(py, &t),
         None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
     }
 }

@@ -6,11 +6,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
 
-use std::sync::Arc;
-
-use cache_host::{Error, LoadReport, ReadKey};
+use cache_host::{Error, LoadReport, Read};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyAny, PyDict};
 
 use crate::args::load_report;
 
@@ -82,14 +80,24 @@ impl NativeCache {
         result.map_err(|e| to_py(py, e))
     }
 
-    /// The answer of `read`: from the host's copy when one may be served now
-    /// (no gate, no GIL release: it never waits and never enters the
+    /// The answer of `read` as Python objects (see `memo.rs`), or `default`
+    /// (`None`) when absent. From the host's copy when one may be served now
+    /// (no gate, no GIL release: that never waits and never enters the
     /// component), otherwise through [`run`](Self::run).
-    pub(crate) fn read(&self, py: Python<'_>, read: ReadKey<&str>) -> PyResult<Option<Arc<str>>> {
-        if let Some(text) = self.service.try_read_copy(read) {
-            return Ok(Some(text));
+    pub(crate) fn read_py<'py>(
+        &self,
+        py: Python<'py>,
+        read: Read<&str>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = match self.service.try_read_copy(read) {
+            Some(text) => Some(text),
+            None => self.run(py, |s| s.read(read))?,
+        };
+        match text {
+            Some(text) => self.memo.to_py(py, &text, read.namespace()),
+            None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
-        self.run(py, |s| s.read(read))
     }
 
     /// Replaces the storage under the gate (starting its change feed, if it has

@@ -12,6 +12,10 @@
 //! mutate what it got without touching the memo or another caller's result,
 //! exactly as with a fresh parse.
 //!
+//! Opt-in per namespace ([`ValueMemo::share`]), a hit returns the memo's own
+//! objects instead: the same object every time, as the bot's own cache
+//! returns its dict, for a caller that treats it as read-only.
+//!
 //! Bounded: 2 × [`SETS`] slots, and at most [`MAX_BYTES`] of text held by the
 //! memo's slots (a text that would pass it is parsed, not kept).
 
@@ -22,12 +26,16 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::convert::json_to_py;
 
-/// Sets of the table (a power of two), of two slots each.
-const SETS: usize = 1024;
+/// Sets of the table (a power of two), of two slots each: room for the
+/// answers of a few full default namespaces (1000 entries each) without
+/// crowding, at 24 bytes a slot.
+const SETS: usize = 8192;
 /// Bytes of text the slots may keep alive, in total.
 pub const MAX_BYTES: usize = 32 << 20;
 
-type Slot = Option<(Arc<str>, Py<PyAny>)>;
+/// A text, its Python objects, and whether those are flat (a `dict` or `list`
+/// of immutable values only, so a shallow copy is a full one).
+type Slot = Option<(Arc<str>, Py<PyAny>, bool)>;
 
 /// One set: two slots, and which of them was used last (the other is replaced).
 #[derive(Default)]
@@ -36,10 +44,12 @@ struct Set {
     last: usize,
 }
 
-/// The slots and the bytes of text they keep.
+/// The slots, the bytes of text they keep, and the namespaces whose hits
+/// share the memo's objects.
 struct Table {
     sets: Vec<Set>,
     bytes: usize,
+    shared: Vec<Box<str>>,
 }
 
 /// The memo of one cache (see the module doc).
@@ -54,38 +64,67 @@ impl ValueMemo {
             table: Mutex::new(Table {
                 sets: (0..SETS).map(|_| Set::default()).collect(),
                 bytes: 0,
+                shared: Vec::new(),
             }),
         }
     }
 
-    /// `text` (an answer of the read path) as new Python objects.
-    pub fn to_py<'py>(&self, py: Python<'py>, text: &Arc<str>) -> PyResult<Bound<'py, PyAny>> {
+    /// Whether hits in `namespace` return the memo's own objects rather than
+    /// fresh copies (see `shareValues` in `service.rs`).
+    pub fn share(&self, namespace: &str, on: bool) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        table.shared.retain(|ns| &**ns != namespace);
+        if on {
+            table.shared.push(namespace.into());
+        }
+    }
+
+    /// `text` (an answer of the read path, from an entry of `namespace`) as
+    /// new Python objects, or as the memo's own when `namespace` shares them.
+    pub fn to_py<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Arc<str>,
+        namespace: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         // Only ever locked with the GIL held, briefly; if another thread holds it
         // (a free-threaded build), parse instead of waiting.
         let Ok(mut table) = self.table.try_lock() else {
             return json_to_py(py, text);
         };
         let table = &mut *table;
+        let shared = table.shared.iter().any(|ns| &**ns == namespace);
         let set = &mut table.sets[set_of(text)];
         for way in 0..2 {
-            if let Some((memo_text, value)) = set.ways[way].as_ref() {
+            if let Some((memo_text, value, flat)) = set.ways[way].as_ref() {
                 if Arc::ptr_eq(memo_text, text) {
                     set.last = way;
-                    return fresh_copy(value.bind(py));
+                    return if shared {
+                        Ok(value.bind(py).clone())
+                    } else if *flat {
+                        shallow_copy(value.bind(py))
+                    } else {
+                        fresh_copy(value.bind(py))
+                    };
                 }
             }
         }
         let value = json_to_py(py, text)?;
         let victim = 1 - set.last;
-        let freed = set.ways[victim].as_ref().map_or(0, |(t, _)| t.len());
+        let freed = set.ways[victim].as_ref().map_or(0, |(t, _, _)| t.len());
         if table.bytes - freed + text.len() > MAX_BYTES {
             return Ok(value);
         }
-        let copy = fresh_copy(&value)?;
+        let out = if shared {
+            value.clone()
+        } else {
+            fresh_copy(&value)?
+        };
         table.bytes = table.bytes - freed + text.len();
-        set.ways[victim] = Some((Arc::clone(text), value.unbind()));
+        let flat = is_flat(&value);
+        set.ways[victim] = Some((Arc::clone(text), value.unbind(), flat));
         set.last = victim;
-        Ok(copy)
+        Ok(out)
     }
 }
 
@@ -99,7 +138,31 @@ impl Default for ValueMemo {
 /// low bits alone would crowd a few sets).
 fn set_of(text: &Arc<str>) -> usize {
     let address = Arc::as_ptr(text).cast::<u8>() as usize as u64;
-    (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize & (SETS - 1)
+    (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize & (SETS - 1)
+}
+
+/// Whether `value` holds no `dict` or `list` below its top level.
+fn is_flat(value: &Bound<'_, PyAny>) -> bool {
+    let container =
+        |v: &Bound<'_, PyAny>| v.cast_exact::<PyDict>().is_ok() || v.cast_exact::<PyList>().is_ok();
+    if let Ok(dict) = value.cast_exact::<PyDict>() {
+        return !dict.iter().any(|(_, v)| container(&v));
+    }
+    if let Ok(list) = value.cast_exact::<PyList>() {
+        return !list.iter().any(|v| container(&v));
+    }
+    true
+}
+
+/// A copy of a flat value (see [`is_flat`]): a new top-level `dict` or `list`.
+fn shallow_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(dict) = value.cast_exact::<PyDict>() {
+        return Ok(dict.copy()?.into_any());
+    }
+    if let Ok(list) = value.cast_exact::<PyList>() {
+        return Ok(list.get_slice(0, list.len()).into_any());
+    }
+    Ok(value.clone())
 }
 
 /// A copy of a value built by [`json_to_py`]: new `dict`s and `list`s all the way

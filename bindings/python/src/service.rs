@@ -16,7 +16,7 @@ use std::time::Duration;
 use cache_host::storage::postgres::{self, PostgresStorage};
 use cache_host::storage::MemoryStorage;
 use cache_host::{
-    CacheService, Error, NamespaceConfig, ReadKey, RuntimeOptions, SettingsMode, SqliteStorage,
+    CacheService, Error, NamespaceConfig, Read, RuntimeOptions, SettingsMode, SqliteStorage,
     WriteBack,
 };
 use pyo3::exceptions::PyValueError;
@@ -24,8 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::args::{
-    answer_or_default, json_or_default, load_report, parse_persistence, persistence_name,
-    state_key_fast,
+    json_or_default, load_report, parse_persistence, persistence_name, state_key_fast,
 };
 use crate::convert::py_to_json;
 use crate::errors::to_py;
@@ -336,6 +335,19 @@ impl NativeCache {
     /// `served` from copies, `syncs` (replays into the component) and `stale`
     /// (copies served after their entry changed: always 0 unless the read path
     /// has a defect).
+    /// Whether hits in `namespace` return the cache's own Python object rather
+    /// than a fresh copy of it (off by default). On, a hit costs the same for
+    /// every size of value, and the object is the same one each time, as the
+    /// bot's own cache returns its dict. It must then be treated as read-only:
+    /// mutating it changes what later hits of the unchanged entry return in
+    /// this process, never what the cache holds. Applies to `get` in
+    /// `namespace` and to the bot's reads of it (`chats`: settings and info,
+    /// `chatUsers`: user data, `users`: user state).
+    #[pyo3(name = "shareValues", signature = (namespace, on = true))]
+    fn share_values(&self, namespace: &str, on: bool) {
+        self.memo.share(namespace, on);
+    }
+
     #[pyo3(name = "getReadPathStats")]
     fn get_read_path_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.service.read_path_stats();
@@ -404,8 +416,7 @@ impl NativeCache {
         key: &str,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.read(py, ReadKey::Get(namespace, key))?;
-        answer_or_default(&self.memo, py, text, default)
+        self.read_py(py, Read::Get { namespace, key }, default)
     }
 
     /// Stores `value` (JSON-able, not `None`) under `key`, as the namespace's
@@ -474,8 +485,7 @@ impl NativeCache {
     /// settings and cached on first use).
     #[pyo3(name = "getChatSettings")]
     fn get_chat_settings<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.read(py, ReadKey::ChatSettings(chat_id))?;
-        answer_or_default(&self.memo, py, text, None)
+        self.read_py(py, Read::ChatSettings(chat_id), None)
     }
 
     /// Sets the chat's settings (a dict of `str` values): merged into the stored
@@ -507,8 +517,7 @@ impl NativeCache {
     /// The chat's info dict, or `None` if none was set.
     #[pyo3(name = "getChatInfo")]
     fn get_chat_info<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.read(py, ReadKey::ChatInfo(chat_id))?;
-        answer_or_default(&self.memo, py, text, None)
+        self.read_py(py, Read::ChatInfo(chat_id), None)
     }
 
     /// Replaces the chat's info (a dict), stored as the `chats` namespace says
@@ -533,8 +542,7 @@ impl NativeCache {
         chat_id: i64,
         user_id: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.read(py, ReadKey::UserData(chat_id, user_id))?;
-        answer_or_default(&self.memo, py, text, None)
+        self.read_py(py, Read::UserData { chat_id, user_id }, None)
     }
 
     /// Sets one data item of the user in the chat; written to the database before
@@ -563,8 +571,8 @@ impl NativeCache {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = state_key_fast(state_key)?;
-        let text = self.read(py, ReadKey::UserState(user_id, &key))?;
-        answer_or_default(&self.memo, py, text, default)
+        let state_key = &key;
+        self.read_py(py, Read::UserState { user_id, state_key }, default)
     }
 
     /// Sets one item of the user's state (never persisted).

@@ -81,3 +81,18 @@ def test_evicted_entries_are_not_served(cache: CacheService) -> None:
     cache.setUserState(3, "s", 3)  # evicts user 1, the least recent
     assert cache.getUserState(1, "s") is None
     assert cache.getStats()["users"]["evictions"] == 1
+
+
+def test_shared_values_are_the_same_object_until_the_entry_changes(cache: CacheService) -> None:
+    cache.shareValues("users")
+    cache.setUserState(1, "step", {"menu": [1, 2]})
+    first = cache.getUserState(1, "step")
+    assert cache.getUserState(1, "step") is first
+    cache.setUserState(1, "step", {"menu": [3]})
+    changed = cache.getUserState(1, "step")
+    assert changed == {"menu": [3]} and changed is not first
+    # Other namespaces still copy.
+    cache.setChatSettings(5, {"lang": "en"})
+    assert cache.getChatSettings(5) is not cache.getChatSettings(5)
+    cache.shareValues("users", False)
+    assert cache.getUserState(1, "step") is not cache.getUserState(1, "step")

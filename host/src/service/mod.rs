@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use builder::CacheServiceBuilder;
 pub use lifecycle::StartTiming;
-pub use read_path::{ReadKey, ReadPathStats, MAX_PENDING_HITS};
+pub use read_path::{ReadPathStats, MAX_PENDING_HITS};
 pub use write_back::WriteBack;
 
 use crate::imports::ServiceStorage;

@@ -19,12 +19,15 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use hashbrown::{Equivalent, HashMap};
+use cache_core::Read;
+use hashbrown::HashMap;
+use lru::LruCache;
 
-use crate::bindings::exports::gromozeka::cache::types::{Change, SyncReport};
+use crate::bindings::exports::gromozeka::cache::types::{Change, HitBatch, SyncReport};
 
-/// Hits served from copies that are replayed at the latest when this many are
-/// pending: the log's memory is bounded, and a replay's cost is spread thin.
+/// Entries with hits served from copies that are replayed at the latest when
+/// this many are pending: the log's memory is bounded, and a replay's cost is
+/// spread thin. Repeated hits of one entry take one place.
 pub const MAX_PENDING_HITS: usize = 1024;
 
 /// Copies held at most, per entry the namespace table allows (its total
@@ -32,66 +35,12 @@ pub const MAX_PENDING_HITS: usize = 1024;
 /// user's state has one read per item.
 const COPIES_PER_ENTRY: usize = 2;
 
-/// A read the host may answer from a copy: the component's read calls and
-/// their arguments. `ReadKey<&str>` looks a copy up without allocating.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReadKey<S> {
-    /// `get(namespace, key)`.
-    Get(S, S),
-    /// `get-chat-settings(chat-id)`.
-    ChatSettings(i64),
-    /// `get-chat-info(chat-id)`.
-    ChatInfo(i64),
-    /// `get-user-data(chat-id, user-id)`.
-    UserData(i64, i64),
-    /// `get-user-state(user-id, state-key)`.
-    UserState(i64, S),
-}
-
-impl ReadKey<&str> {
-    fn to_owned(self) -> ReadKey<Box<str>> {
-        match self {
-            ReadKey::Get(ns, key) => ReadKey::Get(ns.into(), key.into()),
-            ReadKey::ChatSettings(c) => ReadKey::ChatSettings(c),
-            ReadKey::ChatInfo(c) => ReadKey::ChatInfo(c),
-            ReadKey::UserData(c, u) => ReadKey::UserData(c, u),
-            ReadKey::UserState(u, key) => ReadKey::UserState(u, key.into()),
-        }
-    }
-
-    /// The entry the answer comes from, as the core defines it.
-    fn entry(self) -> EntryId {
-        let read = match self {
-            ReadKey::Get(namespace, key) => cache_core::Read::Get {
-                namespace: namespace.to_owned(),
-                key: key.to_owned(),
-            },
-            ReadKey::ChatSettings(c) => cache_core::Read::ChatSettings(c),
-            ReadKey::ChatInfo(c) => cache_core::Read::ChatInfo(c),
-            ReadKey::UserData(chat_id, user_id) => cache_core::Read::UserData { chat_id, user_id },
-            ReadKey::UserState(user_id, state_key) => cache_core::Read::UserState {
-                user_id,
-                state_key: state_key.to_owned(),
-            },
-        };
-        let (namespace, key) = read.entry();
-        EntryId {
-            namespace: namespace.into(),
-            key: key.into(),
-        }
-    }
-}
-
-impl Equivalent<ReadKey<Box<str>>> for ReadKey<&str> {
-    fn equivalent(&self, owned: &ReadKey<Box<str>>) -> bool {
-        match (*self, owned) {
-            (ReadKey::Get(n, k), ReadKey::Get(on, ok)) => n == &**on && k == &**ok,
-            (ReadKey::ChatSettings(c), ReadKey::ChatSettings(oc))
-            | (ReadKey::ChatInfo(c), ReadKey::ChatInfo(oc)) => c == *oc,
-            (ReadKey::UserData(c, u), ReadKey::UserData(oc, ou)) => c == *oc && u == *ou,
-            (ReadKey::UserState(u, k), ReadKey::UserState(ou, ok)) => u == *ou && k == &**ok,
-            _ => false,
-        }
+/// The entry a read's answer comes from, as the core defines it.
+fn entry_of(read: Read<&str>) -> EntryId {
+    let (namespace, key) = read.entry();
+    EntryId {
+        namespace: namespace.into(),
+        key: key.into(),
     }
 }
 
@@ -140,9 +89,13 @@ pub(super) enum Lookup {
 /// The copies, the pending hits and whether a `sync` is due (see the module doc).
 pub(super) struct ReadPath {
     enabled: bool,
-    copies: HashMap<ReadKey<Box<str>>, Copy>,
-    by_entry: HashMap<Arc<EntryId>, Vec<ReadKey<Box<str>>>>,
-    hits: Vec<Arc<EntryId>>,
+    copies: HashMap<Read<Box<str>>, Copy>,
+    by_entry: HashMap<Arc<EntryId>, Vec<Read<Box<str>>>>,
+    /// The entries hit since the last `sync`, least recently hit first, with
+    /// their hits; keyed by the entry's address, which its `Arc` held here keeps.
+    hits: LruCache<usize, (Arc<EntryId>, u32)>,
+    /// An entry's pending hits reached `u32::MAX`: a `sync` is due.
+    saturated: bool,
     /// A call entered the component since the last `sync`: its changes are unknown.
     unsynced: bool,
     bytes: usize,
@@ -160,7 +113,8 @@ impl ReadPath {
             enabled,
             copies: HashMap::new(),
             by_entry: HashMap::new(),
-            hits: Vec::new(),
+            hits: LruCache::unbounded(),
+            saturated: false,
             unsynced: false,
             bytes: 0,
             served: 0,
@@ -190,14 +144,24 @@ impl ReadPath {
     }
 
     /// The copy of `read`'s answer, if one may be served now.
-    pub(super) fn lookup(&mut self, read: ReadKey<&str>) -> Lookup {
+    pub(super) fn lookup(&mut self, read: Read<&str>) -> Lookup {
         let Some(copy) = self.copies.get(&read) else {
             return Lookup::Absent;
         };
         if self.unsynced {
             return Lookup::NeedsSync;
         }
-        self.hits.push(Arc::clone(&copy.entry));
+        let address = Arc::as_ptr(&copy.entry) as usize;
+        match self.hits.get_mut(&address) {
+            Some((_, count)) => {
+                *count += 1;
+                // Replayed before the count could overflow.
+                self.saturated |= *count == u32::MAX;
+            }
+            None => {
+                self.hits.put(address, (Arc::clone(&copy.entry), 1));
+            }
+        }
         self.served += 1;
         Lookup::Served(Arc::clone(&copy.text))
     }
@@ -214,7 +178,7 @@ impl ReadPath {
 
     /// Whether the pending hits reached their bound.
     pub(super) fn hits_full(&self) -> bool {
-        self.hits.len() >= MAX_PENDING_HITS
+        self.hits.len() >= MAX_PENDING_HITS || self.saturated
     }
 
     /// Whether a `sync` must run before a copy is served.
@@ -233,12 +197,35 @@ impl ReadPath {
         self.unsynced = was_unsynced;
     }
 
-    /// The pending hits, as `sync` takes them, in order.
-    pub(super) fn take_hits(&mut self) -> Vec<(String, String)> {
-        self.hits
-            .drain(..)
-            .map(|e| (e.namespace.to_string(), e.key.to_string()))
-            .collect()
+    /// The pending hits, as `sync` takes them (see `hit-batch` in
+    /// `wit/types.wit`): each entry once, in the order of its last hit.
+    pub(super) fn take_hits(&mut self) -> HitBatch {
+        let mut batch = HitBatch {
+            namespaces: Vec::new(),
+            entries: Vec::with_capacity(self.hits.len()),
+            keys: String::new(),
+        };
+        for (_, (entry, hits)) in self.hits.iter().rev() {
+            let namespace = match batch
+                .namespaces
+                .iter()
+                .position(|n| **n == *entry.namespace)
+            {
+                Some(i) => i,
+                None => {
+                    batch.namespaces.push(entry.namespace.to_string());
+                    batch.namespaces.len() - 1
+                }
+            };
+            // Keys are at most 1 KiB and namespaces few: both fit in a u32.
+            let index = u32::try_from(namespace).unwrap_or(u32::MAX);
+            let len = u32::try_from(entry.key.len()).unwrap_or(u32::MAX);
+            batch.entries.push((index, len, *hits));
+            batch.keys.push_str(&entry.key);
+        }
+        self.hits.clear();
+        self.saturated = false;
+        batch
     }
 
     /// Applies what a `sync` returned: the copies of changed entries go.
@@ -278,7 +265,7 @@ impl ReadPath {
     /// goes first.
     pub(super) fn insert(
         &mut self,
-        read: ReadKey<&str>,
+        read: Read<&str>,
         text: &Arc<str>,
         expires: impl Fn(&str) -> bool,
         max_entries: usize,
@@ -286,14 +273,14 @@ impl ReadPath {
         if !self.enabled {
             return;
         }
-        let entry = read.entry();
+        let entry = entry_of(read);
         if expires(&entry.namespace) {
             return;
         }
         if self.copies.len() >= max_entries.saturating_mul(COPIES_PER_ENTRY) {
             self.drop_copies();
         }
-        let owned = read.to_owned();
+        let owned = read.into_owned();
         self.remove_copy(&owned);
         let entry = match self.by_entry.get_key_value(&entry) {
             Some((existing, _)) => Arc::clone(existing),
@@ -318,6 +305,7 @@ impl ReadPath {
     pub(super) fn reset(&mut self) {
         self.drop_copies();
         self.hits.clear();
+        self.saturated = false;
         self.unsynced = false;
     }
 
@@ -344,7 +332,7 @@ impl ReadPath {
     }
 
     /// Removes one copy (its entry's list is the caller's to fix).
-    fn remove_copy(&mut self, read: &ReadKey<Box<str>>) {
+    fn remove_copy(&mut self, read: &Read<Box<str>>) {
         if let Some(copy) = self.copies.remove(read) {
             self.bytes = self.bytes.saturating_sub(copy_bytes(read, &copy.text));
             if let Some(reads) = self.by_entry.get_mut(&copy.entry) {
@@ -357,10 +345,10 @@ impl ReadPath {
     }
 }
 
-fn copy_bytes(read: &ReadKey<Box<str>>, text: &str) -> usize {
+fn copy_bytes(read: &Read<Box<str>>, text: &str) -> usize {
     let key = match read {
-        ReadKey::Get(ns, key) => ns.len() + key.len(),
-        ReadKey::UserState(_, key) => key.len(),
+        Read::Get { namespace, key } => namespace.len() + key.len(),
+        Read::UserState { state_key, .. } => state_key.len(),
         _ => 0,
     };
     COPY_OVERHEAD + key + text.len()

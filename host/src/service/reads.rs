@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use super::lifecycle::{Shared, Slot, State};
-use super::read_path::{Lookup, ReadKey, ReadPathStats};
+use super::read_path::{Lookup, ReadPathStats};
 use super::CacheService;
 use crate::imports::ServiceStorage;
 use crate::Error;
+use cache_core::Read;
 
 impl<S: ServiceStorage> Shared<S> {
     /// Replays the pending hits into the live instance and applies the changes
@@ -33,7 +34,7 @@ impl<S: ServiceStorage> Shared<S> {
     }
 
     /// The answer of `read`: from a copy, or from the component.
-    fn read(&self, read: ReadKey<&str>) -> Result<Option<Arc<str>>, Error> {
+    fn read(&self, read: Read<&str>) -> Result<Option<Arc<str>>, Error> {
         let mut state = self.lock();
         if state.reads.hits_full() {
             self.sync_reads(&mut state)?;
@@ -53,15 +54,15 @@ impl<S: ServiceStorage> Shared<S> {
             let before = s.data().storage_calls;
             let (cache, bot) = (b.gromozeka_cache_cache(), b.gromozeka_cache_bot());
             let answer = match read {
-                ReadKey::Get(namespace, key) => cache.call_get(&mut *s, namespace, key)?,
-                ReadKey::ChatSettings(chat_id) => {
+                Read::Get { namespace, key } => cache.call_get(&mut *s, namespace, key)?,
+                Read::ChatSettings(chat_id) => {
                     bot.call_get_chat_settings(&mut *s, chat_id)?.map(Some)
                 }
-                ReadKey::ChatInfo(chat_id) => bot.call_get_chat_info(&mut *s, chat_id)?,
-                ReadKey::UserData(chat_id, user_id) => {
+                Read::ChatInfo(chat_id) => bot.call_get_chat_info(&mut *s, chat_id)?,
+                Read::UserData { chat_id, user_id } => {
                     bot.call_get_user_data(&mut *s, chat_id, user_id)?.map(Some)
                 }
-                ReadKey::UserState(user_id, state_key) => {
+                Read::UserState { user_id, state_key } => {
                     bot.call_get_user_state(&mut *s, user_id, state_key)?
                 }
             };
@@ -106,7 +107,7 @@ impl<S: ServiceStorage> CacheService<S> {
     /// the typed methods ([`get`](Self::get), [`get_chat_settings`](Self::get_chat_settings),
     /// ...) return the same text as a `String`. Served from the host's copy when
     /// one is held (see [`set_read_path`](Self::set_read_path)).
-    pub fn read(&self, read: ReadKey<&str>) -> Result<Option<Arc<str>>, Error> {
+    pub fn read(&self, read: Read<&str>) -> Result<Option<Arc<str>>, Error> {
         self.shared.read(read)
     }
 
@@ -114,7 +115,7 @@ impl<S: ServiceStorage> CacheService<S> {
     /// other call holds the service: never waits, never enters the component.
     /// `None` means "ask [`read`](Self::read)". For hosts whose callers must not
     /// block (the Python binding, under the GIL).
-    pub fn try_read_copy(&self, read: ReadKey<&str>) -> Option<Arc<str>> {
+    pub fn try_read_copy(&self, read: Read<&str>) -> Option<Arc<str>> {
         let mut state = self.shared.state.try_lock().ok()?;
         if state.reads.hits_full() {
             return None;
@@ -142,29 +143,26 @@ impl<S: ServiceStorage> CacheService<S> {
     /// The JSON value of `key`, reading through to storage in persisted namespaces.
     pub fn get(&self, namespace: &str, key: &str) -> Result<Option<String>, Error> {
         Ok(self
-            .read(ReadKey::Get(namespace, key))?
+            .read(Read::Get { namespace, key })?
             .map(|text| String::from(&*text)))
     }
 
     /// The chat's settings as a JSON object (loaded from storage if not cached).
     pub fn get_chat_settings(&self, chat_id: i64) -> Result<String, Error> {
-        always(
-            self.read(ReadKey::ChatSettings(chat_id))?,
-            "get-chat-settings",
-        )
+        always(self.read(Read::ChatSettings(chat_id))?, "get-chat-settings")
     }
 
     /// The chat's info object, if one was set.
     pub fn get_chat_info(&self, chat_id: i64) -> Result<Option<String>, Error> {
         Ok(self
-            .read(ReadKey::ChatInfo(chat_id))?
+            .read(Read::ChatInfo(chat_id))?
             .map(|text| String::from(&*text)))
     }
 
     /// The user's data in the chat, as a JSON object.
     pub fn get_user_data(&self, chat_id: i64, user_id: i64) -> Result<String, Error> {
         always(
-            self.read(ReadKey::UserData(chat_id, user_id))?,
+            self.read(Read::UserData { chat_id, user_id })?,
             "get-user-data",
         )
     }
@@ -172,7 +170,7 @@ impl<S: ServiceStorage> CacheService<S> {
     /// One item of the user's state, if set.
     pub fn get_user_state(&self, user_id: i64, state_key: &str) -> Result<Option<String>, Error> {
         Ok(self
-            .read(ReadKey::UserState(user_id, state_key))?
+            .read(Read::UserState { user_id, state_key })?
             .map(|text| String::from(&*text)))
     }
 }
