@@ -1,6 +1,8 @@
 //! Argument and result helpers of [`NativeCache`](crate::service::NativeCache):
 //! persistence names, state keys, load reports, optional JSON results.
 
+use std::borrow::Cow;
+
 use cache_host::{LoadReport, Persistence};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -80,10 +82,11 @@ pub fn json_or_default<'py>(
     }
 }
 
-/// [`state_key`] with the common case (an exact `str`) first.
-pub fn state_key_fast(key: &Bound<'_, PyAny>) -> PyResult<String> {
+/// [`state_key`] with the common case (an exact `str`) first, borrowed rather
+/// than copied: `getUserState` is a hot read.
+pub fn state_key_fast<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, str>> {
     match key.cast_exact::<PyString>() {
-        Ok(s) => Ok(s.to_str()?.to_owned()),
-        Err(_) => state_key(key),
+        Ok(s) => Ok(Cow::Borrowed(s.to_str()?)),
+        Err(_) => state_key(key).map(Cow::Owned),
     }
 }

@@ -571,7 +571,7 @@ impl NativeCache {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = state_key_fast(state_key)?;
-        let state_key = &key;
+        let state_key = &*key;
         self.read_py(py, Read::UserState { user_id, state_key }, default)
     }
 
