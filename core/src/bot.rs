@@ -13,9 +13,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::{CHATS, CHAT_USERS, USERS};
+use crate::config::{CHATS, CHAT_PERSISTENT, CHAT_USERS, USERS};
 use crate::storage::{BotStorage, SettingsChange};
-use crate::{validate, Cache, CacheError};
+use crate::{validate, Cache, CacheError, FieldShape};
 
 /// The mirrored field of `chats` entries: the chat's settings.
 pub const SETTINGS_FIELD: &str = "settings";
@@ -44,8 +44,11 @@ impl<S: BotStorage> BotCache<S> {
     /// A bot cache with the default table, its mirrored fields declared.
     pub fn new(storage: S) -> Self {
         let mut cache = Cache::new(storage);
-        cache.mirror(CHATS, SETTINGS_FIELD);
-        cache.mirror(CHAT_USERS, DATA_FIELD);
+        cache.mirror(CHATS, SETTINGS_FIELD, FieldShape::StringMap);
+        cache.mirror(CHAT_USERS, DATA_FIELD, FieldShape::Object);
+        for namespace in [CHATS, CHAT_USERS, USERS, CHAT_PERSISTENT] {
+            cache.record(namespace);
+        }
         BotCache { cache }
     }
 

@@ -11,6 +11,9 @@ pub const CHATS: &str = "chats";
 pub const CHAT_USERS: &str = "chatUsers";
 /// Namespace of per-user UI state objects, keyed by user id.
 pub const USERS: &str = "users";
+/// Namespace of the bot's per-chat data kept across restarts (spam warnings),
+/// keyed by chat id. Not in the seed's table: the bot's hosts configure it.
+pub const CHAT_PERSISTENT: &str = "chatPersistent";
 /// Capacity of each namespace of the default table.
 pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
 

@@ -61,7 +61,7 @@ impl<S: Storage> Cache<S> {
                 ns.changes.note(key);
             }
             dropped = dropped.saturating_add(u32::try_from(clean.len()).unwrap_or(u32::MAX));
-            if let Some(field) = ns.mirror.clone() {
+            if let Some(field) = ns.declared.mirror_field().map(Box::<str>::from) {
                 let keys: Vec<Box<str>> = ns.entries.iter().map(|(k, _)| k.clone()).collect();
                 for key in keys {
                     drop_field(ns, &key, &field);

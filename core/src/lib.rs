@@ -16,6 +16,7 @@
 mod bot;
 mod cache;
 pub mod config;
+mod declared;
 mod error;
 mod forget;
 mod memory_storage;
@@ -29,7 +30,10 @@ mod validate;
 
 pub use bot::{BotCache, SettingsMode, DATA_FIELD, SETTINGS_FIELD};
 pub use cache::Cache;
-pub use config::{NamespaceConfig, Persistence, CHATS, CHAT_USERS, DEFAULT_MAX_ENTRIES, USERS};
+pub use config::{
+    NamespaceConfig, Persistence, CHATS, CHAT_PERSISTENT, CHAT_USERS, DEFAULT_MAX_ENTRIES, USERS,
+};
+pub use declared::FieldShape;
 pub use error::{CacheError, StorageError, StorageErrorKind};
 pub use memory_storage::MemoryStorage;
 pub use mock_storage::{Call, FailRule, MockStorage};

@@ -7,6 +7,7 @@ use lru::LruCache;
 use serde_json::Value;
 
 use crate::config::{NamespaceConfig, Persistence};
+use crate::declared::{self, Declared};
 use crate::read_path::Journal;
 use crate::storage::{Batch, Row, RowKey};
 
@@ -63,9 +64,10 @@ impl Entry {
 /// The live state of one namespace.
 pub(crate) struct Namespace {
     pub(crate) config: NamespaceConfig,
-    /// A top-level field of this namespace's entries whose durable home is
-    /// elsewhere: dropped from every row written to or read from storage.
-    pub(crate) mirror: Option<Box<str>>,
+    /// Its owner's declarations: a mirrored field (a top-level field whose
+    /// durable home is elsewhere, dropped from every row written to or read
+    /// from storage) and whether entries are records.
+    pub(crate) declared: Declared,
     /// Unbounded: the cache evicts itself, so it can write a dirty entry first.
     pub(crate) entries: LruCache<Box<str>, Entry>,
     /// On-shutdown only: keys deleted since the last write of this namespace.
@@ -85,10 +87,10 @@ pub(crate) struct Namespace {
 }
 
 impl Namespace {
-    pub(crate) fn new(config: NamespaceConfig, mirror: Option<Box<str>>) -> Self {
+    pub(crate) fn new(config: NamespaceConfig, declared: Declared) -> Self {
         Namespace {
             config,
-            mirror,
+            declared,
             entries: LruCache::unbounded(),
             deleted: HashSet::new(),
             cleared: false,
@@ -150,9 +152,29 @@ impl Namespace {
         }
     }
 
+    /// Adds the storage row for an entry of this namespace to `batch`: an
+    /// upsert, or a delete when the row would be an empty record (see
+    /// [`crate::Cache::record`]).
+    pub(crate) fn push_row<'a>(&'a self, batch: &mut Batch<'a>, key: &'a str, value: &'a str) {
+        let row = self.row(key, value);
+        if self.is_empty_record(&row.value) {
+            batch.delete.push(RowKey {
+                namespace: self.name(),
+                key,
+            });
+        } else {
+            batch.upsert.push(row);
+        }
+    }
+
+    /// Whether `row_value` is no row here: an empty object in a record namespace.
+    pub(crate) fn is_empty_record(&self, row_value: &str) -> bool {
+        self.declared.record && declared::is_empty_object(row_value)
+    }
+
     /// `value` without this namespace's mirrored field (borrowed when it has none).
     pub(crate) fn without_mirror<'a>(&self, value: &'a str) -> Cow<'a, str> {
-        let Some(field) = self.mirror.as_deref() else {
+        let Some(field) = self.declared.mirror_field() else {
             return Cow::Borrowed(value);
         };
         match parse_with_field(value, field) {
@@ -164,11 +186,10 @@ impl Namespace {
         }
     }
 
-    /// Whether `value` is an object carrying this namespace's mirrored field.
-    pub(crate) fn has_mirror(&self, value: &str) -> bool {
-        self.mirror
-            .as_deref()
-            .is_some_and(|field| parse_with_field(value, field).is_some())
+    /// The mirrored field's value in `value`, if `value` is an object carrying it.
+    pub(crate) fn mirrored_value(&self, value: &str) -> Option<Value> {
+        let field = self.declared.mirror_field()?;
+        parse_with_field(value, field).and_then(|mut object| object.remove(field))
     }
 
     /// Count of changes not yet written (on-shutdown namespaces only).
@@ -193,13 +214,9 @@ impl Namespace {
     /// Adds every pending change of this namespace to `batch`.
     pub(crate) fn push_all_pending<'a>(&'a self, batch: &mut Batch<'a>) {
         self.push_pending_removals(batch);
-        batch.upsert.extend(
-            self.entries
-                .iter()
-                .rev()
-                .filter(|(_, e)| e.dirty)
-                .map(|(key, e)| self.row(key, &e.value)),
-        );
+        for (key, e) in self.entries.iter().rev().filter(|(_, e)| e.dirty) {
+            self.push_row(batch, key, &e.value);
+        }
     }
 
     /// Forgets pending clears and deletes, once a write has carried them.

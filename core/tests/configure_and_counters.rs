@@ -2,7 +2,8 @@
 //! hit/miss counters of every lookup path.
 
 use cache_core::{
-    BotCache, Cache, CacheError, MockStorage, NamespaceConfig, Persistence, CHATS, CHAT_USERS,
+    BotCache, Cache, CacheError, FieldShape, MockStorage, NamespaceConfig, Persistence, CHATS,
+    CHAT_USERS,
 };
 
 fn ns(name: &str, max_entries: u32, persistence: Persistence) -> NamespaceConfig {
@@ -129,8 +130,8 @@ fn memory_only_turned_on_shutdown_makes_its_entries_pending() {
 #[test]
 fn mirrors_follow_the_namespace_through_configure_and_the_last_declaration_wins() {
     let mut cache = Cache::new(MockStorage::new());
-    cache.mirror(CHATS, "first");
-    cache.mirror(CHATS, "settings");
+    cache.mirror(CHATS, "first", FieldShape::Object);
+    cache.mirror(CHATS, "settings", FieldShape::Object);
     let refused = |c: &mut Cache<MockStorage>, value: &str| {
         matches!(
             c.set(CHATS, "1".into(), value.into()),

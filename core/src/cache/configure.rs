@@ -28,21 +28,16 @@ impl<S: Storage> Cache<S> {
                 Flush::AllPending => ns.push_all_pending(&mut batch),
                 Flush::EvictedDirty(victims) => {
                     ns.push_pending_removals(&mut batch);
-                    batch.upsert.extend(
-                        ns.entries
-                            .iter()
-                            .rev()
-                            .take(victims)
-                            .filter(|(_, e)| e.dirty)
-                            .map(|(key, e)| ns.row(key, &e.value)),
-                    );
+                    let evicted = ns.entries.iter().rev().take(victims);
+                    for (key, e) in evicted.filter(|(_, e)| e.dirty) {
+                        ns.push_row(&mut batch, key, &e.value);
+                    }
                 }
-                Flush::AllEntries => batch.upsert.extend(
-                    ns.entries
-                        .iter()
-                        .rev()
-                        .map(|(key, e)| ns.row(key, &e.value)),
-                ),
+                Flush::AllEntries => {
+                    for (key, e) in ns.entries.iter().rev() {
+                        ns.push_row(&mut batch, key, &e.value);
+                    }
+                }
             }
         }
         if !batch.is_empty() {
@@ -81,8 +76,8 @@ impl<S: Storage> Cache<S> {
                     ns
                 }
                 None => {
-                    let mirror = self.mirror_of(&config.name);
-                    Namespace::new(config, mirror)
+                    let declared = self.declared_of(&config.name);
+                    Namespace::new(config, declared)
                 }
             };
             self.namespaces.push(ns);

@@ -66,6 +66,8 @@ impl<S: Storage> Cache<S> {
                     }
                 });
                 match checked {
+                    // An empty record is no entry: nothing to load, nothing wrong.
+                    Ok(value) if ns.is_empty_record(&ns.without_mirror(&value)) => {}
                     Ok(value) => usable.push((row.key, value)),
                     Err(reason) => report.skipped.push(SkippedRow {
                         namespace: ns.name().to_owned(),

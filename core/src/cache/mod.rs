@@ -9,6 +9,7 @@ mod store;
 use serde_json::Value;
 
 use crate::config::{self, NamespaceConfig, Persistence};
+use crate::declared::{Declared, FieldShape};
 use crate::namespace::{Namespace, NamespaceStats};
 use crate::storage::{Batch, RowKey, Storage};
 use crate::{validate, CacheError};
@@ -45,8 +46,8 @@ impl NewEntry {
 /// component holds exactly one; native users may hold many.
 pub struct Cache<S> {
     namespaces: Vec<Namespace>,
-    /// Declared mirrored fields: (namespace name, field), see [`Cache::mirror`].
-    mirrors: Vec<(Box<str>, Box<str>)>,
+    /// Declarations by namespace name, see [`Cache::mirror`] and [`Cache::record`].
+    declared: Vec<(Box<str>, Declared)>,
     storage: S,
     /// The counts of the call running now (see `counts.rs`).
     counted: Vec<counts::Counted>,
@@ -63,11 +64,11 @@ impl<S: Storage> Cache<S> {
     pub fn new(storage: S) -> Self {
         let namespaces = config::default_table()
             .into_iter()
-            .map(|c| Namespace::new(c, None))
+            .map(|c| Namespace::new(c, Declared::default()))
             .collect();
         Cache {
             namespaces,
-            mirrors: Vec::new(),
+            declared: Vec::new(),
             storage,
             counted: Vec::new(),
             depth: 0,
@@ -79,26 +80,49 @@ impl<S: Storage> Cache<S> {
     /// Declares `field`, a top-level field of the entries of `namespace`, a
     /// *mirror*: a copy of data whose durable home is another store. The field
     /// is dropped from every row written to storage and from every row read
-    /// from it; a generic [`set`](Cache::set) or [`set_many`](Cache::set_many)
-    /// of a value holding it is `InvalidJson`, since storage would never keep
-    /// it. [`set_json`](Cache::set_json) and [`refresh_json`](Cache::refresh_json)
-    /// accept it: they are how the owner of the other store keeps the copy.
-    /// Applies to the namespace of that name now and after every `configure`.
-    pub fn mirror(&mut self, namespace: &str, field: &str) {
-        self.mirrors.retain(|(ns, _)| &**ns != namespace);
-        self.mirrors.push((namespace.into(), field.into()));
+    /// from it. A generic [`set`](Cache::set) or [`set_many`](Cache::set_many)
+    /// of a value holding it is `InvalidJson` in a persisted namespace, since
+    /// storage would never keep it; in a memory-only namespace, where nothing
+    /// reaches storage, it primes the copy, and is `InvalidJson` unless the
+    /// field has `shape`. [`set_json`](Cache::set_json) and
+    /// [`refresh_json`](Cache::refresh_json) accept it: they are how the owner
+    /// of the other store keeps the copy. Applies to the namespace of that
+    /// name now and after every `configure`.
+    pub fn mirror(&mut self, namespace: &str, field: &str, shape: FieldShape) {
+        self.declare(namespace, |d| d.mirror = Some((field.into(), shape)));
+    }
+
+    /// Declares the entries of `namespace` *records*, objects of optional
+    /// fields in which an empty object means no entry: such an entry (after
+    /// its mirrored field is dropped) is written to storage as a delete, and
+    /// a stored `{}` row is neither loaded nor read through. Applies to the
+    /// namespace of that name now and after every `configure`.
+    pub fn record(&mut self, namespace: &str) {
+        self.declare(namespace, |d| d.record = true);
+    }
+
+    fn declare(&mut self, namespace: &str, change: impl Fn(&mut Declared)) {
+        match self.declared.iter_mut().find(|(ns, _)| &**ns == namespace) {
+            Some((_, declared)) => change(declared),
+            None => {
+                let mut declared = Declared::default();
+                change(&mut declared);
+                self.declared.push((namespace.into(), declared));
+            }
+        }
         for ns in &mut self.namespaces {
             if ns.name() == namespace {
-                ns.mirror = Some(field.into());
+                change(&mut ns.declared);
             }
         }
     }
 
-    fn mirror_of(&self, namespace: &str) -> Option<Box<str>> {
-        self.mirrors
+    fn declared_of(&self, namespace: &str) -> Declared {
+        self.declared
             .iter()
             .find(|(ns, _)| &**ns == namespace)
-            .map(|(_, field)| field.clone())
+            .map(|(_, declared)| declared.clone())
+            .unwrap_or_default()
     }
 
     /// The storage, for inspection.
@@ -192,6 +216,9 @@ impl<S: Storage> Cache<S> {
         };
         validate::value(&value).map_err(|e| stored_value_error(ns.name(), key, e))?;
         let value = ns.without_mirror(&value).into_owned();
+        if ns.is_empty_record(&value) {
+            return Ok(None);
+        }
         self.store(
             idx,
             vec![NewEntry::text(key.to_owned(), value.clone())],
@@ -259,7 +286,7 @@ impl<S: Storage> Cache<S> {
         validate::key(&key)?;
         validate::value(&value)?;
         let idx = self.index(namespace)?;
-        self.refuse_mirror(idx, &key, &value)?;
+        self.check_mirror(idx, &key, &value)?;
         self.store(idx, vec![NewEntry::text(key, value)], Mode::Mutation)
     }
 
@@ -318,18 +345,26 @@ impl<S: Storage> Cache<S> {
         self.store(idx, vec![entry], mode)
     }
 
-    /// Refuses a generic write of a value holding the namespace's mirrored field.
-    fn refuse_mirror(&self, idx: usize, key: &str, value: &str) -> Result<(), CacheError> {
+    /// Checks a generic write of a value holding the namespace's mirrored
+    /// field: refused in a persisted namespace, shape-checked in a memory-only
+    /// one (see [`Cache::mirror`]).
+    fn check_mirror(&self, idx: usize, key: &str, value: &str) -> Result<(), CacheError> {
         let ns = &self.namespaces[idx];
-        if ns.has_mirror(value) {
-            let field = ns.mirror.as_deref().unwrap_or_default();
+        let (Some(field_value), Some((field, shape))) =
+            (ns.mirrored_value(value), ns.declared.mirror.as_ref())
+        else {
+            return Ok(());
+        };
+        if ns.persistence().is_persisted() {
             return Err(CacheError::InvalidJson(format!(
                 "{}/{key}: the field {field:?} is kept in the bot's own table, not in the \
                  cache's rows; set it with the bot's API",
                 ns.name()
             )));
         }
-        Ok(())
+        shape.check(&field_value).map_err(|why| {
+            CacheError::InvalidJson(format!("{}/{key}: the field {field:?} {why}", ns.name()))
+        })
     }
 
     /// Stores every entry, in order, or none of them.
@@ -344,7 +379,7 @@ impl<S: Storage> Cache<S> {
         }
         let idx = self.index(namespace)?;
         for (key, value) in &entries {
-            self.refuse_mirror(idx, key, value)?;
+            self.check_mirror(idx, key, value)?;
         }
         let entries = entries
             .into_iter()

@@ -40,9 +40,9 @@ impl<S: Storage> Cache<S> {
         let wrote_removals = {
             let mut batch = Batch::default();
             if persistence == Persistence::OnChange && mode == Mode::Mutation {
-                batch
-                    .upsert
-                    .extend(entries.iter().map(|e| ns.row(&e.key, &e.value)));
+                for e in &entries {
+                    ns.push_row(&mut batch, &e.key, &e.value);
+                }
             }
             if persistence == Persistence::OnShutdown {
                 // The entries sequential sets would evict: untouched ones from
@@ -53,14 +53,14 @@ impl<S: Storage> Cache<S> {
                     .filter(|e| !ns.entries.contains(&*e.key))
                     .count();
                 let overflow = (ns.entries.len() + new_keys).saturating_sub(capacity);
-                let upserts = if overflow == 0 {
-                    Vec::new()
-                } else {
-                    evicted_dirty_rows(ns, &entries, overflow, &dirty_after)
-                };
-                if !upserts.is_empty() {
+                let mut evicted = Batch::default();
+                if overflow > 0 {
+                    push_evicted_dirty_rows(&mut evicted, ns, &entries, overflow, &dirty_after);
+                }
+                if !evicted.is_empty() {
                     ns.push_pending_removals(&mut batch);
-                    batch.upsert = upserts;
+                    batch.delete.append(&mut evicted.delete);
+                    batch.upsert = evicted.upsert;
                 }
             }
             if batch.is_empty() {
@@ -100,17 +100,18 @@ impl<S: Storage> Cache<S> {
     }
 }
 
-/// The rows an on-shutdown store of `entries` must write first: the dirty entries
-/// that `overflow` sequential sets would evict, untouched ones from the least
-/// recent end, then (if still over) the first new ones.
-fn evicted_dirty_rows<'a>(
+/// Adds to `batch` the rows an on-shutdown store of `entries` must write
+/// first: the dirty entries that `overflow` sequential sets would evict,
+/// untouched ones from the least recent end, then (if still over) the first
+/// new ones.
+fn push_evicted_dirty_rows<'a>(
+    batch: &mut Batch<'a>,
     ns: &'a Namespace,
     entries: &'a [NewEntry],
     mut overflow: usize,
     dirty_after: &dyn Fn(&Namespace, &str) -> bool,
-) -> Vec<crate::Row<'a>> {
+) {
     let planned = PlannedKeys::new(entries);
-    let mut upserts = Vec::new();
     for (key, entry) in ns.entries.iter().rev() {
         if overflow == 0 {
             break;
@@ -120,15 +121,14 @@ fn evicted_dirty_rows<'a>(
         }
         overflow -= 1;
         if entry.dirty {
-            upserts.push(ns.row(key, &entry.value));
+            ns.push_row(batch, key, &entry.value);
         }
     }
     for e in entries.iter().take(overflow) {
         if dirty_after(ns, &e.key) {
-            upserts.push(ns.row(&e.key, &e.value));
+            ns.push_row(batch, &e.key, &e.value);
         }
     }
-    upserts
 }
 
 /// Keeps only the last entry of each key, in the order of those last entries:
