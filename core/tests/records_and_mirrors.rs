@@ -233,3 +233,12 @@ fn field_shapes_say_what_is_wrong() {
     let why = invalid(cache.set("m", "no".into(), r#"{"f":null}"#.into()));
     assert!(why.contains("m/no") && why.contains("null"), "{why}");
 }
+
+#[test]
+fn a_value_that_only_names_the_mirrored_field_is_stored_as_written() {
+    let mut bot = BotCache::new(MockStorage::new());
+    let text = r#"{ "note" : "settings" }"#;
+    bot.cache().set(CHATS, "5".into(), text.into()).unwrap();
+    bot.cache().persist_all().unwrap();
+    assert_eq!(bot.cache_ref().storage().row(CHATS, "5"), Some(text));
+}
