@@ -249,6 +249,9 @@ fn call(h: &mut Harness, name: &str, a: &[Value]) -> Result<Outcome> {
             .call_forget_namespace(st, &string(arg(0)?)?)
             .map_err(trap)?))),
         "cache.forget-all" => Ok(Ok(json!(cache.call_forget_all(st).map_err(trap)?))),
+        "cache.pending-changes" => outcome(cache.call_pending_changes(st, &string(arg(0)?)?), |p| {
+            json!({"keys": p.keys, "cleared": p.cleared})
+        }),
         "bot.forget-chat-settings" => Ok(Ok(Value::Bool(
             bot.call_forget_chat_settings(st, int(arg(0)?)?).map_err(trap)?,
         ))),

@@ -7,8 +7,8 @@ use cache_core as core;
 
 use exports::gromozeka::cache::bot::SettingsMode;
 use exports::gromozeka::cache::types::{
-    CacheError, Change, HitBatch, LoadReport, NamespaceConfig, NamespaceStats, PersistReport,
-    Persistence, SkippedRow, SyncReport,
+    CacheError, Change, HitBatch, LoadReport, NamespaceConfig, NamespaceStats, Pending,
+    PersistReport, Persistence, SkippedRow, SyncReport,
 };
 use exports::gromozeka::cache::{bot, cache};
 use gromozeka::cache::{bot_storage, rows};
@@ -331,6 +331,14 @@ impl cache::Guest for Component {
                 expirations: s.expirations,
             })
             .collect()
+    }
+
+    fn pending_changes(namespace: String) -> Result<Pending, CacheError> {
+        let pending = with_cache(|c| c.pending_changes(&namespace))?;
+        Ok(Pending {
+            keys: pending.keys,
+            cleared: pending.cleared,
+        })
     }
 }
 

@@ -37,7 +37,7 @@ pub use declared::FieldShape;
 pub use error::{CacheError, StorageError, StorageErrorKind};
 pub use memory_storage::MemoryStorage;
 pub use mock_storage::{Call, FailRule, MockStorage};
-pub use namespace::NamespaceStats;
+pub use namespace::{NamespaceStats, Pending};
 pub use read_path::{Change, Read, MAX_KEYS as MAX_JOURNALED_KEYS};
 pub use storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
 pub use validate::{MAX_KEY_BYTES, MAX_VALUE_BYTES};

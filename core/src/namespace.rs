@@ -34,6 +34,15 @@ pub struct NamespaceStats {
     pub expirations: u64,
 }
 
+/// The changes of one namespace not yet written to storage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Keys of dirty entries and of pending deletes, sorted by byte value.
+    pub keys: Vec<String>,
+    /// A clear of the whole namespace is pending (before the changes above).
+    pub cleared: bool,
+}
+
 /// A cached value and whether storage has yet to see it.
 pub(crate) struct Entry {
     pub(crate) value: Box<str>,

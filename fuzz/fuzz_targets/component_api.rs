@@ -34,6 +34,7 @@ enum Call {
     Forget(NsName, Text),
     ForgetNamespace(NsName),
     ForgetAll,
+    PendingChanges(NsName),
     GetChatSettings(Id),
     SetChatSettings(Id, JsonText, bool),
     UnsetChatSetting(Id, Text),
@@ -245,6 +246,12 @@ fn apply(
             Ok(format!("{:?}", bot.cache().forget_all())),
             hosted(&what, svc.forget_all()),
         ),
+        Call::PendingChanges(ns) => {
+            let ns = ns.text();
+            let n = native(bot.cache().pending_changes(&ns).map(|p| (p.keys, p.cleared)));
+            let h = svc.pending_changes(&ns).map(|p| (p.keys, p.cleared));
+            (n, hosted(&what, h))
+        }
         Call::GetChatSettings(chat) => (
             native(bot.get_chat_settings(chat.get())),
             hosted(&what, svc.get_chat_settings(chat.get())),

@@ -73,7 +73,8 @@ pub mod bindings {
 
 pub use bindings::exports::gromozeka::cache::bot::SettingsMode;
 pub use bindings::exports::gromozeka::cache::types::{
-    CacheError, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, Persistence, SkippedRow,
+    CacheError, LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, Persistence,
+    SkippedRow,
 };
 pub use cache_core::Read;
 pub use error::Error;

@@ -142,6 +142,9 @@ export class Cache {
   /** Drops every clean entry of the persisted namespaces; the number dropped. */
   forgetAll() { return this.call('cache', 'forgetAll'); }
 
+  /** {keys, cleared}: the changes of an on-shutdown namespace not yet written (keys sorted). */
+  pendingChanges(namespace) { return this.call('cache', 'pendingChanges', namespace); }
+
   /** [{name, persistence, size, maxEntries, dirty, hits, misses, evictions}] with u64 counters as Numbers. */
   stats() {
     return this.call('cache', 'stats').map((s) => ({

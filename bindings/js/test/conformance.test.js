@@ -23,6 +23,7 @@ const CALLS = {
   'cache.forget': [['str', 'str'], 'bool'],
   'cache.forget-namespace': [['str'], 'count'],
   'cache.forget-all': [[], 'count'],
+  'cache.pending-changes': [['str'], 'pending'],
   'bot.forget-chat-settings': [['s64'], 'bool'],
   'bot.forget-user-data': [['s64', 's64'], 'bool'],
   'bot.get-chat-settings': [['s64'], 'json'],
@@ -143,6 +144,8 @@ function checkOk(kind, expected, actual) {
         const a = actual[i] ?? null;
         return (e === null) === (a === null) && (e === null || jsonTextEqual(e, a));
       }) ? null : bad();
+    case 'pending':
+      return actual.cleared === expected.cleared && show(actual.keys) === show(expected.keys) ? null : bad();
     case 'persist':
       return actual.written === expected.written && actual.deleted === expected.deleted ? null : bad();
     case 'load': {

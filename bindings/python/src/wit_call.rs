@@ -52,6 +52,7 @@ pub enum Out {
     Load(cache_host::LoadReport),
     Persist(cache_host::PersistReport),
     Stats(Vec<cache_host::NamespaceStats>),
+    Pending(cache_host::Pending),
 }
 
 /// The argument kinds of each WIT function, or `None` for an unknown name.
@@ -62,7 +63,7 @@ fn signature(name: &str) -> Option<&'static [&'static str]> {
         "cache.set" => &["str", "str", "str"],
         "cache.get-many" => &["str", "list"],
         "cache.set-many" => &["str", "pairs"],
-        "cache.clear-namespace" | "cache.forget-namespace" => &["str"],
+        "cache.clear-namespace" | "cache.forget-namespace" | "cache.pending-changes" => &["str"],
         "cache.load-from-storage" | "cache.persist-all" | "cache.stats" | "cache.forget-all" => &[],
         "bot.forget-chat-settings" | "bot.get-chat-settings" | "bot.get-chat-info" => &["int"],
         "bot.forget-user-data" | "bot.get-user-data" => &["int", "int"],
@@ -158,6 +159,7 @@ pub fn call(service: &Service, name: &str, args: &Args) -> Result<Out, Error> {
         "cache.forget" => Out::Bool(service.forget(s(a, 0), s(a, 1))?),
         "cache.forget-namespace" => Out::Count(service.forget_namespace(s(a, 0))?),
         "cache.forget-all" => Out::Count(service.forget_all()?),
+        "cache.pending-changes" => Out::Pending(service.pending_changes(s(a, 0))?),
         "bot.forget-chat-settings" => Out::Bool(service.forget_chat_settings(n(a, 0))?),
         "bot.forget-user-data" => Out::Bool(service.forget_user_data(n(a, 0), n(a, 1))?),
         "bot.get-chat-settings" => Out::Text(service.get_chat_settings(n(a, 0))?),
@@ -235,6 +237,12 @@ pub fn to_py<'py>(py: Python<'py>, out: Out) -> PyResult<Bound<'py, PyAny>> {
                 list.append(d)?;
             }
             list.into_any()
+        }
+        Out::Pending(pending) => {
+            let d = PyDict::new(py);
+            d.set_item("keys", pending.keys)?;
+            d.set_item("cleared", pending.cleared)?;
+            d.into_any()
         }
     })
 }

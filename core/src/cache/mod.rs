@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::{self, NamespaceConfig, Persistence};
 use crate::declared::{Declared, FieldShape};
-use crate::namespace::{Namespace, NamespaceStats};
+use crate::namespace::{Namespace, NamespaceStats, Pending};
 use crate::storage::{Batch, RowKey, Storage};
 use crate::{validate, CacheError};
 
@@ -446,6 +446,19 @@ impl<S: Storage> Cache<S> {
     /// One snapshot per namespace, in configuration order.
     pub fn stats(&self) -> Vec<NamespaceStats> {
         self.namespaces.iter().map(Namespace::stats).collect()
+    }
+
+    /// The changes of `namespace` not yet written; see `pending-changes` in
+    /// `wit/cache.wit`.
+    pub fn pending_changes(&self, namespace: &str) -> Result<Pending, CacheError> {
+        let ns = &self.namespaces[self.index(namespace)?];
+        let dirty = ns.entries.iter().filter(|(_, e)| e.dirty).map(|(k, _)| k);
+        let mut keys: Vec<String> = dirty.chain(&ns.deleted).map(|k| k.to_string()).collect();
+        keys.sort_unstable();
+        Ok(Pending {
+            keys,
+            cleared: ns.cleared,
+        })
     }
 }
 

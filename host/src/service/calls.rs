@@ -5,7 +5,9 @@ use super::lifecycle::report_unknown_namespaces;
 use super::{flatten, CacheService, Slot};
 use crate::imports::ServiceStorage;
 use crate::runtime::set_memory_limit;
-use crate::{Error, LoadReport, NamespaceConfig, NamespaceStats, PersistReport, SettingsMode};
+use crate::{
+    Error, LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, SettingsMode,
+};
 
 impl<S: ServiceStorage> CacheService<S> {
     // ----- the `cache` interface -----
@@ -104,6 +106,15 @@ impl<S: ServiceStorage> CacheService<S> {
     pub fn stats(&self) -> Result<Vec<NamespaceStats>, Error> {
         self.shared
             .call(|b, s| b.gromozeka_cache_cache().call_stats(s))
+    }
+
+    /// The changes of an on-shutdown namespace not yet written to storage (see
+    /// `pending-changes` in `wit/cache.wit`).
+    pub fn pending_changes(&self, namespace: &str) -> Result<Pending, Error> {
+        flatten(self.shared.call(|b, s| {
+            b.gromozeka_cache_cache()
+                .call_pending_changes(s, namespace)
+        }))
     }
 
     /// Drops the cached entry of `key` and its pending change without writing,
