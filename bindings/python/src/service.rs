@@ -319,6 +319,19 @@ impl NativeCache {
         Ok(out)
     }
 
+    /// The changes of an on-shutdown namespace that `persistAll` will write:
+    /// `{"keys": [...], "cleared": bool}`, keys of changed and deleted entries
+    /// sorted, and whether a clear of the whole namespace is pending. Other
+    /// namespaces have none.
+    #[pyo3(name = "getPendingChanges")]
+    fn get_pending_changes<'py>(&self, py: Python<'py>, namespace: &str) -> PyResult<Bound<'py, PyDict>> {
+        let pending = self.run(py, |s| s.pending_changes(namespace))?;
+        let out = PyDict::new(py);
+        out.set_item("keys", pending.keys)?;
+        out.set_item("cleared", pending.cleared)?;
+        Ok(out)
+    }
+
     /// Turns the read path on or off. On (the default), a repeated read
     /// (`get`, `getChatSettings`, `getChatInfo`, `getChatUserData`,
     /// `getUserState`) is answered from the host's copy of the component's

@@ -32,6 +32,7 @@ from ._bridge import (
     missing_methods,
     repository_method,
 )
+from ._aio_views import ChatsView, DirtyKeys
 from ._aio_support import (
     KeyLocks,
     SettingsObjects,
@@ -138,10 +139,13 @@ class CacheService(Generic[K, V]):
         self._flusher: asyncio.Task[None] | None = None
         self._locks = KeyLocks()
         self._settings: SettingsObjects[Any, Any] = SettingsObjects(str, str)
-        self.chats = NamespaceView(self._native, "chats")
+        self.chats = ChatsView(self._native, lambda: self._settings)
         self.chatUsers = NamespaceView(self._native, "chatUsers")
         self.users = NamespaceView(self._native, "users")
         self.chatPersistent = NamespaceView(self._native, "chatPersistent")
+        #: Per namespace, the keys whose changes ``persistAll`` will write (the
+        #: component's pending changes; see :class:`PendingKeys`).
+        self.dirtyKeys = DirtyKeys(self._native)
         self._hooks = _ShutdownHooks(self._native)
 
     @classmethod
