@@ -1,0 +1,147 @@
+"""What the bot's code does with the asyncio ``CacheService``'s views: caching
+settings with ``chats.set(chatId, {"settings": ...})``, reading and marking
+``dirtyKeys``, and entries that are empty records."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from async_fake_db import AsyncBotDatabase
+
+from gromozeka_cache import InvalidJsonError
+from gromozeka_cache.aio import CacheService
+
+
+class Key(enum.StrEnum):
+    LANG = "lang"
+    BAYES = "bayes"
+
+
+class Value:
+    """The bot's ``ChatSettingsValue`` has no ``__eq__``: only the same object is equal."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def toStr(self) -> str:
+        return self.text
+
+
+class Namespace(enum.StrEnum):
+    """The bot's ``CacheNamespace``."""
+
+    CHATS = "chats"
+    USERS = "users"
+
+
+@pytest.fixture
+def aio() -> Iterator[CacheService[Key, Value]]:
+    CacheService._instance = None
+    cache: CacheService[Key, Value] = CacheService.getInstance()
+    cache.useSettingsTypes(Key, Value)
+    yield cache
+    CacheService._instance = None
+
+
+def test_chats_set_caches_settings_as_the_objects_given(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+    db.chatSettings.settings[(5, "lang")] = ("de", 1)
+    en, on = Value("en"), Value("true")
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        aio.chats.set(5, {"settings": {Key.LANG: en, Key.BAYES: on}, "info": {"type": "group"}})
+        settings = await aio.getChatSettings(5)
+        assert settings == {Key.LANG: en, Key.BAYES: on}
+        assert settings[Key.LANG] is en and settings[Key.BAYES] is on
+        assert "chatSettings.getChatSettings" not in db.rec.names(), "served from the primed copy"
+        assert db.chatSettings.settings == {(5, "lang"): ("de", 1)}, "the database is not written"
+        entry = aio.chats.get(5)
+        assert entry["settings"][Key.LANG] is en and entry["info"] == {"type": "group"}
+        assert aio.chats[5]["settings"][Key.BAYES] is on
+        # Replacing the entry without settings drops the copy: the next read asks the database.
+        aio.chats.set(5, {"info": {"type": "group"}})
+        assert {k: v.toStr() for k, v in (await aio.getChatSettings(5)).items()} == {Key.LANG: "de"}
+        with pytest.raises(InvalidJsonError, match="settings"):
+            aio.chats.set(6, {"settings": ["not", "an", "object"]})
+        assert aio.chats.get(6) is None
+
+    asyncio.run(main())
+
+
+def test_chat_users_set_caches_user_data(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        aio.chatUsers.set("5:7", {"data": {"k": ["a", 1]}})
+        assert await aio.getChatUserData(5, 7) == {"k": ["a", 1]}
+        assert "userData.getUserData" not in db.rec.names()
+
+    asyncio.run(main())
+
+
+def test_dirty_keys_are_the_pending_changes_of_the_component(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        users = aio.dirtyKeys[Namespace.USERS]
+        assert len(users) == 0 and list(aio.dirtyKeys) == list(aio.getStats())
+        aio.setUserState(1, "step", {"page": 2})
+        assert 1 in users and "1" in users and 2 not in users
+        assert list(users) == ["1"] and repr(users) == "{'1'}"
+        assert aio.getStats()["users"]["dirty"] == len(users) == 1
+        await aio.persistAll()
+        assert len(users) == 0
+        writes = db.rec.names().count("cache.setCacheStorage")
+        # add(): the entry is written again by the next persistAll, as the bot's code expects.
+        users.add(1)
+        assert 1 in users
+        await aio.persistAll()
+        assert db.rec.names().count("cache.setCacheStorage") == writes + 1
+        # add() of a key the cache does not hold deletes the stored row.
+        db.cache.rows[("users", "2")] = json.dumps({"old": 1})
+        users.update([2])
+        await aio.persistAll()
+        assert ("cache.unsetCacheStorage", ("users", "2"), {}) in db.rec.calls
+        assert ("users", "2") not in db.cache.rows
+        # Memory-only namespaces never owe the database anything.
+        aio.chats.set(3, {"info": {}})
+        aio.dirtyKeys[Namespace.CHATS].add(3)
+        assert len(aio.dirtyKeys["chats"]) == 0
+        aio.clearNamespace(Namespace.USERS)
+        assert users.cleared and len(users) == 0
+        with pytest.raises(KeyError):
+            aio.dirtyKeys["nope"]
+
+    asyncio.run(main())
+
+
+def test_an_empty_record_is_deleted_and_never_loaded(
+    aio: CacheService[Key, Value], caplog: pytest.LogCaptureFixture
+) -> None:
+    db = AsyncBotDatabase()
+    for key, value in [("3", "{}"), ("4", json.dumps({"s": 1}))]:
+        db.cache.rows[("users", key)] = value
+        db.cache._stamps[("users", key)] = int(key)
+
+    async def main() -> None:
+        with caplog.at_level(logging.WARNING, logger="gromozeka_cache"):
+            await aio.injectDatabase(db)
+        assert not caplog.records, "an empty record is no fault"
+        assert len(aio.users) == 1 and aio.users.get(3) is None
+        aio.users.set(4, {})
+        assert aio.users.get(4) == {}, "held in memory as set"
+        await aio.persistAll()
+        assert ("cache.unsetCacheStorage", ("users", "4"), {}) in db.rec.calls
+        assert not [c for c in db.rec.calls if c[0] == "cache.setCacheStorage"]
+        assert ("users", "4") not in db.cache.rows
+
+    asyncio.run(main())
