@@ -147,6 +147,12 @@ class CacheService(Generic[K, V]):
         #: component's pending changes; see :class:`PendingKeys`).
         self.dirtyKeys = DirtyKeys(self._native)
         self._hooks = _ShutdownHooks(self._native)
+        self.onCreate()
+
+    def onCreate(self) -> None:
+        """Called once, when the process-wide instance is created. Does nothing
+        here; a subclass in the bot's own ``service.py`` sets its settings types
+        and registers its exit handler in it (README: "The bot's switch")."""
 
     @classmethod
     def getInstance(cls) -> CacheService[Any, Any]:
