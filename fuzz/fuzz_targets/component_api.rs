@@ -248,7 +248,11 @@ fn apply(
         ),
         Call::PendingChanges(ns) => {
             let ns = ns.text();
-            let n = native(bot.cache().pending_changes(&ns).map(|p| (p.keys, p.cleared)));
+            let n = native(
+                bot.cache()
+                    .pending_changes(&ns)
+                    .map(|p| (p.keys, p.cleared)),
+            );
             let h = svc.pending_changes(&ns).map(|p| (p.keys, p.cleared));
             (n, hosted(&what, h))
         }

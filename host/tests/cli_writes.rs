@@ -104,9 +104,12 @@ fn write_back_options_are_checked_and_used() {
             "set",
             "chats",
             "1",
-            "{}",
+            r#"{"a":1}"#,
         ],
     );
     assert_code(&out, 0);
-    assert_eq!(text(&run(&db, &["get", "chats", "1"]).stdout).trim(), "{}");
+    assert_eq!(
+        text(&run(&db, &["get", "chats", "1"]).stdout).trim(),
+        r#"{"a":1}"#
+    );
 }

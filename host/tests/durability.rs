@@ -164,7 +164,7 @@ fn corrupt_rows_are_skipped_and_reported_and_the_rest_loads() {
                  INSERT INTO cache_storage VALUES ('chats', 'badjson', '{not json', 2);
                  INSERT INTO cache_storage VALUES ('chats', 'empty', '', 3);
                  INSERT INTO cache_storage VALUES ('chats', 'null', 'null', 4);
-                 INSERT INTO cache_storage VALUES ('chatUsers', '1:2', '{\"data\":{}}', 5);
+                 INSERT INTO cache_storage VALUES ('chatUsers', '1:2', '{\"data\":{},\"n\":1}', 5);
                  INSERT INTO cache_storage VALUES ('nosuchns', 'k', '{}', 6);",
             )
             .unwrap();

@@ -324,7 +324,11 @@ impl NativeCache {
     /// sorted, and whether a clear of the whole namespace is pending. Other
     /// namespaces have none.
     #[pyo3(name = "getPendingChanges")]
-    fn get_pending_changes<'py>(&self, py: Python<'py>, namespace: &str) -> PyResult<Bound<'py, PyDict>> {
+    fn get_pending_changes<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let pending = self.run(py, |s| s.pending_changes(namespace))?;
         let out = PyDict::new(py);
         out.set_item("keys", pending.keys)?;

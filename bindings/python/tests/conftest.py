@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot_types import Key, Value
+
 from gromozeka_cache import CacheService
+from gromozeka_cache.aio import CacheService as AsyncCacheService
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +30,13 @@ def cache() -> Iterator[CacheService]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "bot.db"
+
+
+@pytest.fixture
+def aio() -> Iterator[AsyncCacheService[Key, Value]]:
+    """A fresh asyncio ``CacheService`` with the bot's kind of settings types."""
+    AsyncCacheService._instance = None
+    service: AsyncCacheService[Key, Value] = AsyncCacheService.getInstance()
+    service.useSettingsTypes(Key, Value)
+    yield service
+    AsyncCacheService._instance = None

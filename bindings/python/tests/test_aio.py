@@ -5,47 +5,16 @@ with concurrent hits, two event loops in turn, and calls after ``aclose()``."""
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from async_fake_db import AsyncBotDatabase
+from bot_types import Key, Value
 
 from gromozeka_cache import CacheClosedError, StorageError
 from gromozeka_cache.aio import CacheService
-
-
-class Key(enum.StrEnum):
-    LANG = "lang"
-    MODEL = "model"
-
-
-class Value:
-    """A settings value type of the bot's kind: built from text, written with toStr()."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def toStr(self) -> str:
-        return self.text
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Value) and other.text == self.text
-
-    def __repr__(self) -> str:
-        return f"Value({self.text!r})"
-
-
-@pytest.fixture
-def aio() -> Iterator[CacheService[Key, Value]]:
-    CacheService._instance = None
-    cache: CacheService[Key, Value] = CacheService.getInstance()
-    cache.useSettingsTypes(Key, Value)
-    yield cache
-    CacheService._instance = None
 
 
 def run(coro: Any) -> Any:

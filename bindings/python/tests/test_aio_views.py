@@ -8,29 +8,14 @@ import asyncio
 import enum
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from async_fake_db import AsyncBotDatabase
+from bot_types import Key, Value
 
 from gromozeka_cache import InvalidJsonError
 from gromozeka_cache.aio import CacheService
-
-
-class Key(enum.StrEnum):
-    LANG = "lang"
-    BAYES = "bayes"
-
-
-class Value:
-    """The bot's ``ChatSettingsValue`` has no ``__eq__``: only the same object is equal."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def toStr(self) -> str:
-        return self.text
 
 
 class Namespace(enum.StrEnum):
@@ -38,15 +23,6 @@ class Namespace(enum.StrEnum):
 
     CHATS = "chats"
     USERS = "users"
-
-
-@pytest.fixture
-def aio() -> Iterator[CacheService[Key, Value]]:
-    CacheService._instance = None
-    cache: CacheService[Key, Value] = CacheService.getInstance()
-    cache.useSettingsTypes(Key, Value)
-    yield cache
-    CacheService._instance = None
 
 
 def test_chats_set_caches_settings_as_the_objects_given(aio: CacheService[Key, Value]) -> None:

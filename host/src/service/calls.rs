@@ -111,10 +111,10 @@ impl<S: ServiceStorage> CacheService<S> {
     /// The changes of an on-shutdown namespace not yet written to storage (see
     /// `pending-changes` in `wit/cache.wit`).
     pub fn pending_changes(&self, namespace: &str) -> Result<Pending, Error> {
-        flatten(self.shared.call(|b, s| {
-            b.gromozeka_cache_cache()
-                .call_pending_changes(s, namespace)
-        }))
+        flatten(
+            self.shared
+                .call(|b, s| b.gromozeka_cache_cache().call_pending_changes(s, namespace)),
+        )
     }
 
     /// Drops the cached entry of `key` and its pending change without writing,
