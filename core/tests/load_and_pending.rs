@@ -375,3 +375,38 @@ fn an_on_change_clear_deletes_the_stored_rows() {
     assert_eq!(cache.storage().row("c", "new"), None);
     assert_eq!(cache.get("c", "old"), Ok(None));
 }
+
+#[test]
+fn pending_changes_name_the_keys_persist_all_will_write() {
+    let mut cache = Cache::new(MockStorage::new());
+    cache
+        .configure(vec![
+            ns("s", 10, Persistence::OnShutdown),
+            ns("m", 10, Persistence::MemoryOnly),
+        ])
+        .unwrap();
+    let pending = |c: &Cache<MockStorage>, name: &str| {
+        let p = c.pending_changes(name).expect("a configured namespace");
+        (p.keys, p.cleared)
+    };
+    assert_eq!(pending(&cache, "s"), (vec![], false));
+    cache.set("s", "b".into(), "1".into()).unwrap();
+    cache.set("s", "a".into(), "2".into()).unwrap();
+    cache.delete("s", "c").unwrap();
+    cache.set("m", "x".into(), "1".into()).unwrap();
+    assert_eq!(
+        pending(&cache, "s"),
+        (vec!["a".into(), "b".into(), "c".into()], false),
+        "changed and deleted keys, sorted"
+    );
+    assert_eq!(pending(&cache, "m"), (vec![], false), "memory-only owes nothing");
+    cache.persist_all().unwrap();
+    assert_eq!(pending(&cache, "s"), (vec![], false));
+    cache.clear_namespace("s").unwrap();
+    cache.set("s", "d".into(), "1".into()).unwrap();
+    assert_eq!(pending(&cache, "s"), (vec!["d".into()], true));
+    assert!(matches!(
+        cache.pending_changes("nope"),
+        Err(CacheError::UnknownNamespace(name)) if name == "nope"
+    ));
+}

@@ -100,6 +100,26 @@ impl NativeCache {
         }
     }
 
+    /// The answer of `read` from the host's copy, if one may be served now
+    /// (as in [`read_py`](Self::read_py)), else `None` without entering the
+    /// component. `kept`: the memo's own objects (see [`crate::memo::ValueMemo::kept`]).
+    pub(crate) fn peek_py<'py>(
+        &self,
+        py: Python<'py>,
+        read: Read<&str>,
+        kept: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(text) = self.service.try_read_copy(read) else {
+            return Ok(None);
+        };
+        let value = if kept {
+            self.memo.kept(py, &text)?
+        } else {
+            self.memo.to_py(py, &text, read.namespace())?
+        };
+        Ok(Some(value))
+    }
+
     /// Replaces the storage under the gate (starting its change feed, if it has
     /// one) and returns the previous one (dropped by the caller with the GIL held,
     /// since it may hold Python objects).

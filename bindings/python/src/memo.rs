@@ -87,13 +87,30 @@ impl ValueMemo {
         text: &Arc<str>,
         namespace: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.convert(py, text, Some(namespace))
+    }
+
+    /// `text` as the memo's own objects whatever the namespace, for callers in
+    /// this package that never mutate them nor hand them out: the same object
+    /// while the copy is unchanged (a new one when it is not memoized).
+    pub fn kept<'py>(&self, py: Python<'py>, text: &Arc<str>) -> PyResult<Bound<'py, PyAny>> {
+        self.convert(py, text, None)
+    }
+
+    /// `namespace`: `None` means shared.
+    fn convert<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Arc<str>,
+        namespace: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         // Only ever locked with the GIL held, briefly; if another thread holds it
         // (a free-threaded build), parse instead of waiting.
         let Ok(mut table) = self.table.try_lock() else {
             return json_to_py(py, text);
         };
         let table = &mut *table;
-        let shared = table.shared.iter().any(|ns| &**ns == namespace);
+        let shared = namespace.is_none_or(|namespace| table.shared.iter().any(|ns| &**ns == namespace));
         let set = &mut table.sets[set_of(text)];
         for way in 0..2 {
             if let Some((memo_text, value, flat)) = set.ways[way].as_ref() {

@@ -139,9 +139,12 @@ class SettingsObjects(Generic[K, V]):
         self._made: dict[Any, tuple[dict[str, str], dict[str, tuple[K, V]], dict[K, V] | None]] = {}
 
     def out(self, slot: Any, stored: dict[str, str]) -> dict[K, V]:
-        """``stored`` (text key -> text value) as a new dict of the bot's objects."""
+        """``stored`` (text key -> text value) as a new dict of the bot's objects.
+        ``stored`` is kept, never mutated: the caller hands it over (the read
+        path's memo passes the same dict while the settings are unchanged, so
+        a hit is an identity check)."""
         made = self._made.get(slot)
-        if made is not None and made[2] is not None and made[0] == stored:
+        if made is not None and made[2] is not None and (made[0] is stored or made[0] == stored):
             return dict(made[2])
         texts, pairs = (made[0], made[1]) if made is not None else ({}, {})
         fresh: dict[str, tuple[K, V]] = {}
@@ -151,7 +154,7 @@ class SettingsObjects(Generic[K, V]):
         result = dict(fresh.values())
         if made is None and len(self._made) >= self.SLOTS:
             self._made.clear()
-        self._made[slot] = (dict(stored), fresh, result)
+        self._made[slot] = (stored, fresh, result)
         return dict(result)
 
     def remember(self, slot: Any, text_key: str, text_value: str, key: K, value: V) -> None:

@@ -63,7 +63,9 @@ class ChatsView(NamespaceView):
 
     def _out(self, key: Any, value: Any) -> Any:
         if isinstance(value, dict) and isinstance(value.get("settings"), dict):
-            value["settings"] = self._objects().out(_settings_slot(entry_key(key)), value["settings"])
+            # A new dict: with shareValues("chats") `value` is the cache's own.
+            settings = self._objects().out(_settings_slot(entry_key(key)), value["settings"])
+            return {**value, "settings": settings}
         return value
 
 

@@ -279,7 +279,10 @@ class CacheService(Generic[K, V]):
 
     async def getChatSettings(self, chatId: int) -> dict[K, V]:
         """The chat's settings, read from the database on first use."""
-        stored = await self._call(("chat", chatId), self._native.getChatSettings, chatId)
+        # A hit from the host's copy needs no storage scope and no lock.
+        stored = self._native._peekChatSettings(chatId)
+        if stored is None:
+            stored = await self._call(("chat", chatId), self._native.getChatSettings, chatId)
         return self._settings.out(("chat", chatId), stored)
 
     async def setChatSetting(self, chatId: int, key: K, value: V, *, userId: int) -> None:
@@ -442,7 +445,9 @@ class CacheService(Generic[K, V]):
 
     async def getChatUserData(self, chatId: int, userId: int) -> dict[str, Any]:
         """The user's data in the chat, read from the database on first use."""
-        data: dict[str, Any] = await self._call(("user", chatId, userId), self._native.getUserData, chatId, userId)
+        data = self._native._peekUserData(chatId, userId)
+        if data is None:
+            data = await self._call(("user", chatId, userId), self._native.getUserData, chatId, userId)
         return data
 
     async def setChatUserData(self, chatId: int, userId: int, key: str, value: Any) -> None:
