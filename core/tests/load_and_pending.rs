@@ -399,7 +399,11 @@ fn pending_changes_name_the_keys_persist_all_will_write() {
         (vec!["a".into(), "b".into(), "c".into()], false),
         "changed and deleted keys, sorted"
     );
-    assert_eq!(pending(&cache, "m"), (vec![], false), "memory-only owes nothing");
+    assert_eq!(
+        pending(&cache, "m"),
+        (vec![], false),
+        "memory-only owes nothing"
+    );
     cache.persist_all().unwrap();
     assert_eq!(pending(&cache, "s"), (vec![], false));
     cache.clear_namespace("s").unwrap();

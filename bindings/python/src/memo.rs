@@ -110,7 +110,8 @@ impl ValueMemo {
             return json_to_py(py, text);
         };
         let table = &mut *table;
-        let shared = namespace.is_none_or(|namespace| table.shared.iter().any(|ns| &**ns == namespace));
+        let shared =
+            namespace.is_none_or(|namespace| table.shared.iter().any(|ns| &**ns == namespace));
         let set = &mut table.sets[set_of(text)];
         for way in 0..2 {
             if let Some((memo_text, value, flat)) = set.ways[way].as_ref() {

@@ -565,13 +565,24 @@ impl NativeCache {
     /// `getChatSettings` if the host's copy answers it now, as the memo's own
     /// dict (never to be mutated or handed out: the asyncio class converts it);
     /// else `None`, without entering the component.
-    fn _peekChatSettings<'py>(&self, py: Python<'py>, chat_id: i64) -> PyResult<Option<Bound<'py, PyAny>>> {
+    #[pyo3(name = "_peekChatSettings")]
+    fn peek_chat_settings<'py>(
+        &self,
+        py: Python<'py>,
+        chat_id: i64,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.peek_py(py, Read::ChatSettings(chat_id), true)
     }
 
     /// `getUserData` if the host's copy answers it now (a new dict); else
     /// `None`, without entering the component.
-    fn _peekUserData<'py>(&self, py: Python<'py>, chat_id: i64, user_id: i64) -> PyResult<Option<Bound<'py, PyAny>>> {
+    #[pyo3(name = "_peekUserData")]
+    fn peek_user_data<'py>(
+        &self,
+        py: Python<'py>,
+        chat_id: i64,
+        user_id: i64,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.peek_py(py, Read::UserData { chat_id, user_id }, false)
     }
 

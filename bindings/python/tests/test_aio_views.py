@@ -121,3 +121,32 @@ def test_an_empty_record_is_deleted_and_never_loaded(
         assert ("users", "4") not in db.cache.rows
 
     asyncio.run(main())
+
+
+def test_async_hits_are_served_from_the_host_copy_and_see_every_change(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+    db.chatSettings.settings[(5, "lang")] = ("de", 1)
+    db.userData.data[(7, 5, "k")] = json.dumps(1)
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        first = await aio.getChatSettings(5)
+        data = await aio.getChatUserData(5, 7)
+        served = aio._native.getReadPathStats()["served"]
+        for _ in range(10):
+            again = await aio.getChatSettings(5)
+            assert again == first and again is not first, "a new dict, the same objects"
+            assert again[Key.LANG] is first[Key.LANG]
+            assert await aio.getChatUserData(5, 7) == data == {"k": 1}
+        # Only the first hit of each may enter the component (to learn of changes first).
+        assert aio._native.getReadPathStats()["served"] >= served + 18
+        again["x"] = Value("mutated")  # the caller's dict, not the cache's
+        assert Key.LANG in await aio.getChatSettings(5) and "x" not in await aio.getChatSettings(5)
+        await aio.setChatSetting(5, Key.LANG, Value("en"), userId=3)
+        assert {k: v.toStr() for k, v in (await aio.getChatSettings(5)).items()} == {Key.LANG: "en"}
+        await aio.setChatUserData(5, 7, "k", 2)
+        assert await aio.getChatUserData(5, 7) == {"k": 2}
+        await aio.unsetChatUserData(5, 7, "k")
+        assert await aio.getChatUserData(5, 7) == {}
+
+    asyncio.run(main())

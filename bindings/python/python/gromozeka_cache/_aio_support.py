@@ -144,8 +144,12 @@ class SettingsObjects(Generic[K, V]):
         path's memo passes the same dict while the settings are unchanged, so
         a hit is an identity check)."""
         made = self._made.get(slot)
-        if made is not None and made[2] is not None and (made[0] is stored or made[0] == stored):
-            return dict(made[2])
+        if made is not None and made[2] is not None:
+            if made[0] is stored:
+                return dict(made[2])
+            if made[0] == stored:
+                self._made[slot] = (stored, made[1], made[2])  # identity from now on
+                return dict(made[2])
         texts, pairs = (made[0], made[1]) if made is not None else ({}, {})
         fresh: dict[str, tuple[K, V]] = {}
         for k, v in stored.items():
