@@ -40,7 +40,7 @@ pub use mock_storage::{Call, FailRule, MockStorage};
 pub use namespace::{NamespaceStats, Pending};
 pub use read_path::{Change, Read, MAX_KEYS as MAX_JOURNALED_KEYS};
 pub use storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
-pub use validate::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+pub use validate::{MAX_DEPTH, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
 /// What [`Cache::load_from_storage`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

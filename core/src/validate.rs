@@ -6,6 +6,10 @@ use crate::CacheError;
 pub const MAX_KEY_BYTES: usize = 1024;
 /// Longest value accepted, in bytes of JSON text (1 MiB).
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
+/// Deepest nesting of arrays and objects a value may have: below the 128 levels
+/// at which serde_json (the Python and Rust hosts' reader) stops, so every host
+/// can read every value the cache stores.
+pub const MAX_DEPTH: usize = 100;
 
 /// Refuses keys over [`MAX_KEY_BYTES`].
 pub(crate) fn key(key: &str) -> Result<(), CacheError> {
@@ -47,5 +51,49 @@ pub(crate) fn json(text: &str) -> Result<(), String> {
     if text.trim() == "null" {
         return Err("value is JSON null; delete the key instead".to_owned());
     }
+    if nested_deeper_than(text, MAX_DEPTH) {
+        return Err(too_deep());
+    }
     Ok(())
+}
+
+/// Refuses JSON `text` nested deeper than [`MAX_DEPTH`].
+pub(crate) fn depth(text: &str) -> Result<(), CacheError> {
+    if nested_deeper_than(text, MAX_DEPTH) {
+        return Err(CacheError::InvalidJson(too_deep()));
+    }
+    Ok(())
+}
+
+fn too_deep() -> String {
+    format!("value is nested deeper than {MAX_DEPTH} levels of arrays and objects")
+}
+
+/// Whether the JSON `text` nests arrays and objects more than `max` levels deep.
+fn nested_deeper_than(text: &str, max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }

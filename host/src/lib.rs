@@ -76,7 +76,7 @@ pub use bindings::exports::gromozeka::cache::types::{
     CacheError, LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, Persistence,
     SkippedRow,
 };
-pub use cache_core::Read;
+pub use cache_core::{Read, MAX_DEPTH as MAX_VALUE_DEPTH};
 pub use error::Error;
 pub use imports::ServiceStorage;
 pub use limits::Limits;

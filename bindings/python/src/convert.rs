@@ -14,8 +14,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// Deepest nesting accepted from Python (the component's own JSON parser allows 128).
-const MAX_DEPTH: usize = 128;
+/// Deepest nesting of lists and dicts accepted from Python: the component's limit,
+/// checked here too so that a deep or self-containing value fails before the
+/// call, as `InvalidJsonError`.
+const MAX_DEPTH: usize = cache_host::MAX_VALUE_DEPTH;
 
 /// Parses JSON text into a Python object. The text comes from the component, which
 /// validated it; a parse failure is still an error, never a panic.
@@ -109,11 +111,18 @@ fn write_str(out: &mut Vec<u8>, s: &str) -> PyResult<()> {
     serde_json::to_writer(out, s).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// Writes `value`, which `depth` lists and dicts enclose, as JSON.
 fn write_value(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
-    if depth > MAX_DEPTH {
-        return Err(PyValueError::new_err(format!(
-            "value nested deeper than {MAX_DEPTH} levels"
-        )));
+    let container = value.cast::<PyDict>().is_ok()
+        || value.cast::<PyList>().is_ok()
+        || value.cast::<PyTuple>().is_ok();
+    if container && depth >= MAX_DEPTH {
+        return Err(crate::errors::to_py(
+            value.py(),
+            cache_host::Error::InvalidJson(format!(
+                "value is nested deeper than {MAX_DEPTH} levels of lists and dicts"
+            )),
+        ));
     }
     if let Ok(s) = value.cast::<PyString>() {
         return write_str(out, s.to_str()?);

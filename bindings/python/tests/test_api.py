@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -308,3 +309,35 @@ def test_results_are_fresh_objects_the_caller_may_mutate(cache: CacheService) ->
     settings = cache.getChatSettings(5)
     settings["a"] = "2"
     assert cache.getChatSettings(5) == {"a": "1"}
+
+
+def test_values_nest_at_most_100_levels_on_every_way_in(cache: CacheService, db_path: Path) -> None:
+    def nested(levels: int) -> Any:
+        value: Any = 1
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    cache.set("users", "ok", nested(100))
+    assert cache.get("users", "ok") == nested(100)
+    for deep in (nested(101), nested(5000), {"a": nested(100)}):
+        with pytest.raises(InvalidJsonError, match="nested deeper than 100"):
+            cache.set("users", "deep", deep)
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(InvalidJsonError):
+        cache.set("users", "loop", loop)
+    assert cache.get("users", "deep") is None and cache.get("users", "loop") is None
+    # A row another program stored too deep is skipped at load and named, not served.
+    cache.injectDatabase(db_path)
+    cache.close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO cache_storage (namespace, key, value, updated_at) VALUES ('chats', '9', ?, 1)",
+            ("[" * 200 + "]" * 200,),
+        )
+    CacheService.resetInstance()
+    again = CacheService.getInstance()
+    report = again.injectDatabase(db_path)
+    assert [(r["namespace"], r["key"]) for r in report["skipped"]] == [("chats", "9")]
+    assert "nested deeper" in report["skipped"][0]["reason"]

@@ -337,6 +337,7 @@ impl<S: Storage> Cache<S> {
         // pays for stripping it.
         validate::value_size(&text)
             .or_else(|_| validate::value_size(&self.namespaces[idx].without_mirror(&text)))?;
+        validate::depth(&text)?;
         let entry = NewEntry {
             key: key.into_boxed_str(),
             value: text.into_boxed_str(),
