@@ -16,7 +16,7 @@ const appendTo = args.includes('--append') ? args[args.indexOf('--append') + 1] 
 const ROUNDS = quick ? { warmup: 1, reps: 3 } : { warmup: 3, reps: 15 };
 const HOT_ENTRIES = 1000;
 const HOT_OPS = 10_000;
-/** Rows already stored when the write measurements run (issue 11 measured sql.js at 10k rows). */
+/** Rows already stored when the write measurements run (the former sql.js storage was measured at 10k rows). */
 const STORED_ROWS = 10_000;
 const WRITE_OPS = 500;
 
@@ -118,7 +118,7 @@ try {
   }
   notes.push(`Node ${process.version}, better-sqlite3 through bindings/js; ${ROUNDS.reps} timed rounds after ${ROUNDS.warmup} warm-up, `
     + `interleaved; hot rows ${HOT_OPS} gets per round over ${HOT_ENTRIES} keys, write rows ${WRITE_OPS} calls per round, each `
-    + 'one IMMEDIATE transaction on a WAL file (synchronous = NORMAL). Issue 11 measured the former sql.js storage at 4.4 ms '
+    + 'one IMMEDIATE transaction on a WAL file (synchronous = NORMAL). The former sql.js storage measured 4.4 ms '
     + 'per write and 7.8 ms per `setUserData` at 10k rows.');
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -1,14 +1,15 @@
 """The seed's CacheService in pure Python: the bench's baseline.
 
-The code between the markers is copied verbatim from
-/work/shared/seed/cache-service-design-v2.md (both of its files, models.py and
-service.py, in the order the design gives them). Only what the copy needs to run
+The code between the markers is copied verbatim from the seed's design
+document, cache-service-design-v2.md (the project's starting point, not kept in
+this repository): both of its files, models.py and service.py, in the order the
+design gives them. Only what the copy needs to run
 is added before it: the seed's code uses `StrEnum` without importing it.
 """
 
 from enum import StrEnum  # noqa: F401  (used by the seed's code below)
 
-# ---- copied verbatim from /work/shared/seed/cache-service-design-v2.md ----
+# ---- copied verbatim from the seed's cache-service-design-v2.md ----
 # internal/cache/models.py
 from enum import Enum
 from typing import Any, Dict, Optional

@@ -1,6 +1,6 @@
 //! `just bench`: measures the cache component against what users would use
 //! instead, as ratios measured side by side in one run, and writes the table to
-//! `BENCHMARKS.md` (see `bench/README.md` and issue 4).
+//! `BENCHMARKS.md` (the method and the analysis of each row: `bench/ANALYSIS.md`).
 //!
 //! ```text
 //! cache-bench [--out BENCHMARKS.md] [--quick] [--no-callgrind]

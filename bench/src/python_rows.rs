@@ -133,7 +133,7 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
         let pkg = get(call, "gromozeka_cache")?;
         report.lines.push(Line {
             row: "Py",
-            what: format!("`{call}`: the old wasmtime-py package's time (issue 9) ÷ package time"),
+            what: format!("`{call}`: the first Python package's time (wasmtime-py, since removed) ÷ package time"),
             subject: format!("{} /call", ns(pkg)),
             baseline: format!("{old_us} µs /call (recorded, the host is removed)"),
             value: old_us * 1000.0 / pkg,

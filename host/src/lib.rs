@@ -1,4 +1,4 @@
-//! `cache-host`: runs the cache component (`wit/`, world `cache-service`) inside
+//! `cache-host`: runs the cache component (`wit/`, world `bot-service`) inside
 //! wasmtime, over SQLite or PostgreSQL, for a Rust program.
 //!
 //! A newcomer's map of the crate:

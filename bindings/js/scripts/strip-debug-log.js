@@ -4,7 +4,7 @@
 // and in the task/async-state helpers it runs: createNewCurrentTask, enterSync, resolve, exit,
 // ...), and `_debugLog` reads `globalThis.process.env.JCO_DEBUG` each time. `process.env` is
 // an interceptor that copies the variable out of the C environment, and each call also builds
-// its argument object: ~39% of a hot `get` in issue 16 (3.6 -> 1.7 us here once stripped).
+// its argument object: ~39% of a hot `get` (3.6 -> 1.7 us here once stripped).
 // jco has no option to omit them.
 // Cost: JCO_DEBUG no longer has any effect on gen/cache.js (to debug jco's runtime, run
 // `jco transpile` by hand).
