@@ -130,3 +130,42 @@ fn storage_and_component_failures_exit_3() {
     let err = one_line_failure(&out, FAILED);
     assert!(err.contains("/nonexistent/cache.wasm"), "{err}");
 }
+
+#[test]
+fn stored_names_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    assert_code(&run(&db, &["set", "chats", "1", r#"{"a":1}"#]), 0);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for name in ["red\u{1b}[31m", "nul\0x", "\u{202e}txt.exe", "line\nbreak"] {
+            conn.execute(
+                "INSERT INTO cache_storage (namespace, key, value, updated_at) VALUES (?1, 'k', '1', 1)",
+                [name],
+            )
+            .unwrap();
+        }
+    }
+    let out = run(&db, &["inspect"]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    for raw in ['\u{1b}', '\0', '\u{202e}'] {
+        assert!(
+            !stdout.contains(raw),
+            "{raw:?} reached the terminal: {stdout:?}"
+        );
+    }
+    for shown in [
+        r"red\u{1b}[31m",
+        r"nul\u{0}x",
+        r"\u{202e}txt.exe",
+        r"line\u{a}break",
+    ] {
+        assert!(stdout.contains(shown), "{shown} missing: {stdout}");
+    }
+    assert_eq!(
+        stdout.lines().count(),
+        8,
+        "one line per namespace: {stdout}"
+    );
+}

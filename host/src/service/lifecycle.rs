@@ -192,7 +192,7 @@ impl<S: ServiceStorage> Shared<S> {
                     &mut report,
                 );
                 for row in &report.skipped {
-                    tracing::warn!(namespace = %row.namespace, key = %row.key, reason = %row.reason, "stored row skipped at load");
+                    tracing::warn!(namespace = ?row.namespace, key = ?row.key, reason = ?row.reason, "stored row skipped at load");
                 }
                 timing.load = t2.elapsed();
                 tracing::debug!(

@@ -416,7 +416,7 @@ fn print_stats(cache: &Service) -> Result<(), Failure> {
     for s in cache.stats()? {
         outln!(
             "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
-            s.name,
+            out::shown(&s.name),
             persistence_name(s.persistence),
             s.size,
             s.max_entries,
@@ -461,7 +461,7 @@ fn inspect(db: &Path) -> Result<(), Failure> {
     };
     outln!("{:<20} {:>10} {:>14}", "namespace", "rows", "bytes");
     for (namespace, rows, bytes) in &namespaces {
-        outln!("{:<20} {:>10} {:>14}", namespace, rows, bytes);
+        outln!("{:<20} {:>10} {:>14}", out::shown(namespace), rows, bytes);
     }
     outln!("{:<20} {:>10}", "(chat_settings)", chat_settings_rows);
     outln!("{:<20} {:>10}", "(user_data)", user_data_rows);

@@ -47,3 +47,26 @@ macro_rules! outln {
     };
 }
 pub(crate) use outln;
+
+/// `name` (a namespace or key read from storage) safe to print on a terminal:
+/// control characters (NUL, ESC, newlines, ...) and the invisible characters
+/// that reorder or hide text (bidirectional overrides, zero-width ones) are
+/// shown as `\u{..}` escapes; everything else as it is.
+pub fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !name.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if hidden(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}

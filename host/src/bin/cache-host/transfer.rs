@@ -22,7 +22,7 @@ use cache_host::{Inspect, NamespaceConfig, Persistence, Policy, Storage};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{self, Failure};
-use crate::out::outln;
+use crate::out::{self, outln};
 use crate::Cli;
 
 /// One line of an export.
@@ -55,8 +55,10 @@ pub fn export(db: &Path) -> Result<u8, Failure> {
                 Ok(value) => value,
                 Err(reason) => {
                     eprintln!(
-                        "cache-host: {}/{}: not exported: {reason}",
-                        usage.namespace, row.key
+                        "cache-host: {}/{}: not exported: {}",
+                        out::shown(&usage.namespace),
+                        out::shown(&row.key),
+                        out::shown(&reason)
                     );
                     unreadable += 1;
                     continue;
