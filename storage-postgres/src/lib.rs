@@ -292,8 +292,13 @@ impl PostgresStorage {
         for sql in schema::ALL_STATEMENTS {
             let statement = client.prepare(sql).map_err(|e| {
                 let base = open("check the tables", e);
+                // A table another transaction holds (lock_timeout) or a lost
+                // server says nothing about the columns.
+                if matches!(base.kind, StorageErrorKind::Unavailable | StorageErrorKind::Busy) {
+                    return base;
+                }
                 StorageError::new(
-                    if base.kind == StorageErrorKind::Unavailable { base.kind } else { StorageErrorKind::Schema },
+                    StorageErrorKind::Schema,
                     format!(
                         "{}; the tables of {} do not have the columns the cache needs (schema/postgres/migrations)",
                         base.message, self.server

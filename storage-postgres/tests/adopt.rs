@@ -201,3 +201,25 @@ fn a_server_that_is_not_there_is_unavailable() {
     let err = PostgresStorage::open("mysql://x").expect_err("not a PostgreSQL URL");
     assert_eq!(err.kind, StorageErrorKind::Other, "{err}");
 }
+
+#[test]
+fn a_table_another_transaction_holds_is_busy_not_a_schema_error() {
+    let Some(url) = server_url() else { return };
+    let schema = Schema::new(&url, "held");
+    drop(schema.open(no_notify()));
+    let mut holder = schema.client();
+    let mut tx = holder.transaction().expect("begin");
+    tx.batch_execute("LOCK TABLE cache_storage IN ACCESS EXCLUSIVE MODE")
+        .expect("hold the table");
+    let options = PostgresOptions {
+        lock_timeout: std::time::Duration::from_millis(200),
+        ..no_notify()
+    };
+    let err = PostgresStorage::from_config(schema.config(), options.clone())
+        .err()
+        .expect("the open waits for the table, then fails");
+    assert_eq!(err.kind, StorageErrorKind::Busy, "{err}");
+    assert!(!err.message.contains("columns"), "{err}");
+    tx.rollback().expect("release");
+    PostgresStorage::from_config(schema.config(), options).expect("free again: opens");
+}
