@@ -14,9 +14,15 @@ pub trait ServiceStorage: BotStorage + Inspect + Send + 'static {}
 impl<S: BotStorage + Inspect + Send + 'static> ServiceStorage for S {}
 
 /// Logs a storage failure and turns it into the typed error the guest receives.
+/// A `pending` request is the normal course of an asynchronous storage, not a
+/// failure: it is logged at debug level only.
 fn to_guest<T>(call: &str, r: Result<T, StorageError>) -> Result<T, rows::StorageError> {
     r.map_err(|e| {
-        tracing::warn!(call, kind = %e.kind, error = %e.message, "storage call failed");
+        if e.kind == StorageErrorKind::Pending {
+            tracing::debug!(call, "storage call answered later (pending)");
+        } else {
+            tracing::warn!(call, kind = %e.kind, error = %e.message, "storage call failed");
+        }
         to_wit(e)
     })
 }

@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod expiry;
 mod gate;
+mod logging;
 mod memo;
 mod object_storage;
 mod relay;
@@ -22,6 +23,7 @@ use pyo3::prelude::*;
 /// The extension module: the `NativeCache` class and the JSON helpers.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
     m.add_class::<service::NativeCache>()?;
     m.add_class::<staged::IoScope>()?;
     m.add_class::<staged::AsyncStorage>()?;

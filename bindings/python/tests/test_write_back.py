@@ -3,6 +3,7 @@ process killed with SIGKILL (no handler runs) loses at most that bound."""
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import textwrap
@@ -79,3 +80,33 @@ def test_the_schedule_is_read_back_and_checked(cache: CacheService) -> None:
     with pytest.raises(OverflowError):
         cache.setWriteBack(1.0, -1)
     assert cache.getWriteBack()["maxAge"] == 5.0, "a refused schedule changes nothing"
+
+
+def test_a_failed_write_back_reaches_python_logging(
+    cache: CacheService, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Failing:
+        """A database object whose cache-table writes fail while ``full``."""
+
+        full = True
+
+        def getCacheStorage(self) -> list[dict[str, str]]:
+            return []
+
+        def setCacheStorage(self, namespace: str, key: str, value: str) -> bool:
+            if self.full:
+                raise OSError("disk full")
+            return True
+
+    db = Failing()
+    cache.injectDatabase(db)
+    cache.setWriteBack(None, 1)
+    with caplog.at_level(logging.INFO, logger="gromozeka_cache"):
+        cache.setChatInfo(1, {"n": 1})
+        cache.setChatInfo(2, {"n": 2})
+    assert cache.getWriteBack()["failures"] >= 1
+    failed = [r for r in caplog.records if r.name == "gromozeka_cache" and r.levelno == logging.ERROR]
+    assert failed, [r.getMessage() for r in caplog.records]
+    assert "writing back on-shutdown changes failed" in failed[0].getMessage()
+    assert "disk full" in failed[0].getMessage()
+    db.full = False  # the fixture's close persists
