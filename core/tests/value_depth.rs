@@ -66,6 +66,11 @@ fn brackets_inside_strings_do_not_count() {
     ] {
         cache.set("n", "k".into(), text.clone()).expect(&text);
     }
+    // Closing a container lowers the depth: many shallow siblings are fine.
+    let siblings = format!("[{}]", vec!["[{}]"; 300].join(","));
+    cache
+        .set("n", "k".into(), siblings)
+        .expect("300 siblings, 3 levels");
     // Closing brackets in strings do not lower the depth either.
     let closers = "]}".repeat(50);
     let hidden = format!(r#"[["{closers}",{}]]"#, nested(MAX_DEPTH - 1));

@@ -215,9 +215,9 @@ fn a_table_another_transaction_holds_is_busy_not_a_schema_error() {
         lock_timeout: std::time::Duration::from_millis(200),
         ..no_notify()
     };
-    let err = PostgresStorage::from_config(schema.config(), options.clone())
-        .err()
-        .expect("the open waits for the table, then fails");
+    let Err(err) = PostgresStorage::from_config(schema.config(), options.clone()) else {
+        panic!("the open waits for the table, then fails");
+    };
     assert_eq!(err.kind, StorageErrorKind::Busy, "{err}");
     assert!(!err.message.contains("columns"), "{err}");
     tx.rollback().expect("release");
