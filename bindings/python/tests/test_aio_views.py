@@ -150,3 +150,28 @@ def test_async_hits_are_served_from_the_host_copy_and_see_every_change(aio: Cach
         assert await aio.getChatUserData(5, 7) == {}
 
     asyncio.run(main())
+
+
+def test_on_create_runs_once_on_the_instance_and_a_failure_keeps_none() -> None:
+    calls: list[Any] = []
+
+    class Bot(CacheService[Key, Value]):
+        fail = True
+
+        def onCreate(self) -> None:
+            calls.append(Bot.getInstance())
+            if Bot.fail:
+                raise RuntimeError("registration failed")
+            self.useSettingsTypes(Key, Value)
+
+    Bot._instance = None
+    try:
+        with pytest.raises(RuntimeError):
+            Bot.getInstance()
+        assert Bot._instance is None
+        Bot.fail = False
+        bot = Bot.getInstance()
+        assert Bot.getInstance() is bot and calls[-1] is bot
+        assert len(calls) == 2, "once per instance created"
+    finally:
+        Bot._instance = None

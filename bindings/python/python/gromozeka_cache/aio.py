@@ -125,7 +125,14 @@ class CacheService(Generic[K, V]):
             if instance is None:
                 instance = super().__new__(cls)
                 instance._setup()
+                # Set first, so that `onCreate` may call `getInstance()`.
                 cls._instance = instance
+                try:
+                    instance.onCreate()
+                except BaseException:
+                    cls._instance = None
+                    instance._native._close_native()
+                    raise
             return instance
 
     def _setup(self) -> None:
@@ -147,12 +154,13 @@ class CacheService(Generic[K, V]):
         #: component's pending changes; see :class:`PendingKeys`).
         self.dirtyKeys = DirtyKeys(self._native)
         self._hooks = _ShutdownHooks(self._native)
-        self.onCreate()
 
     def onCreate(self) -> None:
-        """Called once, when the process-wide instance is created. Does nothing
-        here; a subclass in the bot's own ``service.py`` sets its settings types
-        and registers its exit handler in it (README: "The bot's switch")."""
+        """Called once, when the process-wide instance is created (it is already
+        what ``getInstance()`` returns). Does nothing here; a subclass in the
+        bot's own ``service.py`` sets its settings types and registers its exit
+        handler in it (README: "The bot's switch"). If it raises, no instance is
+        kept and the next ``getInstance()`` tries again."""
 
     @classmethod
     def getInstance(cls) -> CacheService[Any, Any]:
