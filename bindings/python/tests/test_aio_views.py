@@ -14,7 +14,7 @@ import pytest
 from async_fake_db import AsyncBotDatabase
 from bot_types import Key, Value
 
-from gromozeka_cache import InvalidJsonError
+from gromozeka_cache import InvalidJsonError, StorageError
 from gromozeka_cache.aio import CacheService
 
 
@@ -175,3 +175,36 @@ def test_on_create_runs_once_on_the_instance_and_a_failure_keeps_none() -> None:
         assert len(calls) == 2, "once per instance created"
     finally:
         Bot._instance = None
+
+
+def test_the_asyncio_api_over_the_seed_s_sync_database_object(aio: CacheService[Key, Value]) -> None:
+    from fake_db import FakeDatabase
+
+    db = FakeDatabase()
+    db.chat_settings[(5, "lang")] = "de"
+    db.cache_storage[("users", "9")] = (1, json.dumps({"step": "menu"}))
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        assert aio.database is db
+        assert aio.getUserState(9, "step") == "menu", "loaded by injectDatabase"
+        assert {k: v.toStr() for k, v in (await aio.getChatSettings(5)).items()} == {Key.LANG: "de"}
+        await aio.setChatSetting(5, Key.MODEL, Value("gpt"), userId=1)
+        assert db.chat_settings[(5, "model")] == "gpt"
+        await aio.setChatUserData(5, 7, "k", [1, 2])
+        assert json.loads(db.user_data[(5, 7, "k")]) == [1, 2]
+        assert await aio.getChatUserData(5, 7) == {"k": [1, 2]}
+        aio.setUserState(9, "step", "done")
+        assert 9 in aio.dirtyKeys["users"]
+        await aio.persistAll()
+        assert json.loads(db.cache_storage[("users", "9")][1]) == {"step": "done"}
+        db.fail_on.add("setCacheStorage")
+        aio.setUserState(9, "step", "again")
+        with pytest.raises(StorageError):
+            await aio.persistAll()
+        assert 9 in aio.dirtyKeys["users"], "a failed persist keeps the change pending"
+        db.fail_on.clear()
+        await aio.aclose()
+        assert json.loads(db.cache_storage[("users", "9")][1]) == {"step": "again"}
+
+    asyncio.run(main())
