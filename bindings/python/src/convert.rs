@@ -113,17 +113,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) -> PyResult<()> {
 
 /// Writes `value`, which `depth` lists and dicts enclose, as JSON.
 fn write_value(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
-    let container = value.cast::<PyDict>().is_ok()
-        || value.cast::<PyList>().is_ok()
-        || value.cast::<PyTuple>().is_ok();
-    if container && depth >= MAX_DEPTH {
-        return Err(crate::errors::to_py(
-            value.py(),
-            cache_host::Error::InvalidJson(format!(
-                "value is nested deeper than {MAX_DEPTH} levels of lists and dicts"
-            )),
-        ));
-    }
     if let Ok(s) = value.cast::<PyString>() {
         return write_str(out, s.to_str()?);
     }
@@ -149,6 +138,7 @@ fn write_value(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyR
             .map_err(|e| PyValueError::new_err(e.to_string()));
     }
     if let Ok(dict) = value.cast::<PyDict>() {
+        deeper(value, depth)?;
         out.push(b'{');
         for (i, (k, v)) in dict.iter().enumerate() {
             if i > 0 {
@@ -162,6 +152,7 @@ fn write_value(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyR
         return Ok(());
     }
     if let Ok(list) = value.cast::<PyList>() {
+        deeper(value, depth)?;
         out.push(b'[');
         for (i, item) in list.iter().enumerate() {
             if i > 0 {
@@ -173,6 +164,7 @@ fn write_value(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyR
         return Ok(());
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
+        deeper(value, depth)?;
         out.push(b'[');
         for (i, item) in tuple.iter().enumerate() {
             if i > 0 {
@@ -187,6 +179,19 @@ fn write_value(value: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyR
         "a value of type {} cannot be cached: use dict, list, str, int, float, bool or None",
         value.get_type().name()?
     )))
+}
+
+/// Refuses a list or dict that `depth` others already enclose, past [`MAX_DEPTH`].
+fn deeper(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<()> {
+    if depth < MAX_DEPTH {
+        return Ok(());
+    }
+    Err(crate::errors::to_py(
+        value.py(),
+        cache_host::Error::InvalidJson(format!(
+            "value is nested deeper than {MAX_DEPTH} levels of lists and dicts"
+        )),
+    ))
 }
 
 fn write_int(value: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<()> {
