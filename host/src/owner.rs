@@ -19,6 +19,13 @@
 //! lock a file that a newcomer no longer sees. Its contents are informational only,
 //! written under the lock and cleared when the owner lets go.
 //!
+//! The lock follows the file, not the name it was opened by: the sidecar sits beside
+//! the path with every symbolic link resolved ([`resolve`]), so a link (or a bind
+//! mount of the directory) names the same sidecar. A hard link cannot be resolved to
+//! one name, so a database file with more than one name is refused for writing: two
+//! owners through two names would each keep their own `-wal` file, the case SQLite
+//! documents as corruption.
+//!
 //! Sharing one database between several processes belongs to a server database; an
 //! SQLite file has one owner.
 
@@ -77,8 +84,11 @@ impl OwnerLock {
     /// Becomes the owner of the database at `db` (creating the sidecar if needed), or,
     /// if another process (or another open in this one) owns it, fails with a
     /// [`StorageErrorKind::Busy`] error naming the owner's pid and since when, after
-    /// waiting as `wait` says.
+    /// waiting as `wait` says. `db` should be [`resolve`]d, so that every name of the
+    /// file finds the same sidecar. A database file with several names (hard links)
+    /// is refused with [`StorageErrorKind::Unavailable`].
     pub fn acquire(db: &Path, wait: OwnerWait) -> Result<Self, StorageError> {
+        refuse_hard_links(db)?;
         let path = owner_path(db);
         // Owner-only, whatever the umask: it names the owner's pid and program.
         let mut file = OpenOptions::new()
@@ -169,6 +179,52 @@ impl OwnerLock {
     /// The sidecar file.
     pub fn path(&self) -> &Path {
         &self.0.path
+    }
+}
+
+/// `db` with every symbolic link resolved (of the file if it exists, else of its
+/// directory): the one name every alias of the file shares, and the name SQLite opens
+/// it by. A link to a missing file is refused: the file it would create has another
+/// name, whose owner could not see this one.
+pub fn resolve(db: &Path) -> Result<PathBuf, StorageError> {
+    let fail = |what: &str, e: std::io::Error| {
+        StorageError::new(
+            StorageErrorKind::Unavailable,
+            format!("cannot resolve {} ({what}): {e}", db.display()),
+        )
+    };
+    match std::fs::canonicalize(db) {
+        Ok(path) => Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(db).is_ok() {
+                return Err(fail("a symbolic link to a missing file", e));
+            }
+            let name = db.file_name().ok_or_else(|| fail("no file name", e))?;
+            let dir = match db.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let dir = std::fs::canonicalize(dir).map_err(|e| fail("its directory", e))?;
+            Ok(dir.join(name))
+        }
+        Err(e) => Err(fail("the file", e)),
+    }
+}
+
+/// Fails if the database file (when it exists) has more than one name.
+fn refuse_hard_links(db: &Path) -> Result<(), StorageError> {
+    match std::fs::metadata(db) {
+        Ok(meta) if meta.nlink() > 1 => Err(StorageError::new(
+            StorageErrorKind::Unavailable,
+            format!(
+                "{} has {} names (hard links): one owner per file cannot be kept across \
+                 names, and SQLite would keep one -wal file per name; remove the other \
+                 names, or open it read-only",
+                db.display(),
+                meta.nlink()
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One owner per database file, with real processes: a second writer is refused with
 //! the owner's pid and since when, `--wait` waits for it, read-only commands still
-//! read, and concurrent first opens never fail with a false message.
+//! read, concurrent first opens never fail with a false message, and no other name of
+//! the file (a symbolic link, a hard link) gets a second owner.
 
 mod cli_common;
 
@@ -180,4 +181,60 @@ fn concurrent_first_opens_never_fail_falsely() {
             assert_eq!(text(&out.stdout).trim(), i.to_string());
         }
     }
+}
+
+#[test]
+fn a_symbolic_link_to_an_owned_file_is_refused_naming_the_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    let link = dir.path().join("link.db");
+    assert_code(&run(&db, &["set", "chatUsers", "k", "1"]), 0);
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    // A link to the directory is another name for the file too.
+    let dir_link = dir.path().join("dir-link");
+    std::os::unix::fs::symlink(dir.path(), &dir_link).unwrap();
+    let owner = start_owner(&db);
+    let pid = owner.id();
+    for alias in [&link, &dir_link.join("shared.db")] {
+        let err = one_line_failure(&run(alias, &["set", "chatUsers", "k", "2"]), FAILED);
+        assert!(
+            err.contains(&format!("owned by process {pid}")),
+            "{}: {err}",
+            alias.display()
+        );
+    }
+    kill(owner);
+    // Through the link, once the owner is gone: one file, one -wal beside it.
+    assert_code(&run(&link, &["set", "chatUsers", "k", "3"]), 0);
+    assert_eq!(
+        text(&run(&db, &["get", "chatUsers", "k"]).stdout).trim(),
+        "3"
+    );
+    assert!(!dir.path().join("link.db-wal").exists());
+    assert!(!dir.path().join("link.db.owner").exists());
+}
+
+#[test]
+fn a_file_with_a_second_hard_link_is_refused_for_writing_under_either_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    let link = dir.path().join("link.db");
+    assert_code(&run(&db, &["set", "chatUsers", "k", "1"]), 0);
+    let owner = start_owner(&db);
+    std::fs::hard_link(&db, &link).unwrap();
+    let err = one_line_failure(&run(&link, &["set", "chatUsers", "k", "2"]), FAILED);
+    assert!(err.contains("2 names (hard links)"), "{err}");
+    assert!(!dir.path().join("link.db-wal").exists());
+    kill(owner);
+    for name in [&db, &link] {
+        let err = one_line_failure(&run(name, &["set", "chatUsers", "k", "2"]), FAILED);
+        assert!(err.contains("hard links"), "{}: {err}", name.display());
+    }
+    // Read-only commands still read it; once the second name is gone it is writable.
+    assert_eq!(
+        text(&run(&link, &["get", "chatUsers", "k"]).stdout).trim(),
+        "1"
+    );
+    std::fs::remove_file(&link).unwrap();
+    assert_code(&run(&db, &["set", "chatUsers", "k", "2"]), 0);
 }

@@ -56,3 +56,79 @@ fn a_postgres_url_opens_the_service_on_postgresql() -> Result<(), cache_host::Er
         .expect("drop");
     Ok(())
 }
+
+/// The server process of every connection named `application_name`.
+fn backends(admin: &mut postgres::Client, application_name: &str) -> Vec<i32> {
+    admin
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+            &[&application_name],
+        )
+        .expect("pg_stat_activity")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn signal(pids: &[i32], sig: &str) {
+    for pid in pids {
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {sig} {pid}");
+    }
+}
+
+#[test]
+fn a_stalled_server_is_waited_for_not_counted_as_guest_time() -> Result<(), cache_host::Error> {
+    let Some(url) = server_url() else {
+        return Ok(());
+    };
+    let name = format!("t_stall_{}", std::process::id());
+    let db = common::pg_schema(&url, &name);
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("admin");
+    let cache = common::builder()
+        .call_time_limit(std::time::Duration::from_millis(200))
+        .open(&db)?;
+    // A pending on-shutdown change, which a trap (a restarted instance) would drop.
+    cache.set_chat_info(-100, r#"{"title":"pending"}"#)?;
+    let pids = backends(&mut admin, &name);
+    assert!(!pids.is_empty(), "the cache's connections are named {name}");
+
+    // The server's processes stop for 1.5 s (7 times the call's CPU bound) while an
+    // on-change write waits on them.
+    signal(&pids, "-STOP");
+    let resume = {
+        let pids = pids.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            signal(&pids, "-CONT");
+        })
+    };
+    let t = std::time::Instant::now();
+    let written = cache.set_user_data(-100, 7, "karma", "3");
+    let waited = t.elapsed();
+    resume.join().expect("resume");
+    written?;
+    assert!(waited >= std::time::Duration::from_millis(1000), "{waited:?}");
+    assert_eq!(cache.restarts(), 0, "no trap, no restart");
+    assert_eq!(
+        cache.pending_changes("chats")?.keys,
+        vec!["-100".to_owned()],
+        "the pending change is still pending"
+    );
+    cache.close()?;
+
+    let cache = common::builder().open(&db)?;
+    assert_eq!(
+        cache.get_chat_info(-100)?.as_deref(),
+        Some(r#"{"title":"pending"}"#)
+    );
+    assert_eq!(cache.get_user_data(-100, 7)?, r#"{"karma":3}"#);
+    cache.close()?;
+    admin
+        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
+        .expect("drop");
+    Ok(())
+}

@@ -87,10 +87,14 @@ impl SqliteStorage {
         options: &SqliteOptions,
     ) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
-        let owner = if options.read_only {
-            None
+        // A writer opens the file by its resolved name, the name its owner lock and
+        // SQLite's `-wal` file follow.
+        let (path, owner) = if options.read_only {
+            (path, None)
         } else {
-            Some(OwnerLock::acquire(&path, options.owner_wait)?)
+            let path = crate::owner::resolve(&path)?;
+            let owner = OwnerLock::acquire(&path, options.owner_wait)?;
+            (path, Some(owner))
         };
         let flags = if options.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
