@@ -67,11 +67,13 @@ pub fn from_wit(e: rows::StorageError) -> StorageError {
 }
 
 impl<S> HostState<S> {
-    /// The storage, for one import call: counted, so the host knows whether a
-    /// guest call reached storage (see `service/read_path.rs`).
-    fn called(&mut self) -> &mut S {
+    /// Runs one import call on the storage: counted, so the host knows whether a
+    /// guest call reached storage (see `service/read_path.rs`), and timed, so the wait
+    /// is not charged to the guest's CPU bound (see `runtime.rs`).
+    fn called<T>(&mut self, call: impl FnOnce(&mut S) -> T) -> T {
         self.storage_calls += 1;
-        &mut self.storage
+        let storage = &mut self.storage;
+        self.bound.waiting(|| call(storage))
     }
 }
 
@@ -81,7 +83,7 @@ impl<S: ServiceStorage> rows::Host for HostState<S> {
         namespace: String,
         limit: u32,
     ) -> Result<Vec<rows::StoredRow>, rows::StorageError> {
-        let loaded = to_guest("rows.load", self.called().load(&namespace, limit))?;
+        let loaded = to_guest("rows.load", self.called(|s| s.load(&namespace, limit)))?;
         Ok(loaded
             .into_iter()
             .map(|r| rows::StoredRow {
@@ -96,7 +98,7 @@ impl<S: ServiceStorage> rows::Host for HostState<S> {
         namespace: String,
         key: String,
     ) -> Result<Option<String>, rows::StorageError> {
-        to_guest("rows.get", self.called().get(&namespace, &key))
+        to_guest("rows.get", self.called(|s| s.get(&namespace, &key)))
     }
 
     fn write(&mut self, batch: rows::Batch) -> Result<(), rows::StorageError> {
@@ -120,7 +122,7 @@ impl<S: ServiceStorage> rows::Host for HostState<S> {
                 })
                 .collect(),
         };
-        to_guest("rows.write", self.called().write(&batch))
+        to_guest("rows.write", self.called(|s| s.write(&batch)))
     }
 }
 
@@ -131,7 +133,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
     ) -> Result<Vec<(String, String)>, rows::StorageError> {
         to_guest(
             "bot-storage.get-chat-settings",
-            self.called().get_chat_settings(chat_id),
+            self.called(|s| s.get_chat_settings(chat_id)),
         )
     }
 
@@ -147,7 +149,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
         };
         to_guest(
             "bot-storage.write-chat-settings",
-            self.called().write_chat_settings(chat_id, &change),
+            self.called(|s| s.write_chat_settings(chat_id, &change)),
         )
     }
 
@@ -158,7 +160,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
     ) -> Result<Vec<(String, String)>, rows::StorageError> {
         to_guest(
             "bot-storage.get-user-data",
-            self.called().get_user_data(chat_id, user_id),
+            self.called(|s| s.get_user_data(chat_id, user_id)),
         )
     }
 
@@ -171,7 +173,7 @@ impl<S: ServiceStorage> bot_storage::Host for HostState<S> {
     ) -> Result<(), rows::StorageError> {
         to_guest(
             "bot-storage.set-user-data",
-            self.called().set_user_data(chat_id, user_id, &key, &value),
+            self.called(|s| s.set_user_data(chat_id, user_id, &key, &value)),
         )
     }
 }

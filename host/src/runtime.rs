@@ -10,7 +10,10 @@
 //! - **Sandbox**: the linker provides the storage interfaces and nothing else; every
 //!   store has a memory limit ([`Limits::memory_bytes`], following the namespace table) and every call a CPU bound
 //!   ([`Limits::call_time`]) enforced by epoch interruption, with one background
-//!   thread advancing the epoch every [`RuntimeOptions::epoch_tick`].
+//!   thread advancing the epoch every [`RuntimeOptions::epoch_tick`]. The bound counts
+//!   the guest's own time only: time spent waiting in the host's storage calls is
+//!   given back ([`CallBound`]), so a slow or stalled database is the storage's
+//!   error to report (its own time limits), never a trap that restarts the instance.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store};
+use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store, UpdateDeadline};
 
 pub use crate::artifact::ArtifactSource;
 use crate::bindings::{BotService as Bindings, BotServicePre};
@@ -231,6 +234,7 @@ impl Runtime {
                 refused: 0,
             },
             storage_calls: 0,
+            bound: CallBound::new(0),
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -239,14 +243,64 @@ impl Runtime {
         // memory can hold (data plus per-record overhead), so persist-all never
         // traps on a batch the cache legitimately built.
         store.set_hostcall_fuel(limits.memory().saturating_mul(4));
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(self.ticks_for(limits.call_time));
+        let tick = self.inner.epoch_tick;
+        store.epoch_deadline_callback(move |mut cx| Ok(cx.data_mut().bound.reached(tick)));
+        arm(&mut store, self.ticks_for(limits.call_time));
         match pre.instantiate(&mut store) {
             Ok(bindings) => Ok(Instance { store, bindings }),
             Err(e) => Err((
                 store.into_data().storage,
                 Error::Runtime(format!("instantiating the cache component: {e:#}")),
             )),
+        }
+    }
+}
+
+/// Starts the CPU bound of one guest call: `ticks` epoch ticks of guest time from now.
+pub(crate) fn arm<S>(store: &mut Store<HostState<S>>, ticks: u64) {
+    store.data_mut().bound = CallBound::new(ticks);
+    store.set_epoch_deadline(ticks);
+}
+
+/// The CPU bound of the current guest call: its allowance, when it started, and how
+/// long it has waited in storage calls since.
+#[derive(Debug)]
+pub(crate) struct CallBound {
+    started: Instant,
+    ticks: u64,
+    waited: Duration,
+}
+
+impl CallBound {
+    fn new(ticks: u64) -> Self {
+        Self {
+            started: Instant::now(),
+            ticks,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// Runs one storage call, its time not counted against the bound.
+    pub(crate) fn waiting<T>(&mut self, call: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = call();
+        self.waited += started.elapsed();
+        out
+    }
+
+    /// The deadline passed (wall-clock): interrupt if the guest's own time (wall
+    /// time minus storage waits) used the allowance, else extend by what is left.
+    fn reached(&self, tick: Duration) -> UpdateDeadline {
+        let allowance = tick.saturating_mul(u32::try_from(self.ticks).unwrap_or(u32::MAX));
+        let guest = self.started.elapsed().saturating_sub(self.waited);
+        match allowance.checked_sub(guest) {
+            Some(left) if !left.is_zero() => {
+                let tick = tick.as_nanos().max(1);
+                UpdateDeadline::Continue(
+                    u64::try_from(left.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX),
+                )
+            }
+            _ => UpdateDeadline::Interrupt,
         }
     }
 }
@@ -292,6 +346,8 @@ pub struct HostState<S> {
     pub(crate) limits: GuestLimiter,
     /// Import calls made into `storage` since the instance started.
     pub(crate) storage_calls: u64,
+    /// The CPU bound of the current call.
+    pub(crate) bound: CallBound,
 }
 
 /// The guest's memory limit: a linear memory may not grow past `max_memory` bytes in

@@ -93,6 +93,10 @@ fn a_stalled_server_is_waited_for_not_counted_as_guest_time() -> Result<(), cach
         .open(&db)?;
     // A pending on-shutdown change, which a trap (a restarted instance) would drop.
     cache.set_chat_info(-100, r#"{"title":"pending"}"#)?;
+    assert_eq!(
+        cache.pending_changes("chats")?.keys,
+        vec!["-100".to_owned()]
+    );
     let pids = backends(&mut admin, &name);
     assert!(!pids.is_empty(), "the cache's connections are named {name}");
 
@@ -111,7 +115,10 @@ fn a_stalled_server_is_waited_for_not_counted_as_guest_time() -> Result<(), cach
     let waited = t.elapsed();
     resume.join().expect("resume");
     written?;
-    assert!(waited >= std::time::Duration::from_millis(1000), "{waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_millis(1000),
+        "{waited:?}"
+    );
     assert_eq!(cache.restarts(), 0, "no trap, no restart");
     assert_eq!(
         cache.pending_changes("chats")?.keys,

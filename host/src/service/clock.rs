@@ -73,7 +73,7 @@ impl<S: ServiceStorage> Shared<S> {
         let Slot::Live(inst) = &mut state.slot else {
             return Ok(());
         };
-        inst.store.set_epoch_deadline(self.ticks());
+        crate::runtime::arm(&mut inst.store, self.ticks());
         let cache = inst.bindings.gromozeka_cache_cache();
         let mut synced = cache.call_set_time(&mut inst.store, now).map(|()| Ok(()));
         if !clock.applied {

@@ -160,7 +160,7 @@ impl<S: ServiceStorage> Shared<S> {
             load: Duration::ZERO,
         };
         let t1 = Instant::now();
-        inst.store.set_epoch_deadline(self.ticks());
+        crate::runtime::arm(&mut inst.store, self.ticks());
         let configured = inst
             .bindings
             .gromozeka_cache_cache()
@@ -179,7 +179,7 @@ impl<S: ServiceStorage> Shared<S> {
             });
         }
         let t2 = Instant::now();
-        inst.store.set_epoch_deadline(self.ticks());
+        crate::runtime::arm(&mut inst.store, self.ticks());
         let loaded = inst
             .bindings
             .gromozeka_cache_cache()
@@ -256,7 +256,7 @@ impl<S: ServiceStorage> Shared<S> {
         let Slot::Live(inst) = &mut state.slot else {
             return Err(Error::Runtime("no live instance".into()));
         };
-        inst.store.set_epoch_deadline(self.ticks());
+        crate::runtime::arm(&mut inst.store, self.ticks());
         let r = f(&inst.bindings, &mut inst.store);
         state.reads.entered();
         match r {

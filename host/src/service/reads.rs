@@ -19,7 +19,7 @@ impl<S: ServiceStorage> Shared<S> {
         let Slot::Live(inst) = &mut state.slot else {
             return Ok(());
         };
-        inst.store.set_epoch_deadline(self.ticks());
+        crate::runtime::arm(&mut inst.store, self.ticks());
         match inst
             .bindings
             .gromozeka_cache_cache()
