@@ -151,9 +151,8 @@ fn after_the_listener_reconnects_every_clean_entry_is_read_again() -> Result<(),
         .and_then(|r| r.try_get(0))
         .expect("terminate the listener");
     assert_eq!(killed, 1, "the service's one listening connection");
-    // Other tests' notifications share the database's channel and may bump the
-    // counter first: wait for the reconnect's `forget-all` itself, seen as the
-    // cached copy giving way to the stored value.
+    // Wait for the reconnect's `forget-all` itself, seen as the cached copy giving
+    // way to the stored value.
     wait_remote(&a, before);
     let deadline = Instant::now() + Duration::from_secs(10);
     while a.get("chatUsers", "1:2")?.as_deref() != Some(r#"{"v":2}"#) {
@@ -164,5 +163,36 @@ fn after_the_listener_reconnects_every_clean_entry_is_read_again() -> Result<(),
         std::thread::sleep(Duration::from_millis(5));
     }
     a.close()?;
+    Ok(())
+}
+
+#[test]
+fn services_on_different_schemas_of_one_database_do_not_hear_each_other() -> Result<(), Error> {
+    let Some(url) = common::pg_url() else {
+        return Ok(());
+    };
+    let pid = std::process::id();
+    let a = open(&common::pg_schema(&url, &format!("t_sch_a_{pid}")))?;
+    let b_url = common::pg_schema(&url, &format!("t_sch_b_{pid}"));
+    let b = open(&b_url)?;
+    // A pending on-shutdown change in A; B writes the same names in its own tables.
+    a.set_chat_info(-100, r#"{"title":"a"}"#)?;
+    a.set("chatUsers", "1:2", r#"{"v":"a"}"#)?;
+    b.set_chat_info(-100, r#"{"title":"b"}"#)?;
+    b.set("chatUsers", "1:2", r#"{"v":"b"}"#)?;
+    b.persist_all()?;
+    // A watcher on B's schema hears B: the notifications were sent.
+    let c = open(&b_url)?;
+    let before = c.remote_changes();
+    b.set("chatUsers", "1:2", r#"{"v":"b2"}"#)?;
+    wait_remote(&c, before);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(a.remote_changes(), 0, "A heard another schema's changes");
+    assert_eq!(a.pending_changes("chats")?.keys, vec!["-100".to_owned()]);
+    assert_eq!(a.get_chat_info(-100)?.as_deref(), Some(r#"{"title":"a"}"#));
+    assert_eq!(a.get("chatUsers", "1:2")?.as_deref(), Some(r#"{"v":"a"}"#));
+    a.close()?;
+    b.close()?;
+    c.close()?;
     Ok(())
 }

@@ -63,8 +63,10 @@ impl BotStorage for PostgresStorage {
         chat_id: i64,
         change: &SettingsChange,
     ) -> Result<(), StorageError> {
-        let notify = self.connection()?.statement(schema::NOTIFY);
-        let channel = self.options.channel.clone();
+        let (notify, channel) = {
+            let c = self.connection()?;
+            (c.statement(schema::NOTIFY), c.channel.clone())
+        };
         self.run(
             || format!("write the settings of chat {chat_id}"),
             |c| {
@@ -127,8 +129,10 @@ impl BotStorage for PostgresStorage {
         key: &str,
         value: &str,
     ) -> Result<(), StorageError> {
-        let notify = self.connection()?.statement(schema::NOTIFY);
-        let channel = self.options.channel.clone();
+        let (notify, channel) = {
+            let c = self.connection()?;
+            (c.statement(schema::NOTIFY), c.channel.clone())
+        };
         self.run(
             || format!("write data {key:?} of user {user_id} in chat {chat_id}"),
             |c| {

@@ -15,6 +15,37 @@ use std::sync::{Mutex, MutexGuard};
 /// The default notification channel.
 pub const DEFAULT_CHANNEL: &str = "gromozeka_cache";
 
+/// The channel of the cache whose tables are in `schema`: `base` scoped to that
+/// schema, so that caches in different schemas of one database never hear (and
+/// drop their copies and pending changes for) each other's changes. At most 63
+/// bytes, PostgreSQL's limit for a channel name: a longer one keeps a hash of the
+/// schema in place of its name.
+pub fn scoped_channel(base: &str, schema: &str) -> String {
+    const LIMIT: usize = 63;
+    let full = format!("{base}:{schema}");
+    if full.len() <= LIMIT {
+        return full;
+    }
+    // FNV-1a: stable across builds and processes, which std's hashers do not promise.
+    let hash = schema.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let suffix = format!(":{hash:016x}");
+    let mut end = LIMIT - suffix.len();
+    while !base.is_char_boundary(end.min(base.len())) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &base[..end.min(base.len())])
+}
+
+/// The schema the connection's tables are in (the first existing schema of its
+/// `search_path`), which scopes its channel.
+pub(crate) fn current_schema(client: &mut postgres::Client) -> Result<String, postgres::Error> {
+    client
+        .query_one("SELECT coalesce(current_schema(), '')", &[])?
+        .try_get(0)
+}
+
 /// The largest payload PostgreSQL accepts is 8000 bytes; longer keys are sent
 /// as a change of their whole namespace.
 const MAX_PAYLOAD: usize = 7900;
@@ -316,6 +347,33 @@ impl Coherence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_are_scoped_to_the_schema_and_fit_postgresqls_limit() {
+        assert_eq!(
+            scoped_channel("gromozeka_cache", "bot"),
+            "gromozeka_cache:bot"
+        );
+        assert_ne!(
+            scoped_channel("gromozeka_cache", "bot"),
+            scoped_channel("gromozeka_cache", "bot2")
+        );
+        let a = format!("{}_a", "s".repeat(60));
+        let b = format!("{}_b", "s".repeat(60));
+        let long = ["ы".repeat(40), "x".repeat(80)];
+        for base in ["gromozeka_cache", long[0].as_str(), long[1].as_str()] {
+            let (ca, cb) = (scoped_channel(base, &a), scoped_channel(base, &b));
+            assert!(ca.len() <= 63 && cb.len() <= 63, "{ca} {cb}");
+            assert_ne!(ca, cb);
+            assert_eq!(ca, scoped_channel(base, &a), "stable");
+        }
+        // Exactly at the limit the name is kept whole.
+        let fits = "f".repeat(63 - "gromozeka_cache:".len());
+        assert_eq!(
+            scoped_channel("gromozeka_cache", &fits),
+            format!("gromozeka_cache:{fits}")
+        );
+    }
 
     #[test]
     fn payloads_round_trip_and_long_keys_become_namespace_changes() {

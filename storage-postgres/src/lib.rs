@@ -24,7 +24,7 @@ use std::time::Duration;
 use cache_core::{StorageError, StorageErrorKind};
 use postgres::{Client, Config, NoTls, Statement};
 
-pub use coherence::{Change, Coherence, DEFAULT_CHANNEL};
+pub use coherence::{scoped_channel, Change, Coherence, DEFAULT_CHANNEL};
 pub use errors::{kind_of_sqlstate, Cell};
 pub use listener::{Listener, ListenerEvent};
 pub use schema::SCHEMA_VERSION;
@@ -39,7 +39,8 @@ pub struct PostgresOptions {
     /// [`StorageErrorKind::ReadOnly`]. Default `false`.
     pub read_only: bool,
     /// The channel every write notifies, in its transaction, with what it
-    /// changed ([`Change`]); `None` sends nothing. Default [`DEFAULT_CHANNEL`].
+    /// changed ([`Change`]), scoped to the schema of the tables
+    /// ([`scoped_channel`]); `None` sends nothing. Default [`DEFAULT_CHANNEL`].
     pub channel: Option<String>,
     /// This process's view of the rows it caches, shared with its
     /// [`Listener`]: when set, a batch that would overwrite or delete a row
@@ -84,6 +85,8 @@ pub struct NamespaceRows {
 struct Conn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// The channel writes notify: the option's, scoped to this connection's schema.
+    channel: Option<String>,
 }
 
 impl Conn {
@@ -314,7 +317,19 @@ impl PostgresStorage {
                 .map_err(|e| open("read the backend pid", e))?;
             coherence.own_pid(pid);
         }
-        Ok(self.conn.insert(Conn { client, statements }))
+        let channel = match &self.options.channel {
+            Some(base) => {
+                let schema = coherence::current_schema(&mut client)
+                    .map_err(|e| open("read the current schema", e))?;
+                Some(scoped_channel(base, &schema))
+            }
+            None => None,
+        };
+        Ok(self.conn.insert(Conn {
+            client,
+            statements,
+            channel,
+        }))
     }
 
     fn connection(&mut self) -> Result<&mut Conn, StorageError> {

@@ -37,6 +37,8 @@ pub struct Listener {
 /// once listening: every change committed after that is delivered.
 fn listen(config: &Config, channel: &str) -> Result<(Client, i64), postgres::Error> {
     let mut client = config.connect(NoTls)?;
+    let schema = crate::coherence::current_schema(&mut client)?;
+    let channel = crate::scoped_channel(channel, &schema);
     let quoted = format!("\"{}\"", channel.replace('"', "\"\""));
     client.batch_execute(&format!("LISTEN {quoted}"))?;
     let clock: i64 = client
@@ -49,7 +51,8 @@ fn listen(config: &Config, channel: &str) -> Result<(Client, i64), postgres::Err
 }
 
 impl Listener {
-    /// Connects, listens on `channel`, records the server's clock as the
+    /// Connects, listens on `channel` (scoped to the schema the connection's tables
+    /// are in, as the storage's writes are: [`crate::scoped_channel`]), records the server's clock as the
     /// [`Coherence::baseline`], and only then returns: every change committed
     /// from now on reaches `on_event`, except this process's own (recognised
     /// through `coherence`). `on_event` runs on the listener's

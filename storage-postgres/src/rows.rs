@@ -143,8 +143,10 @@ impl Storage for PostgresStorage {
                 batch.upsert.len()
             )
         };
-        let notify_statement = self.connection()?.statement(schema::NOTIFY);
-        let channel = self.options.channel.clone();
+        let (notify_statement, channel) = {
+            let c = self.connection()?;
+            (c.statement(schema::NOTIFY), c.channel.clone())
+        };
         let now = self.run(op, |c| {
             let mut tx = c.client.transaction()?;
             if !checks.is_empty() {
