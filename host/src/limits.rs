@@ -23,8 +23,9 @@ pub struct Limits {
     /// ([`table_memory`]), at most [`WASM32_MAX_MEMORY`]. A fixed limit below what
     /// the table needs makes `configure` fail with [`Error::MemoryLimit`].
     pub memory_bytes: Option<usize>,
-    /// Maximum wall-clock time of one call into the guest, rounded up to whole epoch
-    /// ticks; past it the guest traps with an interrupt. `Duration::ZERO` interrupts
+    /// Maximum wall-clock time of one call into the guest, less the time it waits in
+    /// storage calls, rounded up to whole epoch ticks; past it the guest traps with
+    /// an interrupt. `Duration::ZERO` interrupts
     /// every call at its first check (useful only in tests). Default 10 s.
     pub call_time: Duration,
 }

@@ -88,3 +88,26 @@ fn every_command_works_on_postgresql_and_read_commands_never_migrate() {
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .expect("drop the test schema");
 }
+
+#[test]
+fn a_server_that_accepts_and_never_answers_fails_within_connect_timeout() {
+    // A listening socket nobody reads: the kernel accepts, nothing answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = hole.local_addr().expect("addr").port();
+    let url = format!("postgres://cache@127.0.0.1:{port}/bot?connect_timeout=1");
+    for args in [
+        &["set", "chatUsers", "1:2", "1"][..],
+        &["get", "chatUsers", "1:2"],
+    ] {
+        let t = std::time::Instant::now();
+        let out = run(Path::new(&url), args);
+        assert_code(&out, cli_common::FAILED);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?} took {:?}",
+            t.elapsed()
+        );
+        let err = text(&out.stderr);
+        assert!(err.contains("no answer within 1s"), "{args:?}: {err}");
+    }
+}

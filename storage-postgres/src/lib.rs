@@ -12,6 +12,7 @@
 
 mod bot;
 mod coherence;
+mod connect;
 mod errors;
 mod listener;
 mod rows;
@@ -22,9 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::{StorageError, StorageErrorKind};
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, Config, Statement};
 
 pub use coherence::{scoped_channel, Change, Coherence, DEFAULT_CHANNEL};
+pub use connect::DEFAULT_CONNECT_TIMEOUT;
 pub use errors::{kind_of_sqlstate, Cell};
 pub use listener::{Listener, ListenerEvent};
 pub use schema::SCHEMA_VERSION;
@@ -35,6 +37,14 @@ pub struct PostgresOptions {
     /// How long a statement waits for another transaction's lock before
     /// failing with [`StorageErrorKind::Busy`] (`lock_timeout`). Default 5 s.
     pub lock_timeout: Duration,
+    /// How long one statement may run before the server cancels it, failing the
+    /// call with [`StorageErrorKind::Busy`] (`statement_timeout`; the migration at
+    /// open is not bounded). Default 30 s.
+    pub statement_timeout: Duration,
+    /// How long connecting (TCP and the startup exchange) may take before failing
+    /// with [`StorageErrorKind::Unavailable`], unless the URL sets
+    /// `connect_timeout`. Default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub connect_timeout: Duration,
     /// Read only: no migration; reads work and every write fails with
     /// [`StorageErrorKind::ReadOnly`]. Default `false`.
     pub read_only: bool,
@@ -53,6 +63,8 @@ impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
             lock_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_only: false,
             channel: Some(DEFAULT_CHANNEL.to_owned()),
             coherence: None,
@@ -64,6 +76,8 @@ impl std::fmt::Debug for PostgresOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresOptions")
             .field("lock_timeout", &self.lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("read_only", &self.read_only)
             .field("channel", &self.channel)
             .field("coherence", &self.coherence.is_some())
@@ -117,6 +131,7 @@ pub struct PostgresStorage {
     server: String,
     options: PostgresOptions,
     conn: Option<Conn>,
+    connector: connect::Connector,
     /// The newest version (`updated_at` in µs) this storage wrote: the next
     /// batch's rows are newer still.
     last_written: i64,
@@ -172,12 +187,18 @@ impl PostgresStorage {
     }
 
     /// Like [`PostgresStorage::open_with`] with a parsed configuration.
-    pub fn from_config(config: Config, options: PostgresOptions) -> Result<Self, StorageError> {
+    pub fn from_config(mut config: Config, options: PostgresOptions) -> Result<Self, StorageError> {
+        // One limit for every connect (the storage's and its listener's), and for the
+        // driver's TCP connect too.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
         let mut storage = PostgresStorage {
             server: describe(&config),
             config,
             options,
             conn: None,
+            connector: connect::Connector::default(),
             last_written: 0,
         };
         storage.connect()?;
@@ -268,7 +289,8 @@ impl PostgresStorage {
     fn connect(&mut self) -> Result<&mut Conn, StorageError> {
         let open =
             |op: &str, e: postgres::Error| errors::map_error(&describe(&self.config), op, &e);
-        let mut client = self.config.connect(NoTls).map_err(|e| open("connect", e))?;
+        let limit = connect::limit(&self.config);
+        let mut client = self.connector.connect(&self.config, limit, "connect")?;
         let mut session = format!(
             "SET lock_timeout = {}",
             self.options.lock_timeout.as_millis().max(1)
@@ -310,6 +332,12 @@ impl PostgresStorage {
             })?;
             statements.insert(sql, statement);
         }
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}",
+                self.options.statement_timeout.as_millis().max(1)
+            ))
+            .map_err(|e| open("set statement_timeout", e))?;
         if let Some(coherence) = &self.options.coherence {
             let pid: i32 = client
                 .query_one("SELECT pg_backend_pid()", &[])

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use cache_core::StorageError;
 use fallible_iterator::FallibleIterator;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 
+use crate::connect::Connector;
 use crate::{errors, Change, Coherence};
 
 /// What the listener tells its service.
@@ -35,9 +36,22 @@ pub struct Listener {
 
 /// Connects and listens; returns the connection and the server's clock (µs)
 /// once listening: every change committed after that is delivered.
-fn listen(config: &Config, channel: &str) -> Result<(Client, i64), postgres::Error> {
-    let mut client = config.connect(NoTls)?;
-    let schema = crate::coherence::current_schema(&mut client)?;
+fn listen(
+    connector: &mut Connector,
+    config: &Config,
+    channel: &str,
+) -> Result<(Client, i64), StorageError> {
+    let server = crate::describe(config);
+    let limit = crate::connect::limit(config);
+    let mut client = connector.connect(config, limit, "listen for changes")?;
+    listen_on(&mut client, channel)
+        .map(|clock| (client, clock))
+        .map_err(|e| errors::map_error(&server, "listen for changes", &e))
+}
+
+/// Listens on `channel` (scoped to the connection's schema); returns the server's clock.
+fn listen_on(client: &mut Client, channel: &str) -> Result<i64, postgres::Error> {
+    let schema = crate::coherence::current_schema(client)?;
     let channel = crate::scoped_channel(channel, &schema);
     let quoted = format!("\"{}\"", channel.replace('"', "\"\""));
     client.batch_execute(&format!("LISTEN {quoted}"))?;
@@ -47,7 +61,7 @@ fn listen(config: &Config, channel: &str) -> Result<(Client, i64), postgres::Err
             &[],
         )?
         .try_get(0)?;
-    Ok((client, clock))
+    Ok(clock)
 }
 
 impl Listener {
@@ -64,8 +78,8 @@ impl Listener {
         mut on_event: impl FnMut(ListenerEvent) + Send + 'static,
     ) -> Result<Self, StorageError> {
         let server = crate::describe(&config);
-        let (client, clock) = listen(&config, channel)
-            .map_err(|e| errors::map_error(&server, "listen for changes", &e))?;
+        let mut connector = Connector::default();
+        let (client, clock) = listen(&mut connector, &config, channel)?;
         // Rows changed before this are older than any change this process will
         // make; rows changed after it are notified (see `Coherence::seen`).
         coherence.set_baseline(clock);
@@ -79,7 +93,7 @@ impl Listener {
                 let mut backoff = Duration::from_millis(50);
                 while !stopping.load(Ordering::Relaxed) {
                     let Some(c) = client.as_mut() else {
-                        match listen(&config, &channel) {
+                        match listen(&mut connector, &config, &channel) {
                             Ok((c, _)) => {
                                 tracing::info!(%server, "listening for changes again; dropping what may have been missed");
                                 client = Some(c);

@@ -104,6 +104,28 @@ def test_an_unreachable_server_is_a_storage_error(pg_schema: tuple[str, str]) ->
     assert cache.users.get(1) == {"still": "usable"}
 
 
+
+def test_a_server_that_accepts_and_never_answers_is_a_storage_error_within_connect_timeout() -> None:
+    import socket
+
+    CacheService.resetInstance()
+    cache = CacheService.getInstance()
+    # A listening socket nobody reads: the kernel accepts, nothing ever answers.
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(8)
+        port = hole.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(StorageError) as raised:
+            cache.injectDatabase(f"postgresql://cache@127.0.0.1:{port}/bot?connect_timeout=1")
+        assert time.monotonic() - started < 10
+    assert raised.value.kind == "unavailable"
+    assert "no answer within 1s" in str(raised.value)
+    cache.users.set(1, {"still": "usable"})
+    assert cache.users.get(1) == {"still": "usable"}
+    CacheService.resetInstance()
+
+
 # A second bot process: changes what the test process has cached, then exits
 # (closing, so its on-shutdown writes are persisted too).
 OTHER_PROCESS = """

@@ -89,7 +89,8 @@ impl CacheServiceBuilder {
         self
     }
 
-    /// The CPU bound of one call (wall-clock, rounded up to epoch ticks).
+    /// The CPU bound of one call (wall-clock less storage waits, rounded up to epoch
+    /// ticks).
     pub fn call_time_limit(mut self, limit: Duration) -> Self {
         self.limits.call_time = limit;
         self
