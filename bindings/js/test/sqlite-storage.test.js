@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createCache, InvalidJsonError, SCHEMA_DIR, SqliteStorage, StorageError } from '../src/index.js';
+import { loadSchema } from '../src/schema.js';
 import { CASES, defineKit } from './kit/storage-kit.js';
 import { SqliteBackend } from './kit/sqlite-backend.js';
 
@@ -68,7 +69,7 @@ test("adopts the bot's tables without altering them and fills its columns", () =
   assert.equal(s.load('chats', 1)[0].key, '-101', 'new rows are the newest');
   assert.deepEqual(TABLES.map((t) => columns(db, t)), before, 'no column was altered');
   s.close();
-  assert.equal(cacheVersion(path), 1);
+  assert.equal(cacheVersion(path), loadSchema().version);
 });
 
 test('adopts a seed design file', () => {
@@ -87,6 +88,22 @@ test('adopts a seed design file', () => {
   upsert(s, 'chats', 'newest', '1');
   assert.equal(s.load('chats', 1)[0].key, 'newest');
   s.setUserData(1n, 2n, 'k', '1');
+  s.close();
+});
+
+test("the seed's settings and user data move into the bot's tables at the first writing open", () => {
+  // The same fixture and migration (schema/sqlite) the Rust host's tests use.
+  const path = tmp('seed.db');
+  const db = new Database(path);
+  db.exec(readFileSync(new URL('../../../schema/sqlite/fixtures/seed_database.sql', import.meta.url), 'utf8'));
+  db.close();
+  const s = SqliteStorage.open(path);
+  assert.deepEqual(new Map(s.getUserData(-100n, 5n)),
+    new Map([['k', '"v"'], ['n', '2'], ['list', '[1,"two"]'], ['a b', '{"c":null}']]));
+  assert.deepEqual(new Map(s.getChatSettings(-100n)), new Map([['lang', 'ru'], ['strict', 'true'], ['limit', '5']]));
+  assert.deepEqual(s.get('chats', '-100'), '{"info":{"title":"t"}}');
+  assert.equal(s.get('chatUsers', '-100:5'), null, 'a row left empty is deleted');
+  assert.equal(s.get('chatUsers', 'not-a-pair'), '{"data":{"k":"kept"}}');
   s.close();
 });
 

@@ -341,3 +341,22 @@ def test_values_nest_at_most_100_levels_on_every_way_in(cache: CacheService, db_
     report = again.injectDatabase(db_path)
     assert [(r["namespace"], r["key"]) for r in report["skipped"]] == [("chats", "9")]
     assert "nested deeper" in report["skipped"][0]["reason"]
+
+
+SEED_DATABASE = Path(__file__).resolve().parents[3] / "schema" / "sqlite" / "fixtures" / "seed_database.sql"
+
+
+def test_a_seed_design_file_keeps_its_user_data_and_settings(cache: CacheService, db_path: Path) -> None:
+    # The seed kept them inside its cache_storage rows; adopting the file moves them
+    # into the bot's tables, where getChatUserData and getChatSettings read them.
+    with sqlite3.connect(db_path) as db:
+        db.executescript(SEED_DATABASE.read_text())
+    db.close()
+    cache.injectDatabase(db_path)
+    assert cache.getUserData(-100, 5)["k"] == "v"
+    assert cache.getChatSettings(-100)["lang"] == "ru"
+    cache.setUserData(-100, 5, "x", 1)  # the next write keeps the rest
+    CacheService.resetInstance()
+    again = CacheService.getInstance()
+    again.injectDatabase(db_path)
+    assert again.getUserData(-100, 5) == {"k": "v", "n": 2, "list": [1, "two"], "a b": {"c": None}, "x": 1}

@@ -116,6 +116,10 @@ impl SqliteStorage {
             if version > SCHEMA_VERSION {
                 return Err(newer_schema(&path, version));
             }
+            if version == 0 {
+                schema::stand_in_missing_tables(&conn)
+                    .map_err(|e| err("stand in for the tables the file lacks", e))?;
+            }
         } else {
             let mode: String = conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))

@@ -47,10 +47,18 @@ const VERSION_EXISTS: &str = query!("schema_version_exists");
 const VERSION_GET: &str = query!("schema_version_get");
 const VERSION_SET: &str = query!("schema_version_set");
 
-/// The migrations, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 1] = [include_str!(
-    "../../../../schema/sqlite/migrations/0001_tables.sql"
-)];
+/// The migrations, in order, by file name; migration `i` brings the schema to
+/// version `i + 1`.
+const MIGRATIONS: [(&str, &str); 2] = [
+    (
+        "0001_tables",
+        include_str!("../../../../schema/sqlite/migrations/0001_tables.sql"),
+    ),
+    (
+        "0002_seed_fields",
+        include_str!("../../../../schema/sqlite/migrations/0002_seed_fields.sql"),
+    ),
+];
 
 /// The schema version this host creates and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -96,6 +104,35 @@ pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(VERSION_GET, [], |r| r.get(0))
 }
 
+/// For a read-only open of a file the cache never migrated (the seed's, with only
+/// `cache_storage`): an empty stand-in, in the connection's temporary schema, for
+/// each table of the first migration the file lacks, defined by that migration's
+/// own statement. Every read then works and finds nothing there; the file is not
+/// written.
+pub(super) fn stand_in_missing_tables(conn: &Connection) -> rusqlite::Result<()> {
+    const CREATE: &str = "CREATE TABLE IF NOT EXISTS ";
+    for statement in MIGRATIONS[0].1.split(';') {
+        let sql: String = statement
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let Some(rest) = sql.trim_start().strip_prefix(CREATE) else {
+            continue;
+        };
+        let name = rest.split_whitespace().next().unwrap_or_default();
+        let exists: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            conn.execute_batch(&format!("CREATE TEMP TABLE {rest}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Applies the missing migrations in one transaction. Writes nothing when the
 /// file is already at [`SCHEMA_VERSION`].
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
@@ -116,9 +153,18 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     if current > SCHEMA_VERSION {
         return Err(MigrateError::Newer(current));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
-        tracing::info!(version = i + 1, "migrating the cache schema");
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let before = tx.total_changes();
         tx.execute_batch(sql)?;
+        // The rows a migration inserted, changed or deleted: what adopting a file
+        // moved (0002 moves the seed's settings and user data into the bot's tables).
+        let rows = tx.total_changes() - before;
+        tracing::info!(
+            version = i + 1,
+            migration = name,
+            rows,
+            "migrated the cache schema"
+        );
         tx.execute(VERSION_SET, (i as i64 + 1,))?;
     }
     tx.commit()?;
