@@ -104,13 +104,24 @@ pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(VERSION_GET, [], |r| r.get(0))
 }
 
-/// For a read-only open of a file the cache never migrated (the seed's, with only
-/// `cache_storage`): an empty stand-in, in the connection's temporary schema, for
-/// each table of the first migration the file lacks, defined by that migration's
-/// own statement. Every read then works and finds nothing there; the file is not
-/// written.
+/// For a read-only open of a file the cache never migrated but that has the seed's
+/// `cache_storage` table: an empty stand-in, in the connection's temporary schema,
+/// for each other table of the first migration the file lacks, defined by that
+/// migration's own statement. Every read then works and finds nothing there; the
+/// file is not written. A file without `cache_storage` is not the cache's and gets
+/// no stand-in (its open fails on the missing tables).
 pub(super) fn stand_in_missing_tables(conn: &Connection) -> rusqlite::Result<()> {
     const CREATE: &str = "CREATE TABLE IF NOT EXISTS ";
+    let has = |name: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+    };
+    if !has("cache_storage")? {
+        return Ok(());
+    }
     for statement in MIGRATIONS[0].1.split(';') {
         let sql: String = statement
             .lines()
@@ -121,12 +132,7 @@ pub(super) fn stand_in_missing_tables(conn: &Connection) -> rusqlite::Result<()>
             continue;
         };
         let name = rest.split_whitespace().next().unwrap_or_default();
-        let exists: bool = conn.query_row(
-            "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
-            [name],
-            |r| r.get(0),
-        )?;
-        if !exists {
+        if !has(name)? {
             conn.execute_batch(&format!("CREATE TEMP TABLE {rest}"))?;
         }
     }
