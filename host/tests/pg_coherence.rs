@@ -196,3 +196,95 @@ fn services_on_different_schemas_of_one_database_do_not_hear_each_other() -> Res
     c.close()?;
     Ok(())
 }
+
+/// A service that hears nobody (a channel of its own): only the stale-row check at
+/// write time protects the rows it writes back.
+fn deaf(db: &str, channel: &str) -> Result<Service, Error> {
+    let mut options = shared_options(false);
+    options.channel = Some(channel.into());
+    let storage = PostgresStorage::from_config(parse_url(db)?, options)?;
+    common::builder()
+        .write_back(WriteBack::NEVER)
+        .build(Box::new(storage) as Box<dyn ServiceStorage>)
+}
+
+#[test]
+fn a_stale_write_back_never_brings_back_a_row_another_process_deleted() -> Result<(), Error> {
+    let Some(url) = common::pg_url() else {
+        return Ok(());
+    };
+    let db = common::pg_schema(&url, &format!("t_tomb_{}", std::process::id()));
+    let seeder = open(&db)?;
+    for key in ["-1", "-2"] {
+        seeder.set("chats", key, r#"{"v":"seed"}"#)?; // chats: on-shutdown
+    }
+    seeder.set("chatUsers", "1:1", r#"{"v":"seed"}"#)?;
+    seeder.close()?;
+
+    let a = deaf(&db, "t_tomb_deaf")?;
+    for key in ["-1", "-2"] {
+        assert_eq!(a.get("chats", key)?.as_deref(), Some(r#"{"v":"seed"}"#));
+        a.set("chats", key, r#"{"v":"stale"}"#)?;
+    }
+    let b = open(&db)?;
+    assert!(b.delete("chats", "-1")?);
+    b.persist_all()?;
+
+    // The write-back meets the deletion: -1 is dropped (counted), -2 is written.
+    let report = a.persist_all()?;
+    assert_eq!(report.written, 1);
+    assert_eq!(a.dropped_changes(), 1);
+    assert_eq!(a.get("chats", "-1")?, None);
+
+    // A cleared namespace is a deletion of every row it held.
+    let a2 = deaf(&db, "t_tomb_deaf2")?;
+    assert_eq!(
+        a2.get("chatUsers", "1:1")?.as_deref(),
+        Some(r#"{"v":"seed"}"#)
+    );
+    b.clear_namespace("chatUsers")?; // on-change: cleared in storage at once
+    let refused = a2.set("chatUsers", "1:1", r#"{"v":"stale"}"#);
+    assert!(
+        matches!(&refused, Err(Error::Storage(e)) if e.kind == cache_host::StorageErrorKind::Conflict),
+        "{refused:?}"
+    );
+    a2.close()?;
+    a.close()?;
+    b.close()?;
+
+    let c = open(&db)?;
+    assert_eq!(
+        c.get("chats", "-1")?,
+        None,
+        "the deleted row stayed deleted"
+    );
+    assert_eq!(c.get("chats", "-2")?.as_deref(), Some(r#"{"v":"stale"}"#));
+    assert_eq!(c.get("chatUsers", "1:1")?, None);
+    c.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_pending_change_dropped_for_another_process_s_deletion_is_counted() -> Result<(), Error> {
+    let Some(url) = common::pg_url() else {
+        return Ok(());
+    };
+    let db = common::pg_schema(&url, &format!("t_drop_{}", std::process::id()));
+    let a = open(&db)?;
+    a.set("chats", "-1", r#"{"v":"a"}"#)?;
+    a.persist_all()?;
+    a.set("chats", "-1", r#"{"v":"a-pending"}"#)?;
+    let b = open(&db)?;
+    let before = a.remote_changes();
+    assert!(b.delete("chats", "-1")?);
+    b.persist_all()?;
+    wait_remote(&a, before);
+    assert_eq!(a.dropped_changes(), 1, "the drop is counted");
+    assert!(a.pending_changes("chats")?.keys.is_empty());
+    a.close()?;
+    b.close()?;
+    let c = open(&db)?;
+    assert_eq!(c.get("chats", "-1")?, None);
+    c.close()?;
+    Ok(())
+}

@@ -63,6 +63,7 @@ impl BotStorage for PostgresStorage {
         chat_id: i64,
         change: &SettingsChange,
     ) -> Result<(), StorageError> {
+        self.writable(|| format!("write the settings of chat {chat_id}"))?;
         let (notify, channel) = {
             let c = self.connection()?;
             (c.statement(schema::NOTIFY), c.channel.clone())
@@ -129,6 +130,7 @@ impl BotStorage for PostgresStorage {
         key: &str,
         value: &str,
     ) -> Result<(), StorageError> {
+        self.writable(|| format!("write data {key:?} of user {user_id} in chat {chat_id}"))?;
         let (notify, channel) = {
             let c = self.connection()?;
             (c.statement(schema::NOTIFY), c.channel.clone())

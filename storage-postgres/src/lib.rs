@@ -281,6 +281,17 @@ impl PostgresStorage {
         )
     }
 
+    /// Refuses a write on a read-only storage before any statement runs.
+    fn writable(&self, op: impl FnOnce() -> String) -> Result<(), StorageError> {
+        if self.options.read_only {
+            return Err(StorageError::new(
+                StorageErrorKind::ReadOnly,
+                format!("{}: {} is open read-only", op(), self.server),
+            ));
+        }
+        Ok(())
+    }
+
     fn error(&self, op: &str, e: &postgres::Error) -> StorageError {
         errors::map_error(&self.server, op, e)
     }
@@ -312,9 +323,16 @@ impl PostgresStorage {
                 schema::MigrateError::Postgres(e) => open("migrate the schema", e),
                 schema::MigrateError::Newer(v) => self.newer_schema(v),
             })?;
+            // Housekeeping only: the open does not depend on it.
+            if let Err(e) = client.batch_execute(schema::TOMBSTONES_PURGE) {
+                tracing::warn!(server = %self.server, error = %e, "cannot purge week-old tombstones");
+            }
         }
         let mut statements = HashMap::new();
         for sql in schema::ALL_STATEMENTS {
+            if self.options.read_only && schema::WRITE_STATEMENTS.contains(&sql) {
+                continue;
+            }
             let statement = client.prepare(sql).map_err(|e| {
                 let base = open("check the tables", e);
                 // A table another transaction holds (lock_timeout) or a lost
@@ -407,7 +425,7 @@ impl PostgresStorage {
                     .map(|(ns, k, _)| format!("{ns:?}/{k:?}"))
                     .collect();
                 let message = format!(
-                    "cannot {} on {}: another process changed {} row(s) since this process read them ({}{}); \
+                    "cannot {} on {}: another process changed or deleted {} row(s) since this process read them ({}{}); \
                      the stale cached copies are dropped, retry",
                     op(),
                     self.server,

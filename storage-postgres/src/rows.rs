@@ -96,6 +96,7 @@ impl Storage for PostgresStorage {
         if batch.is_empty() {
             return Ok(());
         }
+        self.writable(|| "write a batch".to_owned())?;
         let cleared: HashSet<&str> = batch.clear.iter().copied().collect();
         let upserts = last_of_each(&batch.upsert, |r| (r.namespace, r.key));
         let coherence = self.options.coherence.clone();
@@ -163,6 +164,19 @@ impl Storage for PostgresStorage {
                             r.try_get::<_, String>(1)?,
                             r.try_get::<_, i64>(3)?,
                         ));
+                    }
+                }
+                // A row deleted (or its namespace cleared) since it was seen is
+                // stale too: writing it back would bring it back.
+                let removed =
+                    tx.query(&c.statements[schema::ROWS_REMOVED], &[&ns, &keys, &seen])?;
+                for r in &removed {
+                    let row = (r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?);
+                    if !stale
+                        .iter()
+                        .any(|(ns, key, _)| (ns, key) == (&row.0, &row.1))
+                    {
+                        stale.push((row.0, row.1, r.try_get::<_, i64>(2)?));
                     }
                 }
                 if !stale.is_empty() {

@@ -24,6 +24,8 @@ pub(crate) const USER_DATA_GET: &str = query!("user_data_get");
 pub(crate) const USER_DATA_UPSERT: &str = query!("user_data_upsert");
 pub(crate) const TABLE_ROWS: &str = query!("table_rows");
 pub(crate) const NOTIFY: &str = query!("notify");
+pub(crate) const ROWS_REMOVED: &str = query!("rows_removed");
+pub(crate) const TOMBSTONES_PURGE: &str = query!("tombstones_purge");
 const VERSION_TABLE: &str = query!("schema_version_table");
 const VERSION_EXISTS: &str = query!("schema_version_exists");
 const VERSION_GET: &str = query!("schema_version_get");
@@ -31,16 +33,17 @@ const VERSION_SET: &str = query!("schema_version_set");
 const MIGRATE_LOCK: &str = query!("schema_migrate_lock");
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 1] = [include_str!(
-    "../../schema/postgres/migrations/0001_tables.sql"
-)];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../schema/postgres/migrations/0001_tables.sql"),
+    include_str!("../../schema/postgres/migrations/0002_tombstones.sql"),
+];
 
 /// The schema version this backend creates and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Every statement the storage runs after open: prepared at open, so tables of
 /// the wrong shape are refused at once with a clear message.
-pub(crate) const ALL_STATEMENTS: [&str; 16] = [
+pub(crate) const ALL_STATEMENTS: [&str; 17] = [
     ROWS_LOAD,
     ROWS_GET,
     ROWS_CLEAR,
@@ -57,6 +60,22 @@ pub(crate) const ALL_STATEMENTS: [&str; 16] = [
     USER_DATA_UPSERT,
     TABLE_ROWS,
     NOTIFY,
+    ROWS_REMOVED,
+];
+
+/// The statements only writes run: a read-only open does not prepare them, so it
+/// works on a schema an older version migrated (its writes are refused first).
+pub(crate) const WRITE_STATEMENTS: [&str; 10] = [
+    ROWS_CLEAR,
+    ROWS_DELETE,
+    ROWS_KEY_LOCK,
+    ROWS_LOCK,
+    ROWS_UPSERT,
+    SETTINGS_DELETE,
+    SETTINGS_DELETE_OTHERS,
+    SETTINGS_UPSERT,
+    USER_DATA_UPSERT,
+    ROWS_REMOVED,
 ];
 
 /// Why the schema could not be brought up to date.

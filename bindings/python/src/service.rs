@@ -240,19 +240,22 @@ impl NativeCache {
 
     /// The write-back schedule: `{"maxAge": seconds or None, "maxPending": n or None,
     /// "failures": failed write-backs so far (each logged; the changes stayed
-    /// pending)}`.
+    /// pending), "dropped": pending changes dropped because another process
+    /// committed the row first (each logged; PostgreSQL shared by processes)}`.
     #[pyo3(name = "getWriteBack")]
     fn get_write_back<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let (write_back, failures) = py.detach(|| {
+        let (write_back, failures, dropped) = py.detach(|| {
             (
                 self.service.write_back(),
                 self.service.write_back_failures(),
+                self.service.dropped_changes(),
             )
         });
         let out = PyDict::new(py);
         out.set_item("maxAge", write_back.max_age.map(|a| a.as_secs_f64()))?;
         out.set_item("maxPending", write_back.max_pending)?;
         out.set_item("failures", failures)?;
+        out.set_item("dropped", dropped)?;
         Ok(out)
     }
 

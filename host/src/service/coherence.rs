@@ -72,23 +72,47 @@ impl<S: ServiceStorage> Shared<S> {
         }
         match event {
             FeedEvent::Change(change) => {
-                let forgotten = self.call_locked(&mut state, |b, s| match change {
-                    Change::Row { namespace, key, .. } => {
-                        b.gromozeka_cache_cache().call_forget(s, namespace, key)
+                let forgotten = self.call_locked(&mut state, |b, s| {
+                    let cache = b.gromozeka_cache_cache();
+                    // Pending changes of the namespace before and after: a drop is
+                    // logged and counted, never silent.
+                    let dirty = |s: &mut _, namespace: &str| {
+                        cache.call_stats(s).map(|all| {
+                            all.iter()
+                                .find(|n| n.name == namespace)
+                                .map_or(0, |n| u64::from(n.dirty))
+                        })
+                    };
+                    match change {
+                        Change::Row { namespace, key, .. } => {
+                            let before = dirty(&mut *s, namespace)?;
+                            let held = cache.call_forget(&mut *s, namespace, key)?;
+                            Ok((held, before.saturating_sub(dirty(&mut *s, namespace)?)))
+                        }
+                        Change::Namespace(namespace) => {
+                            let before = dirty(&mut *s, namespace)?;
+                            let held = cache.call_forget_namespace(&mut *s, namespace)? > 0;
+                            Ok((held, before.saturating_sub(dirty(&mut *s, namespace)?)))
+                        }
+                        Change::ChatSettings(chat_id) => b
+                            .gromozeka_cache_bot()
+                            .call_forget_chat_settings(s, *chat_id)
+                            .map(|held| (held, 0)),
+                        Change::UserData { chat_id, user_id } => b
+                            .gromozeka_cache_bot()
+                            .call_forget_user_data(s, *chat_id, *user_id)
+                            .map(|held| (held, 0)),
                     }
-                    Change::Namespace(namespace) => b
-                        .gromozeka_cache_cache()
-                        .call_forget_namespace(s, namespace)
-                        .map(|n| n > 0),
-                    Change::ChatSettings(chat_id) => b
-                        .gromozeka_cache_bot()
-                        .call_forget_chat_settings(s, *chat_id),
-                    Change::UserData { chat_id, user_id } => b
-                        .gromozeka_cache_bot()
-                        .call_forget_user_data(s, *chat_id, *user_id),
                 });
                 match forgotten {
-                    Ok(held) => tracing::trace!(?change, held, "another process's change applied"),
+                    Ok((held, 0)) => {
+                        tracing::trace!(?change, held, "another process's change applied")
+                    }
+                    Ok((_, dropped)) => {
+                        state.dropped_changes += dropped;
+                        tracing::warn!(?change, dropped,
+                            "another process committed this row after this process changed it: this process's pending change is dropped, the committed row wins");
+                    }
                     // A trap restarted the instance from storage: nothing stale is held.
                     Err(e) => {
                         tracing::warn!(?change, error = %e, "dropping the copy of another process's change failed")
@@ -156,6 +180,7 @@ impl<S: ServiceStorage> Shared<S> {
                 {
                     retries += 1;
                     let forgotten = self.forget_conflicts(state);
+                    state.dropped_changes += forgotten as u64;
                     tracing::warn!(forgotten, retry = retries, error = %e.message,
                         "persist-all met rows another process changed; retrying without them");
                 }

@@ -54,6 +54,8 @@ pub(super) struct State<S: ServiceStorage> {
     pub(super) write_back_failures: u64,
     /// Changes of other processes applied (and reconnects of the change feed).
     pub(super) remote_changes: u64,
+    /// Pending changes dropped because another process committed the row first.
+    pub(super) dropped_changes: u64,
     /// The live instance's clock and expiry settings (see `clock.rs`).
     pub(super) clock: super::clock::Clock,
     /// Copies of answers served without entering the instance (see `read_path.rs`).
@@ -78,6 +80,7 @@ impl<S: ServiceStorage> State<S> {
             dirty_since: None,
             write_back_failures: 0,
             remote_changes: 0,
+            dropped_changes: 0,
             clock: super::clock::Clock::default(),
             reads: ReadPath::new(read_path),
         }

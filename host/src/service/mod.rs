@@ -171,6 +171,14 @@ impl<S: ServiceStorage> CacheService<S> {
         self.shared.lock().remote_changes
     }
 
+    /// How many pending changes this service dropped because another process
+    /// committed (wrote, deleted or cleared) the row after this process read it:
+    /// the committed row wins (see `forget` in `wit/cache.wit`). Each is logged at
+    /// warn level; always 0 over a storage only this process writes.
+    pub fn dropped_changes(&self) -> u64 {
+        self.shared.lock().dropped_changes
+    }
+
     /// Whether [`close`](Self::close) succeeded.
     pub fn is_closed(&self) -> bool {
         self.shared.lock().closed
