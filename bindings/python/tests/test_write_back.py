@@ -69,9 +69,9 @@ def test_the_count_bound_writes_back_before_the_call_returns(cache: CacheService
 
 
 def test_the_schedule_is_read_back_and_checked(cache: CacheService) -> None:
-    assert cache.getWriteBack() == {"maxAge": 5.0, "maxPending": 256, "failures": 0}
+    assert cache.getWriteBack() == {"maxAge": 5.0, "maxPending": 256, "failures": 0, "dropped": 0}
     cache.setWriteBack(0.5, 0)
-    assert cache.getWriteBack() == {"maxAge": 0.5, "maxPending": None, "failures": 0}
+    assert cache.getWriteBack() == {"maxAge": 0.5, "maxPending": None, "failures": 0, "dropped": 0}
     cache.setWriteBack()
     assert cache.getWriteBack()["maxAge"] == 5.0
     for bad in (-1.0, math.nan, math.inf, 1e9):
