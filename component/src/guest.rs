@@ -189,6 +189,7 @@ impl From<core::CacheError> for CacheError {
             core::CacheError::InvalidJson(m) => CacheError::InvalidJson(m),
             core::CacheError::InvalidConfig(m) => CacheError::InvalidConfig(m),
             core::CacheError::TooLarge(m) => CacheError::TooLarge(m),
+            core::CacheError::InvalidKey(m) => CacheError::InvalidKey(m),
             core::CacheError::Storage(e) => CacheError::Storage(storage_error_to_wit(e)),
         }
     }

@@ -105,6 +105,9 @@ pub fn validate_table(configs: &[NamespaceConfig]) -> Result<(), CacheError> {
                 validate::MAX_KEY_BYTES
             )));
         }
+        if let Some(why) = validate::nul(&config.name) {
+            return Err(CacheError::InvalidConfig(format!("namespace name {why}")));
+        }
         if config.max_entries == 0 {
             return Err(CacheError::InvalidConfig(format!(
                 "namespace {:?} has max-entries 0; it must be at least 1",

@@ -18,6 +18,9 @@ pub enum CacheError {
     /// A key or value over its size limit.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// A key containing NUL, which some storage cannot hold.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
     /// The storage failed; its message starts with the storage function.
     #[error("storage failed: {0}")]
     Storage(StorageError),
@@ -37,6 +40,7 @@ impl CacheError {
             CacheError::InvalidJson(_) => "invalid-json",
             CacheError::InvalidConfig(_) => "invalid-config",
             CacheError::TooLarge(_) => "too-large",
+            CacheError::InvalidKey(_) => "invalid-key",
             CacheError::Storage(_) => "storage",
         }
     }

@@ -11,7 +11,7 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// can read every value the cache stores.
 pub const MAX_DEPTH: usize = 100;
 
-/// Refuses keys over [`MAX_KEY_BYTES`].
+/// Refuses keys over [`MAX_KEY_BYTES`] and keys containing NUL.
 pub(crate) fn key(key: &str) -> Result<(), CacheError> {
     if key.len() > MAX_KEY_BYTES {
         return Err(CacheError::TooLarge(format!(
@@ -19,7 +19,22 @@ pub(crate) fn key(key: &str) -> Result<(), CacheError> {
             key.len()
         )));
     }
+    if let Some(why) = nul(key) {
+        return Err(CacheError::InvalidKey(format!("key {why}")));
+    }
     Ok(())
+}
+
+/// Where `text` holds a NUL character, if it does: no key or name may, because
+/// PostgreSQL's text cannot hold one, and a key one backend accepts must move to
+/// every other.
+pub(crate) fn nul(text: &str) -> Option<String> {
+    text.find('\0').map(|at| {
+        format!(
+            "of {} bytes contains a NUL character at byte {at}",
+            text.len()
+        )
+    })
 }
 
 /// Refuses values over [`MAX_VALUE_BYTES`], values that are not JSON, and JSON `null`.

@@ -39,6 +39,7 @@ fn error_names_are_the_wit_names() {
         (CacheError::InvalidJson("x".into()), "invalid-json"),
         (CacheError::InvalidConfig("x".into()), "invalid-config"),
         (CacheError::TooLarge("x".into()), "too-large"),
+        (CacheError::InvalidKey("x".into()), "invalid-key"),
         (
             CacheError::Storage(StorageError::new(StorageErrorKind::Busy, "x")),
             "storage",
@@ -95,6 +96,7 @@ fn invalid_tables_are_refused_with_the_reason() {
         (vec![ns("", 1)], "empty"),
         (vec![ns(&long, 1)], "over the limit"),
         (vec![ns("a", 0)], "max-entries 0"),
+        (vec![ns("a\0b", 1)], "NUL character at byte 1"),
         (vec![ns("a", 1), ns("b", 1), ns("a", 2)], "listed twice"),
     ] {
         match validate_table(&table) {

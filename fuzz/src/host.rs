@@ -42,6 +42,7 @@ pub fn assert_typed<T: std::fmt::Debug>(what: &str, result: &Result<T, Error>) {
         | Err(Error::InvalidJson(_))
         | Err(Error::InvalidConfig(_))
         | Err(Error::TooLarge(_))
+        | Err(Error::InvalidKey(_))
         | Err(Error::Storage(_)) => {}
         Err(e) => panic!("{what}: untyped failure {e:?}"),
     }
@@ -54,6 +55,7 @@ pub fn case(e: &Error) -> &'static str {
         Error::InvalidJson(_) => "invalid-json",
         Error::InvalidConfig(_) => "invalid-config",
         Error::TooLarge(_) => "too-large",
+        Error::InvalidKey(_) => "invalid-key",
         Error::Storage(_) => "storage",
         _ => "other",
     }

@@ -26,6 +26,9 @@ pub enum Error {
     /// A key over 1024 bytes or a value over 1 MiB.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// A key containing NUL, which some storage cannot hold.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
     /// Storage failed during the call; the cache is unchanged. Carries the typed
     /// storage error: its kind, and a message naming the storage function, the file
     /// and what to do.
@@ -88,6 +91,7 @@ impl From<CacheError> for Error {
             CacheError::InvalidJson(s) => Error::InvalidJson(s),
             CacheError::InvalidConfig(s) => Error::InvalidConfig(s),
             CacheError::TooLarge(s) => Error::TooLarge(s),
+            CacheError::InvalidKey(s) => Error::InvalidKey(s),
             CacheError::Storage(e) => Error::Storage(from_wit(e)),
         }
     }

@@ -111,6 +111,12 @@ fn import_is_all_or_nothing_and_validated_like_set() {
     long_key.push(line("chats", &"k".repeat(1025), "1"));
     assert_import_refused(&long_key, USAGE, 4, "key");
 
+    // A NUL in a key: no storage could hold it (PostgreSQL's text cannot), so
+    // every host refuses it the same way, as bad input.
+    let mut nul_key = good();
+    nul_key.push(line("chats", "a\0b", "1"));
+    assert_import_refused(&nul_key, USAGE, 4, "invalid key");
+
     let mut unknown = good();
     unknown.push(line("nosuch", "k", "1"));
     assert_import_refused(&unknown, USAGE, 4, "nosuch");

@@ -102,6 +102,7 @@ pub fn error_case(e: &CacheError) -> (&'static str, &str, Option<&'static str>) 
         CacheError::InvalidJson(m) => ("invalid-json", m, None),
         CacheError::InvalidConfig(m) => ("invalid-config", m, None),
         CacheError::TooLarge(m) => ("too-large", m, None),
+        CacheError::InvalidKey(m) => ("invalid-key", m, None),
         CacheError::Storage(e) => (
             "storage",
             &e.message,

@@ -19,6 +19,7 @@ export class UnknownNamespaceError extends CacheError {}
 export class InvalidJsonError extends CacheError {}
 export class InvalidConfigError extends CacheError {}
 export class TooLargeError extends CacheError {}
+export class InvalidKeyError extends CacheError {}
 
 /** The WIT `storage-error-kind` cases, in declaration order. */
 export const STORAGE_ERROR_KINDS = Object.freeze([
@@ -54,6 +55,7 @@ const TYPES = {
   'invalid-json': InvalidJsonError,
   'invalid-config': InvalidConfigError,
   'too-large': TooLargeError,
+  'invalid-key': InvalidKeyError,
 };
 
 /** The CacheError for a `cache-error` value `{tag, val}` as jco lifts it. */

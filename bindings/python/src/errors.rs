@@ -25,6 +25,7 @@ error_class!(unknown_namespace, "UnknownNamespaceError");
 error_class!(invalid_json, "InvalidJsonError");
 error_class!(invalid_config, "InvalidConfigError");
 error_class!(too_large, "TooLargeError");
+error_class!(invalid_key, "InvalidKeyError");
 error_class!(storage_error, "StorageError");
 error_class!(trap_error, "ComponentTrapError");
 error_class!(closed_error, "CacheClosedError");
@@ -54,6 +55,7 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Error::InvalidJson(d) => raise(invalid_json(py), d, &[]),
         Error::InvalidConfig(d) => raise(invalid_config(py), d, &[]),
         Error::TooLarge(d) => raise(too_large(py), d, &[]),
+        Error::InvalidKey(d) => raise(invalid_key(py), d, &[]),
         Error::Storage(e) | Error::OpenStorage(e) => {
             let kind = pyo3::types::PyString::new(py, e.kind.name()).into_any();
             raise(storage_error(py), e.to_string(), &[("kind", kind)])

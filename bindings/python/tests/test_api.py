@@ -360,3 +360,16 @@ def test_a_seed_design_file_keeps_its_user_data_and_settings(cache: CacheService
     again = CacheService.getInstance()
     again.injectDatabase(db_path)
     assert again.getUserData(-100, 5) == {"k": "v", "n": 2, "list": [1, "two"], "a b": {"c": None}, "x": 1}
+
+
+def test_a_key_holding_nul_is_invalid_key_in_every_method(cache: CacheService) -> None:
+    # No storage could hold it (PostgreSQL's text cannot), so every host refuses it.
+    from gromozeka_cache import InvalidKeyError
+
+    with pytest.raises(InvalidKeyError):
+        cache.chatUsers.set("a\0b", {"x": 1})
+    with pytest.raises(ValueError):
+        cache.setUserState(1, "st\0ate", 1)
+    assert cache.getUserState(1, "state") is None
+    cache.chatUsers.set("a\x01b", {"x": 1})  # other control characters are ordinary
+    assert cache.chatUsers.get("a\x01b") == {"x": 1}

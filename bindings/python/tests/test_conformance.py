@@ -58,6 +58,7 @@ from gromozeka_cache import (
     CacheError,
     ComponentTrapError,
     InvalidConfigError,
+    InvalidKeyError,
     InvalidJsonError,
     StorageError,
     TooLargeError,
@@ -83,6 +84,7 @@ ERROR_CASES = {
     InvalidJsonError: "invalid-json",
     InvalidConfigError: "invalid-config",
     TooLargeError: "too-large",
+    InvalidKeyError: "invalid-key",
     StorageError: "storage",
 }
 # The positions of the s64 arguments of each call.

@@ -59,6 +59,8 @@ impl<S: Storage> Cache<S> {
                 let checked = row.value.and_then(|value| {
                     if row.key.len() > validate::MAX_KEY_BYTES {
                         Err(format!("key of {} bytes is over the limit", row.key.len()))
+                    } else if let Some(why) = validate::nul(&row.key) {
+                        Err(format!("key {why}"))
                     } else if value.len() > validate::MAX_VALUE_BYTES {
                         Err(format!("value of {} bytes is over the limit", value.len()))
                     } else {

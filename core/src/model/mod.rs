@@ -262,7 +262,13 @@ fn json_error(text: &str) -> Expected {
     }
 }
 
-/// `too-large` for a key over the limit.
+/// `too-large` for a key over the limit, `invalid-key` for one holding NUL.
 fn key_error(key: &str) -> Expected {
-    (key.len() > MAX_KEY_BYTES).then_some("too-large")
+    if key.len() > MAX_KEY_BYTES {
+        Some("too-large")
+    } else if key.contains('\0') {
+        Some("invalid-key")
+    } else {
+        None
+    }
 }

@@ -49,6 +49,13 @@ class TooLargeError(CacheError, ValueError):
     case = "too-large"
 
 
+class InvalidKeyError(CacheError, ValueError):
+    """A key (of an entry, a setting, a data item or a state) containing NUL, which
+    PostgreSQL cannot store: refused by every host alike."""
+
+    case = "invalid-key"
+
+
 class StorageError(CacheError, OSError):
     """The database failed (or the database object raised); ``kind`` says how."""
 
@@ -91,6 +98,7 @@ __all__ = [
     "ComponentTrapError",
     "InvalidConfigError",
     "InvalidJsonError",
+    "InvalidKeyError",
     "ReentrantCallError",
     "StorageError",
     "TooLargeError",

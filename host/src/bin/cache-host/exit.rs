@@ -72,6 +72,7 @@ impl From<Error> for Failure {
             | Error::InvalidJson(_)
             | Error::InvalidConfig(_)
             | Error::TooLarge(_)
+            | Error::InvalidKey(_)
             | Error::MemoryLimit { .. }
             | Error::Policy { .. } => USAGE,
             _ => FAILED,
