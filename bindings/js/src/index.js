@@ -16,8 +16,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ComponentTrapError, errorFromCase } from './errors.js';
 import { storageImports } from './imports.js';
 import { SqliteStorage } from './sqlite.js';
+import { DEFAULT_WRITE_BACK, WriteBack } from './write-back.js';
 
 export * from './errors.js';
+export { DEFAULT_WRITE_BACK } from './write-back.js';
 export { SqliteStorage } from './sqlite.js';
 export { SCHEMA_DIR } from './schema.js';
 
@@ -30,8 +32,11 @@ const opt = (v) => (v === undefined ? null : v);
 /**
  * Instantiates a fresh component whose storage imports are served by `storage`
  * (default: a private in-memory SQLite database). Resolves to a Cache.
+ * `writeBack`: when pending on-shutdown changes are written back,
+ * `{maxAge: ms, maxPending: n}` (default 5000 ms, 256; `null` or 0 turns one off),
+ * or `null` for never (only `persistAll` and `close` write them).
  */
-export async function createCache({ storage } = {}) {
+export async function createCache({ storage, writeBack = DEFAULT_WRITE_BACK } = {}) {
   let mod;
   try {
     mod = await import(pathToFileURL(join(GEN, 'cache.js')).href);
@@ -39,6 +44,13 @@ export async function createCache({ storage } = {}) {
     throw new Error(`cannot load the transpiled component from ${GEN}; run \`npm run build\` first`, { cause: e });
   }
   const cache = new Cache(storage ?? SqliteStorage.open(':memory:'));
+  if (writeBack !== null) {
+    cache.writeBack = new WriteBack(
+      () => cache.persistAll(),
+      () => cache.stats().filter((n) => n.persistence === 'on-shutdown').reduce((sum, n) => sum + n.dirty, 0),
+      writeBack,
+    );
+  }
   const exports = await mod.instantiate(
     (path) => readFile(join(GEN, path)).then((bytes) => WebAssembly.compile(bytes)),
     storageImports(() => cache.storage),
@@ -52,6 +64,8 @@ export class Cache {
   constructor(storage) {
     this.storage = storage;
     this.poisoned = null;
+    /** The write-back bound (see write-back.js), or null: `.failures`, `.lastError`. */
+    this.writeBack = null;
   }
 
   /** @internal */
@@ -80,6 +94,7 @@ export class Cache {
    */
   close() {
     this.persistAll();
+    this.writeBack?.cancel();
     this.storage.close?.();
   }
 
@@ -93,7 +108,9 @@ export class Cache {
   call(iface, name, ...args) {
     if (this.poisoned) throw new ComponentTrapError(`the component trapped earlier and is unusable: ${this.poisoned}`);
     try {
-      return this.raw[iface][name](...args);
+      const result = this.raw[iface][name](...args);
+      this.writeBack?.noteCall(name, name === 'setMany' ? args[1].length : 1);
+      return result;
     } catch (e) {
       const payload = e?.payload;
       if (payload && typeof payload === 'object' && typeof payload.tag === 'string') {
@@ -131,7 +148,11 @@ export class Cache {
   loadFromStorage() { return this.call('cache', 'loadFromStorage'); }
 
   /** {written, deleted} */
-  persistAll() { return this.call('cache', 'persistAll'); }
+  persistAll() {
+    const report = this.call('cache', 'persistAll');
+    this.writeBack?.persisted();
+    return report;
+  }
 
   /** Drops `key` and its pending change without writing (another process changed it); true if held. */
   forget(namespace, key) { return this.call('cache', 'forget', namespace, key); }
