@@ -9,6 +9,7 @@
 //! acknowledged write. After a random time the trial SIGKILLs it, reopens the file
 //! and compares. A tool people run, like the benchmarks, not a timed test.
 
+mod stall;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,18 @@ struct RunArgs {
     /// The first trial's seed (trial i uses seed + i).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Stalled storage: the share of the writer's storage calls (0 to 1) that first
+    /// sleep `--stall-ms`, far past the writer's CPU bound (`--call-time-ms`). A
+    /// storage wait is not guest time: no write may fail, and the loss bound grows
+    /// by two stalls (a write-back can wait for one call's stall, then stall itself).
+    #[arg(long, default_value_t = 0.0)]
+    stall_rate: f64,
+    /// How long a stalled storage call sleeps, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    stall_ms: u64,
+    /// The writer's CPU bound per call, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    call_time_ms: u64,
     /// The cache component. Default: $CACHE_HOST_WASM, else target/cache.wasm.
     #[arg(long)]
     wasm: Option<PathBuf>,
@@ -113,6 +126,12 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
     if !(args.max_run.is_finite() && args.max_run > 0.0) {
         return Err(format!("--max-run {} must be positive", args.max_run));
     }
+    if !(0.0..=1.0).contains(&args.stall_rate) {
+        return Err(format!(
+            "--stall-rate {} must be within 0 and 1",
+            args.stall_rate
+        ));
+    }
     let wasm = wasm_path(args);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     println!(
@@ -123,6 +142,14 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
         args.max_run,
         args.keys
     );
+    if args.stall_rate > 0.0 {
+        println!(
+            "cache-chaos: stalled storage: {:.1} % of storage calls sleep {} ms; CPU bound {} ms per call",
+            args.stall_rate * 100.0,
+            args.stall_ms,
+            args.call_time_ms
+        );
+    }
     let mut trials = Vec::new();
     for i in 0..args.trials {
         let seed = args.seed.wrapping_add(u64::from(i));
@@ -163,7 +190,12 @@ fn summary(
         .filter_map(|t| t.oldest_lost_ms)
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     let max_entries = trials.iter().map(|t| t.lost_entries).max().unwrap_or(0);
-    let age_bound_ms = age.map(|a| a.as_secs_f64() * 1000.0 + args.slack_ms as f64);
+    let stalls_ms = if args.stall_rate > 0.0 {
+        2.0 * args.stall_ms as f64
+    } else {
+        0.0
+    };
+    let age_bound_ms = age.map(|a| a.as_secs_f64() * 1000.0 + args.slack_ms as f64 + stalls_ms);
     let age_ok = match (age_bound_ms, oldest) {
         (Some(bound), Some(o)) => o <= bound,
         _ => true,
@@ -182,7 +214,7 @@ fn summary(
         "lost on-shutdown writes:      {} in all, oldest {} at the kill (age bound {}), at most {} entries in one trial (count bound {})",
         sum(|t| t.lost_on_shutdown),
         oldest.map_or("-".into(), |o| format!("{o:.0} ms")),
-        age_bound_ms.map_or("none".into(), |b| format!("{b:.0} ms incl. {} ms slack", args.slack_ms)),
+        age_bound_ms.map_or("none".into(), |b| format!("{b:.0} ms incl. {} ms slack and {stalls_ms:.0} ms of stalls", args.slack_ms)),
         max_entries,
         pending.map_or("none".into(), |p| format!("fewer than {p}")),
     );
@@ -226,6 +258,9 @@ fn one_trial(
         .args(["--write-back-pending", &args.write_back_pending.to_string()])
         .args(["--keys", &args.keys.to_string()])
         .args(["--pace-us", &args.pace_us.to_string()])
+        .args(["--stall-rate", &args.stall_rate.to_string()])
+        .args(["--stall-ms", &args.stall_ms.to_string()])
+        .args(["--call-time-ms", &args.call_time_ms.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -239,6 +274,13 @@ fn one_trial(
             .collect::<Vec<Ack>>()
     });
     std::thread::sleep(Duration::from_secs_f64(rng.f64() * args.max_run));
+    // A writer that stopped by itself failed a write (a trap, a storage error): the
+    // trial is void and the run fails loudly.
+    if let Ok(Some(status)) = child.try_wait() {
+        return Err(format!(
+            "the writer (seed {seed}) stopped before the kill: {status}"
+        ));
+    }
     let killed_at = now_micros();
     child
         .kill()

@@ -5,7 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use cache_host::storage::sqlite::SqliteStorage;
 use cache_host::{CacheService, Error, WriteBack};
+
+use crate::stall::Stalling;
 
 /// The user whose data the on-change writes set.
 const USER: i64 = 1;
@@ -73,6 +76,12 @@ pub struct WriterArgs {
     keys: u32,
     #[arg(long)]
     pace_us: u64,
+    #[arg(long, default_value_t = 0.0)]
+    stall_rate: f64,
+    #[arg(long, default_value_t = 0)]
+    stall_ms: u64,
+    #[arg(long, default_value_t = 10_000)]
+    call_time_ms: u64,
 }
 
 /// Microseconds since the Unix epoch (both processes read the same clock).
@@ -88,10 +97,19 @@ pub fn run(args: &WriterArgs) -> Result<(), String> {
         max_age: WriteBack::age_from_secs(args.write_back_age)?,
         max_pending: WriteBack::pending_from_count(args.write_back_pending),
     };
+    let opening = |e: &dyn std::fmt::Display| format!("writer: opening {}: {e}", args.db.display());
+    let storage = SqliteStorage::open(&args.db).map_err(|e| opening(&e))?;
+    // Every storage call may stall far longer than the guest's CPU bound.
     let cache = CacheService::builder(&args.wasm)
         .write_back(write_back)
-        .open_sqlite(&args.db)
-        .map_err(|e| format!("writer: opening {}: {e}", args.db.display()))?;
+        .call_time_limit(Duration::from_millis(args.call_time_ms))
+        .build(Stalling::new(
+            storage,
+            args.seed,
+            args.stall_rate,
+            Duration::from_millis(args.stall_ms),
+        ))
+        .map_err(|e| opening(&e))?;
     let mut rng = fastrand::Rng::with_seed(args.seed);
     let mut out = std::io::stdout().lock();
     let keys = i64::from(args.keys.max(1));
@@ -119,7 +137,11 @@ pub fn run(args: &WriterArgs) -> Result<(), String> {
 }
 
 /// The sequence number storage holds for `chat` (0 if none).
-pub fn stored_seq(cache: &CacheService, kind: Kind, chat: i64) -> Result<u64, Error> {
+pub fn stored_seq<S: cache_host::ServiceStorage>(
+    cache: &CacheService<S>,
+    kind: Kind,
+    chat: i64,
+) -> Result<u64, Error> {
     let text = match kind {
         Kind::OnChange => Some(cache.get_user_data(chat, USER)?),
         Kind::OnShutdown => cache.get_chat_info(chat)?,
