@@ -104,6 +104,7 @@ test-fuzz: build
 
 # Formatting and lints (clippy with warnings as errors).
 lint: setup
+    scripts/check-leftovers
     {{cargo}} fmt --all -- --check
     {{cargo}} clippy --release --workspace --all-targets -- -D warnings
     scripts/build-component --clippy

@@ -10,8 +10,8 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::report::{ns, Goal, Line, Report};
 
-/// Per-call times of the package that `issues show 9` measured for the wasmtime-py
-/// host it replaces (µs): `getUserState`, `getChatSettings`.
+/// Per-call times recorded for the first Python package, a wasmtime-py host this
+/// one replaced (µs): `getUserState`, `getChatSettings`.
 const OLD_PACKAGE_US: [(&str, f64); 2] = [("getUserState", 48.0), ("getChatSettings", 35.0)];
 
 /// Runs `bench/python/<script>` in `target/py-venv` and parses the one JSON
