@@ -72,12 +72,15 @@ test("adopts the bot's tables without altering them and fills its columns", () =
   assert.equal(cacheVersion(path), loadSchema().version);
 });
 
+/** The seed design's database, shared by every host's tests (schema/sqlite/fixtures). */
+const SEED_DDL = readFileSync(new URL('../../../schema/sqlite/fixtures/seed_database.sql', import.meta.url), 'utf8');
+
 test('adopts a seed design file', () => {
   const path = tmp('seed.db');
   const db = new Database(path);
-  db.exec(`CREATE TABLE cache_storage (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-      updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (namespace, key));
-    CREATE INDEX idx_cache_namespace ON cache_storage(namespace);
+  // The seed's table from the shared fixture, with rows of this test's own.
+  db.exec(SEED_DDL);
+  db.exec(`DELETE FROM cache_storage;
     INSERT INTO cache_storage VALUES ('chats', 'old', '{"a":1}', '2024-01-01 10:00:00');
     INSERT INTO cache_storage VALUES ('chats', 'new', '{"a":2}', '2024-06-01 10:00:00.5');
     INSERT INTO cache_storage (namespace, key, value) VALUES ('chatUsers', '1:3', '{}');`);
@@ -95,7 +98,7 @@ test("the seed's settings and user data move into the bot's tables at the first 
   // The same fixture and migration (schema/sqlite) the Rust host's tests use.
   const path = tmp('seed.db');
   const db = new Database(path);
-  db.exec(readFileSync(new URL('../../../schema/sqlite/fixtures/seed_database.sql', import.meta.url), 'utf8'));
+  db.exec(SEED_DDL);
   db.close();
   const s = SqliteStorage.open(path);
   assert.deepEqual(new Map(s.getUserData(-100n, 5n)),
