@@ -12,25 +12,25 @@ default:
 
 # Installs the missing toolchain pieces (Debian's rustc-web when no wasm32 std is installed).
 setup:
-    scripts/setup
+    scripts/timed setup scripts/setup
 
 # Builds the component to target/cache.wasm.
 build: setup
-    scripts/build-component
+    scripts/timed component scripts/build-component
 
 # Prints the built component's world (imports and exports), like `wasm-tools component wit`.
 wit: build
     target/release/componentize wit target/cache.wasm
 
-# Runs every test: native core tests, the component in wasmtime, the SQLite host, Python and Node hosts,
-# a quick pass of every benchmark, and a short run of each fuzz target.
-test: build test-rust test-python test-node test-bench test-fuzz
+# Runs every test: native core tests, the component in wasmtime, the SQLite and PostgreSQL hosts,
+# the fuzz targets' seeds and mutations (fuzz-harness), Python and Node hosts, and a quick pass of every benchmark.
+test: build test-rust test-python test-node test-bench
 
 # Builds every Rust target once, in release, with one feature set: wasmtime compiles once and
 # every recipe below reuses it (selecting packages with `-p` would resolve other features and rebuild).
 # The component is built first: cache-host embeds target/cache.wasm (see host/build.rs).
 build-rust: build
-    {{cargo}} build --release --workspace --all-targets
+    scripts/timed build-rust {{cargo}} build --release --workspace --all-targets
 
 # A private PostgreSQL server on loopback for the PostgreSQL tests: `just postgres start`
 # prints `export GROMOZEKA_TEST_PG_URL=...` (run it with eval), `just postgres stop` stops it.
@@ -43,28 +43,30 @@ postgres action="start":
 coherence *args: build build-rust
     target/release/pg-coherence run --url "$(scripts/postgres url)" {{args}}
 
-# Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite host.
+# Rust tests: cache-core (unit + property), the component under a mock storage, the SQLite and
+# PostgreSQL hosts, and the fuzz replay (every seed and a fixed set of mutations, without libFuzzer).
 test-rust: build build-rust
-    {{cargo}} test --release --workspace
+    scripts/timed test-rust {{cargo}} test --release --workspace
 
 # The Python package: builds the wheel (cache.wasm inside) once, reusing the workspace's build.
 wheel: build build-rust
-    bindings/python/build-wheel
+    scripts/timed wheel bindings/python/build-wheel
 
 # The Python package's tests, on the built wheel installed into target/py-venv.
 test-python: py-venv
-    {{venv}}/bin/python -m pytest -q bindings/python/tests
+    scripts/timed test-python {{venv}}/bin/python -m pytest -q bindings/python/tests
 
 # target/py-venv with the built wheel and the test and bench tools (pytest, cachetools, diskcache, mypy).
 py-venv: wheel
     test -x {{venv}}/bin/python || python3 -m venv {{venv}}
-    {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check 'pytest>=8' 'cachetools>=5' 'diskcache>=5.6' 'mypy>=1.13'
+    scripts/timed py-venv {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check 'pytest>=8' 'cachetools>=5' 'diskcache>=5.6' 'mypy>=1.13'
     {{venv}}/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/gromozeka_cache-*.whl
 
 # The Node host (jco transpile, V8, better-sqlite3): storage kit, conformance scenarios, and the
 # Rust<->Node test on one file (needs target/release/cache-host).
 test-node: build build-rust
-    cd bindings/js && scripts/npm-ci && npm test
+    scripts/timed npm-ci bindings/js/scripts/npm-ci
+    cd bindings/js && ../../scripts/timed test-node npm test
 
 # The main job: a realistic bot workload over SQLite, a restart, and a check that nothing acknowledged was lost.
 run *args: build build-rust
@@ -84,7 +86,7 @@ chaos *args: build build-rust
 # BENCHMARKS.md is untouched), failing if one cannot be taken.
 test-bench: build build-rust py-venv
     bench/build-noop
-    target/release/cache-bench --quick --no-callgrind --out target/bench-smoke.md > /dev/null
+    scripts/timed test-bench target/release/cache-bench --quick --no-callgrind --out target/bench-smoke.md > /dev/null
     python3 bench/charts.py target/bench-smoke.md > /dev/null
     {{venv}}/bin/python -m pytest -q bench/test_charts.py
 
@@ -92,21 +94,15 @@ test-bench: build build-rust py-venv
 bench *args: build build-rust py-venv
     bench/run {{args}}
 
-# Runs the fuzz targets (cargo fuzz, libFuzzer; see fuzz/README.md): `target` is core_ops,
+# Guided fuzzing (cargo fuzz, libFuzzer; see fuzz/README.md): `target` is core_ops,
 # component_api, db_cells or all; `seconds` per target. Installs cargo-fuzz into target/tools.
 fuzz target="all" seconds="60": build
     nice -n 10 scripts/fuzz {{target}} {{seconds}}
-
-# The fuzz smoke test: every committed seed, then a fixed set of inputs per target
-# (libFuzzer seed 1; see fuzz/README.md). One instrumented build.
-test-fuzz: build
-    scripts/fuzz --smoke all
 
 # Formatting and lints (clippy with warnings as errors).
 lint: setup
     scripts/check-leftovers
     {{cargo}} fmt --all -- --check
-    {{cargo}} clippy --release --workspace --all-targets -- -D warnings
-    scripts/build-component --clippy
+    scripts/timed clippy {{cargo}} clippy --release --workspace --all-targets -- -D warnings
+    scripts/timed clippy-component scripts/build-component --clippy
     cd fuzz && ../{{cargo}} fmt --all -- --check
-    cd fuzz && CARGO_TARGET_DIR=target/clippy ../{{cargo}} clippy --features host --all-targets -- -D warnings

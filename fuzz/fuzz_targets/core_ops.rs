@@ -1,12 +1,4 @@
-//! `core_ops`: random operation sequences on `cache_core::Cache` and
-//! `BotCache` over a failing `MockStorage`, checked step by step against the
-//! reference model (`cache_core::model`, the same one `core/tests/model.rs` runs).
+//! `core_ops`: the reference-model check of `cache_fuzz_harness::core_ops`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let Err(divergence) = cache_core::model::run_bytes(data) {
-        panic!("the cache diverged from the model: {divergence}");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| cache_fuzz_harness::core_ops::run(data));

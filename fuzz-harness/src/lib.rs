@@ -1,15 +1,39 @@
-//! What the fuzz targets share: the component's runtime, loaded once per
-//! process, and inputs that are mostly meaningful (known namespaces, JSON that
-//! parses) and sometimes arbitrary text.
+//! The fuzz targets as plain functions: what each one drives and checks, and
+//! the inputs they share (mostly meaningful: known namespaces, JSON that
+//! parses; sometimes arbitrary text).
+//!
+//! Two runners call them. `cargo fuzz` (`fuzz/fuzz_targets/`, libFuzzer,
+//! coverage-guided, `just fuzz`) and the ordinary test `tests/replay.rs`, which
+//! replays every committed seed and a fixed set of mutations of them in the
+//! workspace's own release build (`just test`). One body per target, so the two
+//! check the same invariants.
+//!
+//! A target panics where an invariant breaks; every other outcome is a pass.
 
 use std::cell::Cell;
 
 use arbitrary::Arbitrary;
 
 #[cfg(feature = "host")]
+pub mod component_api;
+#[cfg(feature = "host")]
+pub mod db_cells;
+#[cfg(feature = "host")]
 mod host;
 #[cfg(feature = "host")]
 pub use host::{assert_typed, case, component_path, runtime};
+
+/// `core_ops`: random operation sequences on `cache_core::Cache` and `BotCache`
+/// over a failing `MockStorage`, checked step by step against the reference
+/// model (`cache_core::model`, the same one `core/tests/model.rs` runs).
+pub mod core_ops {
+    /// Runs one input; panics if the cache diverges from the model.
+    pub fn run(data: &[u8]) {
+        if let Err(divergence) = cache_core::model::run_bytes(data) {
+            panic!("the cache diverged from the model: {divergence}");
+        }
+    }
+}
 
 /// A namespace name: one of the seed's, or any text.
 #[derive(Arbitrary, Clone, Debug)]
