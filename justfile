@@ -28,7 +28,7 @@ test: build test-rust test-python test-node test-bench
 
 # Builds every Rust target once, in release, with one feature set: wasmtime compiles once and
 # every recipe below reuses it (selecting packages with `-p` would resolve other features and rebuild).
-# The component is built first: cache-host embeds target/cache.wasm (see host/build.rs).
+# The component is built first: cache-host embeds target/cache.wasm (see cli/build.rs).
 build-rust: build
     scripts/timed build-rust {{cargo}} build --release --workspace --all-targets
 

@@ -13,6 +13,7 @@
 //! - every datum has one durable home: chat settings and user data live only
 //!   in [`BotStorage`], never in the row store.
 
+pub mod backend;
 mod bot;
 mod cache;
 pub mod config;
@@ -28,6 +29,7 @@ mod read_path;
 mod storage;
 mod validate;
 
+pub use backend::{ChangeFeed, FeedEvent, Inspect, NamespaceUsage, RemoteChange, SharedStorage};
 pub use bot::{BotCache, SettingsMode, DATA_FIELD, SETTINGS_FIELD};
 pub use cache::Cache;
 pub use config::{

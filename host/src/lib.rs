@@ -3,19 +3,22 @@
 //!
 //! A newcomer's map of the crate:
 //!
-//! - [`storage`]: the backends. The storage contract is `cache_core`'s [`Storage`]
-//!   (the generic rows) and [`BotStorage`] (the bot's tables); [`imports`] implements
-//!   the component's imports once on top of them.
-//! - [`storage::sqlite`]: [`SqliteStorage`], the default: the shared schema and
-//!   queries of `schema/sqlite/`, WAL, typed errors a person can act on.
-//! - [`storage::postgres`]: PostgreSQL (`schema/postgres/`), shared by several bot
-//!   processes; [`CacheServiceBuilder::open`] picks it for a `postgres://` URL.
+//! - [`storage`]: the backends, each its own crate. The storage contract is
+//!   `cache_core`'s [`Storage`] (the generic rows) and [`BotStorage`] (the bot's
+//!   tables), plus [`Inspect`] and, for a storage several processes share,
+//!   `SharedStorage`; [`imports`] implements the component's imports once on top
+//!   of them, and the service is generic over them.
+//! - [`storage::sqlite`]: [`SqliteStorage`] (`cache-storage-sqlite`), the default:
+//!   the shared schema and queries of `schema/sqlite/`, WAL, typed errors a person
+//!   can act on, one owner per file ([`owner`]).
+//! - [`storage::postgres`]: PostgreSQL (`cache-storage-postgres`, `schema/postgres/`),
+//!   shared by several bot processes; [`CacheServiceBuilder::open`] picks it for a
+//!   `postgres://` URL.
 //! - [`artifact`]: the precompiled-artifact cache, in a private per-user directory,
 //!   checksummed; anything that fails a check is recompiled, never executed.
 //! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
 //! - [`limits`]: [`Limits`]; the guest memory limit follows the namespace table.
-//! - [`owner`]: one owner per database file (an advisory lock on `<db>.owner`).
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close;
 //!   its read path answers repeated reads ([`Read`]) from copies and replays the hits
@@ -55,7 +58,6 @@ pub mod artifact;
 pub mod error;
 pub mod imports;
 pub mod limits;
-pub mod owner;
 pub mod policy;
 pub mod runtime;
 pub mod service;
@@ -77,10 +79,10 @@ pub use bindings::exports::gromozeka::cache::types::{
     SkippedRow,
 };
 pub use cache_core::{Read, MAX_DEPTH as MAX_VALUE_DEPTH};
+pub use cache_storage_sqlite::owner::{self, OwnerWait};
 pub use error::Error;
 pub use imports::ServiceStorage;
 pub use limits::Limits;
-pub use owner::OwnerWait;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack};

@@ -4,7 +4,7 @@ use cache_core::{BotStorage, SettingsChange, StorageError, StorageErrorKind};
 use postgres::types::ToSql;
 
 use crate::rows::last_of_each;
-use crate::{schema, Cell, Change, PostgresStorage};
+use crate::{coherence, schema, Cell, PostgresStorage, RemoteChange};
 
 /// Pairs read from a bot table, with a corrupt cell as an error naming it.
 fn text_pairs(
@@ -101,7 +101,10 @@ impl BotStorage for PostgresStorage {
                 if let Some(channel) = &channel {
                     tx.execute(
                         &notify,
-                        &[channel, &vec![Change::ChatSettings(chat_id).payload()]],
+                        &[
+                            channel,
+                            &vec![coherence::payload(&RemoteChange::ChatSettings(chat_id))],
+                        ],
                     )?;
                 }
                 tx.commit()?;
@@ -148,7 +151,10 @@ impl BotStorage for PostgresStorage {
                         &notify,
                         &[
                             channel,
-                            &vec![Change::UserData { chat_id, user_id }.payload()],
+                            &vec![coherence::payload(&RemoteChange::UserData {
+                                chat_id,
+                                user_id,
+                            })],
                         ],
                     )?;
                 }

@@ -2,7 +2,7 @@
 //! storage and its listener, and the notifications processes send each other.
 //!
 //! Every write sends, in its own transaction, one notification per changed
-//! thing ([`Change`]). A process remembers the version (`updated_at` in
+//! thing ([`RemoteChange`]). A process remembers the version (`updated_at` in
 //! microseconds) of every row it read, loaded or wrote; a notification from
 //! another process drops that memory along with the cached entry. A batch that
 //! would overwrite or delete a row that changed after the version this process
@@ -11,6 +11,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
+
+use cache_core::RemoteChange;
 
 /// The default notification channel.
 pub const DEFAULT_CHANNEL: &str = "gromozeka_cache";
@@ -50,87 +52,58 @@ pub(crate) fn current_schema(client: &mut postgres::Client) -> Result<String, po
 /// as a change of their whole namespace.
 const MAX_PAYLOAD: usize = 7900;
 
-/// One change another process must drop its cached copy of.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Change {
-    /// A row of the row store was written or deleted.
-    Row {
-        /// Its namespace.
-        namespace: String,
-        /// Its key.
-        key: String,
-        /// The version (`updated_at` in µs) it was written at, 0 if it was
-        /// deleted; `None` if the sender did not say. Informational (logs,
-        /// measurements): [`Coherence::changed`] does not trust it.
-        version: Option<i64>,
-    },
-    /// Every row of a namespace may have changed (a clear).
-    Namespace(String),
-    /// A chat's settings changed.
-    ChatSettings(i64),
-    /// A user's data in a chat changed.
-    UserData {
-        /// The chat.
-        chat_id: i64,
-        /// The user.
-        user_id: i64,
-    },
+/// The notification payload of `change`: a JSON array, `["r", ns, key, version]`
+/// (or `["r", ns, key]` without a version), `["n", ns]`, `["s", chat]` or
+/// `["u", chat, user]`.
+pub fn payload(change: &RemoteChange) -> String {
+    let value = match change {
+        RemoteChange::Row {
+            namespace,
+            key,
+            version: Some(v),
+        } => serde_json::json!(["r", namespace, key, v]),
+        RemoteChange::Row {
+            namespace,
+            key,
+            version: None,
+        } => serde_json::json!(["r", namespace, key]),
+        RemoteChange::Namespace(namespace) => serde_json::json!(["n", namespace]),
+        RemoteChange::ChatSettings(chat) => serde_json::json!(["s", chat]),
+        RemoteChange::UserData { chat_id, user_id } => serde_json::json!(["u", chat_id, user_id]),
+    };
+    let text = value.to_string();
+    match change {
+        RemoteChange::Row { namespace, .. } if text.len() > MAX_PAYLOAD => {
+            payload(&RemoteChange::Namespace(namespace.clone()))
+        }
+        _ => text,
+    }
 }
 
-impl Change {
-    /// The notification payload: a JSON array, `["r", ns, key, version]` (or
-    /// `["r", ns, key]` without a version), `["n", ns]`, `["s", chat]` or
-    /// `["u", chat, user]`.
-    pub fn payload(&self) -> String {
-        let value = match self {
-            Change::Row {
-                namespace,
-                key,
-                version: Some(v),
-            } => serde_json::json!(["r", namespace, key, v]),
-            Change::Row {
-                namespace,
-                key,
-                version: None,
-            } => serde_json::json!(["r", namespace, key]),
-            Change::Namespace(namespace) => serde_json::json!(["n", namespace]),
-            Change::ChatSettings(chat) => serde_json::json!(["s", chat]),
-            Change::UserData { chat_id, user_id } => serde_json::json!(["u", chat_id, user_id]),
-        };
-        let text = value.to_string();
-        match self {
-            Change::Row { namespace, .. } if text.len() > MAX_PAYLOAD => {
-                Change::Namespace(namespace.clone()).payload()
-            }
-            _ => text,
-        }
-    }
-
-    /// Reads a payload written by [`Change::payload`]; `None` if it is not one.
-    pub fn parse(payload: &str) -> Option<Change> {
-        let value: serde_json::Value = serde_json::from_str(payload).ok()?;
-        let items = value.as_array()?;
-        let text = |i: usize| items.get(i).and_then(|v| v.as_str()).map(str::to_owned);
-        let int = |i: usize| items.get(i).and_then(|v| v.as_i64());
-        match (items.first()?.as_str()?, items.len()) {
-            ("r", 3) => Some(Change::Row {
-                namespace: text(1)?,
-                key: text(2)?,
-                version: None,
-            }),
-            ("r", 4) => Some(Change::Row {
-                namespace: text(1)?,
-                key: text(2)?,
-                version: Some(int(3)?),
-            }),
-            ("n", 2) => Some(Change::Namespace(text(1)?)),
-            ("s", 2) => Some(Change::ChatSettings(int(1)?)),
-            ("u", 3) => Some(Change::UserData {
-                chat_id: int(1)?,
-                user_id: int(2)?,
-            }),
-            _ => None,
-        }
+/// Reads a payload written by [`payload`]; `None` if it is not one.
+pub fn parse(payload: &str) -> Option<RemoteChange> {
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let items = value.as_array()?;
+    let text = |i: usize| items.get(i).and_then(|v| v.as_str()).map(str::to_owned);
+    let int = |i: usize| items.get(i).and_then(|v| v.as_i64());
+    match (items.first()?.as_str()?, items.len()) {
+        ("r", 3) => Some(RemoteChange::Row {
+            namespace: text(1)?,
+            key: text(2)?,
+            version: None,
+        }),
+        ("r", 4) => Some(RemoteChange::Row {
+            namespace: text(1)?,
+            key: text(2)?,
+            version: Some(int(3)?),
+        }),
+        ("n", 2) => Some(RemoteChange::Namespace(text(1)?)),
+        ("s", 2) => Some(RemoteChange::ChatSettings(int(1)?)),
+        ("u", 3) => Some(RemoteChange::UserData {
+            chat_id: int(1)?,
+            user_id: int(2)?,
+        }),
+        _ => None,
     }
 }
 
@@ -298,11 +271,11 @@ impl Coherence {
     /// the [`baseline`](Self::baseline) until the row is read again. Not against
     /// the version the change carries: a read-modify-write of this process that
     /// read the old value before the change was delivered must still fail.
-    pub fn changed(&self, change: &Change) {
+    pub fn changed(&self, change: &RemoteChange) {
         match change {
-            Change::Row { namespace, key, .. } => self.unsee(namespace, key),
-            Change::Namespace(namespace) => self.unsee_namespace(namespace),
-            Change::ChatSettings(_) | Change::UserData { .. } => {}
+            RemoteChange::Row { namespace, key, .. } => self.unsee(namespace, key),
+            RemoteChange::Namespace(namespace) => self.unsee_namespace(namespace),
+            RemoteChange::ChatSettings(_) | RemoteChange::UserData { .. } => {}
         }
     }
 
@@ -378,36 +351,36 @@ mod tests {
     #[test]
     fn payloads_round_trip_and_long_keys_become_namespace_changes() {
         for change in [
-            Change::Row {
+            RemoteChange::Row {
                 namespace: "chats".into(),
                 key: "a\t\"b\"\n".into(),
                 version: Some(1_700_000_000_000_000),
             },
-            Change::Row {
+            RemoteChange::Row {
                 namespace: "chats".into(),
                 key: "k".into(),
                 version: None,
             },
-            Change::Namespace("users".into()),
-            Change::ChatSettings(-1001234567890),
-            Change::UserData {
+            RemoteChange::Namespace("users".into()),
+            RemoteChange::ChatSettings(-1001234567890),
+            RemoteChange::UserData {
                 chat_id: -5,
                 user_id: 7,
             },
         ] {
-            assert_eq!(Change::parse(&change.payload()), Some(change));
+            assert_eq!(parse(&payload(&change)), Some(change));
         }
-        let long = Change::Row {
+        let long = RemoteChange::Row {
             namespace: "ns".into(),
             key: "\u{1}".repeat(2000),
             version: Some(0),
         };
         assert_eq!(
-            Change::parse(&long.payload()),
-            Some(Change::Namespace("ns".into()))
+            parse(&payload(&long)),
+            Some(RemoteChange::Namespace("ns".into()))
         );
-        assert_eq!(Change::parse("not json"), None);
-        assert_eq!(Change::parse("[\"r\", \"ns\"]"), None);
+        assert_eq!(parse("not json"), None);
+        assert_eq!(parse("[\"r\", \"ns\"]"), None);
     }
 
     #[test]
@@ -421,7 +394,7 @@ mod tests {
         coherence.saw("ns", "k", 300);
         assert_eq!(coherence.seen("ns", "k"), Some(300));
         // Told of a change: a write based on what was read before must fail.
-        coherence.changed(&Change::Row {
+        coherence.changed(&RemoteChange::Row {
             namespace: "ns".into(),
             key: "k".into(),
             version: Some(400),

@@ -22,13 +22,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_core::{StorageError, StorageErrorKind};
+use cache_core::{
+    ChangeFeed, FeedEvent, Inspect, NamespaceUsage, RemoteChange, SharedStorage, StorageError,
+    StorageErrorKind,
+};
 use postgres::{Client, Config, Statement};
 
-pub use coherence::{scoped_channel, Change, Coherence, DEFAULT_CHANNEL};
+pub use coherence::{scoped_channel, Coherence, DEFAULT_CHANNEL};
 pub use connect::DEFAULT_CONNECT_TIMEOUT;
 pub use errors::{kind_of_sqlstate, Cell};
-pub use listener::{Listener, ListenerEvent};
+pub use listener::Listener;
 pub use schema::SCHEMA_VERSION;
 
 /// How [`PostgresStorage::open_with`] connects.
@@ -49,7 +52,7 @@ pub struct PostgresOptions {
     /// [`StorageErrorKind::ReadOnly`]. Default `false`.
     pub read_only: bool,
     /// The channel every write notifies, in its transaction, with what it
-    /// changed ([`Change`]), scoped to the schema of the tables
+    /// changed ([`RemoteChange`]), scoped to the schema of the tables
     /// ([`scoped_channel`]); `None` sends nothing. Default [`DEFAULT_CHANNEL`].
     pub channel: Option<String>,
     /// This process's view of the rows it caches, shared with its
@@ -83,17 +86,6 @@ impl std::fmt::Debug for PostgresOptions {
             .field("coherence", &self.coherence.is_some())
             .finish()
     }
-}
-
-/// Rows and bytes stored for one namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamespaceRows {
-    /// The namespace.
-    pub namespace: String,
-    /// Number of rows.
-    pub rows: u64,
-    /// Bytes of keys plus values.
-    pub bytes: u64,
 }
 
 struct Conn {
@@ -235,36 +227,13 @@ impl PostgresStorage {
     /// [`Coherence`] (then it has nothing to listen for).
     pub fn listen(
         &self,
-        on_event: impl FnMut(ListenerEvent) + Send + 'static,
+        on_event: impl FnMut(FeedEvent) + Send + 'static,
     ) -> Result<Option<Listener>, StorageError> {
         let (Some(channel), Some(coherence)) = (&self.options.channel, &self.options.coherence)
         else {
             return Ok(None);
         };
         Listener::spawn(self.config.clone(), channel, coherence.clone(), on_event).map(Some)
-    }
-
-    /// Rows and sizes stored per namespace, sorted by name.
-    pub fn stored_namespaces(&mut self) -> Result<Vec<NamespaceRows>, StorageError> {
-        self.run(
-            || "list the stored namespaces".to_owned(),
-            |c| {
-                let rows = c.client.query(&c.statement(schema::ROWS_NAMESPACES), &[])?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(NamespaceRows {
-                            namespace: r
-                                .try_get::<_, Cell>(0)?
-                                .text("namespace")
-                                .unwrap_or_else(|e| format!("<{e}>")),
-                            rows: r.try_get::<_, i64>(1)?.max(0) as u64,
-                            bytes: r.try_get::<_, i64>(2)?.max(0) as u64,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, postgres::Error>>()
-                    .map_err(Fail::from)
-            },
-        )
     }
 
     /// Row counts of `chat_settings` and `user_data`.
@@ -439,5 +408,66 @@ impl PostgresStorage {
                 Err(StorageError::new(StorageErrorKind::Conflict, message))
             }
         }
+    }
+}
+
+/// Rows and sizes per namespace, sorted by name; with a [`Coherence`] in its
+/// options, a storage several processes share.
+impl Inspect for PostgresStorage {
+    fn stored_namespaces(&mut self) -> Result<Vec<NamespaceUsage>, StorageError> {
+        self.run(
+            || "list the stored namespaces".to_owned(),
+            |c| {
+                let rows = c.client.query(&c.statement(schema::ROWS_NAMESPACES), &[])?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(NamespaceUsage {
+                            namespace: r
+                                .try_get::<_, Cell>(0)?
+                                .text("namespace")
+                                .unwrap_or_else(|e| format!("<{e}>")),
+                            rows: r.try_get::<_, i64>(1)?.max(0) as u64,
+                            bytes: r.try_get::<_, i64>(2)?.max(0) as u64,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, postgres::Error>>()
+                    .map_err(Fail::from)
+            },
+        )
+    }
+
+    fn shared(&mut self) -> Option<&mut dyn SharedStorage> {
+        if self.options.coherence.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+/// The [`Listener`] is the change feed; the [`Coherence`] it shares with this
+/// storage refuses stale writes and names them.
+impl SharedStorage for PostgresStorage {
+    fn change_feed(&mut self) -> Result<Option<ChangeFeed>, StorageError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let listener = self.listen(move |event| {
+            // The receiver is gone only once the service stopped.
+            if tx.send(event).is_err() {
+                tracing::debug!("a change arrived after the cache service stopped");
+            }
+        })?;
+        Ok(listener.map(|l| ChangeFeed::new(rx, Box::new(l))))
+    }
+
+    fn change_applied(&mut self, change: &RemoteChange) {
+        if let Some(coherence) = self.coherence() {
+            coherence.changed(change);
+        }
+    }
+
+    fn take_conflicts(&mut self) -> Vec<(String, String)> {
+        self.coherence()
+            .map(|c| c.take_conflicts())
+            .unwrap_or_default()
     }
 }

@@ -11,19 +11,9 @@ use fallible_iterator::FallibleIterator;
 use postgres::{Client, Config};
 
 use crate::connect::Connector;
-use crate::{errors, Change, Coherence};
+use cache_core::FeedEvent;
 
-/// What the listener tells its service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenerEvent {
-    /// Another process committed this change: drop the cached copy, and call
-    /// [`Coherence::changed`], both under the lock the storage is used under,
-    /// so that no storage call of this process runs between the two.
-    Change(Change),
-    /// The listener lost its connection and listens again: changes made in
-    /// between were missed, so drop every clean cached entry.
-    Reconnected,
-}
+use crate::{coherence, errors, Coherence};
 
 /// How often the thread checks whether it should stop.
 const POLL: Duration = Duration::from_millis(100);
@@ -75,7 +65,7 @@ impl Listener {
         config: Config,
         channel: &str,
         coherence: Arc<Coherence>,
-        mut on_event: impl FnMut(ListenerEvent) + Send + 'static,
+        mut on_event: impl FnMut(FeedEvent) + Send + 'static,
     ) -> Result<Self, StorageError> {
         let server = crate::describe(&config);
         let mut connector = Connector::default();
@@ -98,7 +88,7 @@ impl Listener {
                                 tracing::info!(%server, "listening for changes again; dropping what may have been missed");
                                 client = Some(c);
                                 backoff = Duration::from_millis(50);
-                                on_event(ListenerEvent::Reconnected);
+                                on_event(FeedEvent::Reconnected);
                             }
                             Err(e) => {
                                 tracing::warn!(%server, error = %e, "cannot listen for changes; retrying");
@@ -118,8 +108,8 @@ impl Listener {
                                     if coherence.is_own(n.process_id()) {
                                         continue;
                                     }
-                                    match Change::parse(n.payload()) {
-                                        Some(change) => on_event(ListenerEvent::Change(change)),
+                                    match coherence::parse(n.payload()) {
+                                        Some(change) => on_event(FeedEvent::Change(change)),
                                         None => tracing::warn!(
                                             payload = n.payload(),
                                             "ignoring a notification that is not a cache change"

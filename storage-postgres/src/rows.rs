@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use cache_core::{Batch, Storage, StorageError, StorageErrorKind, StoredRow};
 
-use crate::{schema, Cell, Change, Fail, PostgresStorage};
+use crate::{coherence, schema, Cell, Fail, PostgresStorage, RemoteChange};
 
 /// The last occurrence of each key, in the order of those last occurrences:
 /// applying them at once equals applying all in order.
@@ -119,17 +119,17 @@ impl Storage for PostgresStorage {
         // What the other processes are told, in this transaction: the cleared
         // namespaces, the deleted rows (version 0: absent), and each upserted row
         // with the version it is written at (known once the upsert ran).
-        let mut changes: Vec<Change> = batch
+        let mut changes: Vec<RemoteChange> = batch
             .clear
             .iter()
-            .map(|ns| Change::Namespace((*ns).to_owned()))
+            .map(|ns| RemoteChange::Namespace((*ns).to_owned()))
             .collect();
         changes.extend(
             batch
                 .delete
                 .iter()
                 .filter(|k| !cleared.contains(k.namespace))
-                .map(|k| Change::Row {
+                .map(|k| RemoteChange::Row {
                     namespace: k.namespace.to_owned(),
                     key: k.key.to_owned(),
                     version: Some(0),
@@ -208,7 +208,7 @@ impl Storage for PostgresStorage {
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| !cleared.contains(r.namespace))
-                    .map(|(i, r)| Change::Row {
+                    .map(|(i, r)| RemoteChange::Row {
                         namespace: r.namespace.to_owned(),
                         key: r.key.to_owned(),
                         version: Some(now.saturating_add(i as i64 + 1)),
@@ -217,7 +217,7 @@ impl Storage for PostgresStorage {
                     .iter()
                     .cloned()
                     .chain(upserted)
-                    .map(|c| c.payload())
+                    .map(|c| coherence::payload(&c))
                     .collect();
                 tx.execute(&notify_statement, &[channel, &payloads])?;
             }

@@ -2,7 +2,7 @@
 
 use cache_host::storage::postgres::PostgresStorage;
 use cache_host::storage::MemoryStorage;
-use cache_host::storage::{Batch, Change, ChangeFeed, NamespaceUsage, SettingsChange, StoredRow};
+use cache_host::storage::{Batch, NamespaceUsage, SettingsChange, SharedStorage, StoredRow};
 use cache_host::{BotStorage, Inspect, SqliteStorage, Storage, StorageError};
 
 use crate::object_storage::ObjectStorage;
@@ -177,23 +177,10 @@ impl Inspect for AnyStorage {
         }
     }
 
-    fn change_feed(&mut self) -> Result<Option<ChangeFeed>, StorageError> {
+    fn shared(&mut self) -> Option<&mut dyn SharedStorage> {
         match self {
-            AnyStorage::Postgres(s) => s.change_feed(),
-            _ => Ok(None),
-        }
-    }
-
-    fn change_applied(&mut self, change: &Change) {
-        if let AnyStorage::Postgres(s) = self {
-            s.change_applied(change);
-        }
-    }
-
-    fn take_conflicts(&mut self) -> Vec<(String, String)> {
-        match self {
-            AnyStorage::Postgres(s) => s.take_conflicts(),
-            _ => Vec::new(),
+            AnyStorage::Postgres(s) => s.shared(),
+            _ => None,
         }
     }
 }

@@ -187,7 +187,7 @@ impl CacheServiceBuilder {
     /// given), instantiates the component, configures the namespaces and (unless
     /// turned off) loads from storage.
     ///
-    /// If the storage has a change feed ([`Inspect::change_feed`](crate::Inspect)),
+    /// If the storage is shared and has a change feed ([`SharedStorage::change_feed`](crate::storage::SharedStorage::change_feed)),
     /// it starts listening before the load, and a coherence thread applies it.
     pub fn build<S: ServiceStorage>(self, mut storage: S) -> Result<CacheService<S>, Error> {
         let runtime = match self.runtime {
@@ -211,7 +211,7 @@ impl CacheServiceBuilder {
             observer: self.observer,
         };
         // Before the load: no change committed after it is missed.
-        let feed = storage.change_feed().map_err(Error::OpenStorage)?;
+        let feed = super::coherence::change_feed(&mut storage).map_err(Error::OpenStorage)?;
         let started = match shared.start(storage, self.policy.namespaces(), self.load_on_start) {
             Ok(started) => started,
             Err((_, e)) => {

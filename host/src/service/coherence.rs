@@ -5,12 +5,12 @@
 //! - A changed row → `forget(namespace, key)`; a cleared namespace →
 //!   `forget-namespace`; chat settings → `forget-chat-settings`; user data →
 //!   `forget-user-data`. Then the storage is told the change is applied
-//!   ([`Inspect::change_applied`](crate::Inspect::change_applied)), in that order and under the service's lock: no
+//!   ([`SharedStorage::change_applied`](crate::storage::SharedStorage::change_applied)), in that order and under the service's lock: no
 //!   write-back of the dropped copy can run in between.
 //! - The feed reconnected (changes may have been missed) → `forget-all`.
 //! - This process's own writes are not in the feed (the storage filters them).
 //! - A write refused with `conflict` (a stale copy would have overwritten a newer
-//!   row): the rows named by [`Inspect::take_conflicts`](crate::Inspect::take_conflicts) are forgotten, copy and
+//!   row): the rows named by [`SharedStorage::take_conflicts`](crate::storage::SharedStorage::take_conflicts) are forgotten, copy and
 //!   pending change; `persist-all` is then retried up to [`CONFLICT_RETRIES`] times,
 //!   so the newer stored row wins and the rest of the batch is written.
 //!
@@ -28,7 +28,9 @@ use super::lifecycle::{Shared, Slot, State};
 use super::CacheService;
 use crate::bindings::gromozeka::cache::rows::StorageErrorKind as WitKind;
 use crate::imports::ServiceStorage;
-use crate::storage::{Change, ChangeFeed, FeedEvent, StorageErrorKind};
+use crate::storage::{
+    ChangeFeed, FeedEvent, Inspect, RemoteChange, StorageError, StorageErrorKind,
+};
 use crate::{CacheError, Error, PersistReport};
 
 /// How often the coherence thread checks whether the service stops.
@@ -84,21 +86,21 @@ impl<S: ServiceStorage> Shared<S> {
                         })
                     };
                     match change {
-                        Change::Row { namespace, key, .. } => {
+                        RemoteChange::Row { namespace, key, .. } => {
                             let before = dirty(&mut *s, namespace)?;
                             let held = cache.call_forget(&mut *s, namespace, key)?;
                             Ok((held, before.saturating_sub(dirty(&mut *s, namespace)?)))
                         }
-                        Change::Namespace(namespace) => {
+                        RemoteChange::Namespace(namespace) => {
                             let before = dirty(&mut *s, namespace)?;
                             let held = cache.call_forget_namespace(&mut *s, namespace)? > 0;
                             Ok((held, before.saturating_sub(dirty(&mut *s, namespace)?)))
                         }
-                        Change::ChatSettings(chat_id) => b
+                        RemoteChange::ChatSettings(chat_id) => b
                             .gromozeka_cache_bot()
                             .call_forget_chat_settings(s, *chat_id)
                             .map(|held| (held, 0)),
-                        Change::UserData { chat_id, user_id } => b
+                        RemoteChange::UserData { chat_id, user_id } => b
                             .gromozeka_cache_bot()
                             .call_forget_user_data(s, *chat_id, *user_id)
                             .map(|held| (held, 0)),
@@ -118,8 +120,8 @@ impl<S: ServiceStorage> Shared<S> {
                         tracing::warn!(?change, error = %e, "dropping the copy of another process's change failed")
                     }
                 }
-                if let Some(storage) = storage_of(&mut state) {
-                    storage.change_applied(change);
+                if let Some(shared) = storage_of(&mut state).and_then(|s| s.shared()) {
+                    shared.change_applied(change);
                 }
             }
             FeedEvent::Reconnected => {
@@ -145,6 +147,7 @@ impl<S: ServiceStorage> Shared<S> {
     /// change): the newer stored row wins. Returns how many.
     pub(super) fn forget_conflicts(&self, state: &mut State<S>) -> usize {
         let rows = storage_of(state)
+            .and_then(|s| s.shared())
             .map(|s| s.take_conflicts())
             .unwrap_or_default();
         for (namespace, key) in &rows {
@@ -206,6 +209,14 @@ impl<S: ServiceStorage> Shared<S> {
     }
 }
 
+/// The change feed of `storage`, if it is shared by several processes and has one.
+pub(super) fn change_feed(storage: &mut impl Inspect) -> Result<Option<ChangeFeed>, StorageError> {
+    match storage.shared() {
+        Some(shared) => shared.change_feed(),
+        None => Ok(None),
+    }
+}
+
 /// Starts the coherence thread of `shared` over `feed`, the feed of storage
 /// `generation`.
 pub(super) fn spawn<S: ServiceStorage>(
@@ -229,7 +240,7 @@ impl<S: ServiceStorage> CacheService<S> {
     /// and a new coherence thread applies it, as for a service built over it. On
     /// error the service keeps its storage.
     pub fn replace_storage(&self, mut storage: S) -> Result<S, Error> {
-        let feed = storage.change_feed().map_err(Error::OpenStorage)?;
+        let feed = change_feed(&mut storage).map_err(Error::OpenStorage)?;
         let mut state = self.shared.lock();
         let Some(current) = storage_of(&mut state) else {
             return Err(lost_storage());

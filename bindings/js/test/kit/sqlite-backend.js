@@ -1,7 +1,7 @@
 /**
  * The storage kit's backend for SqliteStorage: files in a temporary directory,
  * damaged and made to fail behind the storage's back (test-only SQL, as the Rust
- * kit's SQLite backend does in host/src/storage/sqlite/tests.rs).
+ * kit's SQLite backend does in storage-sqlite/src/tests.rs).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

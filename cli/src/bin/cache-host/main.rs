@@ -21,8 +21,8 @@ use std::time::Duration;
 use cache_host::storage::postgres::{self, PostgresOptions, PostgresStorage};
 use cache_host::storage::sqlite::{SqliteOptions, SqliteStorage};
 use cache_host::{
-    CacheService, CacheServiceBuilder, OwnerWait, Persistence, Policy, Runtime, RuntimeOptions,
-    ServiceStorage, WriteBack,
+    CacheService, CacheServiceBuilder, Inspect, OwnerWait, Persistence, Policy, Runtime,
+    RuntimeOptions, ServiceStorage, WriteBack,
 };
 use clap::{Parser, Subcommand};
 

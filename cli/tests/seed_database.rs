@@ -5,6 +5,7 @@
 //! the next write keeps them.
 
 mod cli_common;
+#[path = "../../host/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -163,11 +163,10 @@ fn cache_version(path: &Path) -> i64 {
 
 /// `cache_storage` rebuilt to accept a NULL value (schema/sqlite/fixtures), shared
 /// with the Node storage-kit backend.
-const NULLABLE_VALUE_DDL: &str =
-    include_str!("../../../../schema/sqlite/fixtures/nullable_value.sql");
+const NULLABLE_VALUE_DDL: &str = include_str!("../../schema/sqlite/fixtures/nullable_value.sql");
 
 /// The bot's database (schema/sqlite/fixtures), shared by every host's tests.
-const BOT_DDL: &str = include_str!("../../../../schema/sqlite/fixtures/bot_database.sql");
+const BOT_DDL: &str = include_str!("../../schema/sqlite/fixtures/bot_database.sql");
 
 #[test]
 fn adopts_the_bots_tables_without_altering_them_and_fills_its_columns() {

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 macro_rules! query {
     ($name:literal) => {
-        include_str!(concat!("../../../../schema/sqlite/queries/", $name, ".sql"))
+        include_str!(concat!("../../schema/sqlite/queries/", $name, ".sql"))
     };
 }
 
@@ -52,11 +52,11 @@ const VERSION_SET: &str = query!("schema_version_set");
 const MIGRATIONS: [(&str, &str); 2] = [
     (
         "0001_tables",
-        include_str!("../../../../schema/sqlite/migrations/0001_tables.sql"),
+        include_str!("../../schema/sqlite/migrations/0001_tables.sql"),
     ),
     (
         "0002_seed_fields",
-        include_str!("../../../../schema/sqlite/migrations/0002_seed_fields.sql"),
+        include_str!("../../schema/sqlite/migrations/0002_seed_fields.sql"),
     ),
 ];
 

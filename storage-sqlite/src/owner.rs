@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::storage::{StorageError, StorageErrorKind};
+use cache_core::{StorageError, StorageErrorKind};
 
 /// What to do when another process owns the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

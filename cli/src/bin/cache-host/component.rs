@@ -1,5 +1,5 @@
 //! Which cache component `cache-host` runs: `--wasm`, else `$CACHE_HOST_WASM`, else
-//! the component embedded at build time (see `host/build.rs`).
+//! the component embedded at build time (see `cli/build.rs`).
 
 use std::path::PathBuf;
 

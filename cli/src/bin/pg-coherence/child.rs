@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cache_host::storage::{Change, FeedEvent};
+use cache_host::storage::{FeedEvent, RemoteChange};
 use cache_host::{Error, SettingsMode, StorageErrorKind, WriteBack};
 use clap::Args;
 
@@ -188,15 +188,17 @@ pub fn probe_writer(args: &ProbeArgs) {
 /// The probe (kind, number) an event is about, if it is one.
 fn probe_of(event: &FeedEvent) -> Option<(char, u64)> {
     match event {
-        FeedEvent::Change(Change::Row { namespace, key, .. }) if namespace == "probes" => key
+        FeedEvent::Change(RemoteChange::Row { namespace, key, .. }) if namespace == "probes" => key
             .strip_prefix("probe-")
             .and_then(|j| j.parse().ok())
             .map(|j| ('r', j)),
-        FeedEvent::Change(Change::ChatSettings(chat)) => (chat - SETTINGS_PROBE_BASE)
+        FeedEvent::Change(RemoteChange::ChatSettings(chat)) => (chat - SETTINGS_PROBE_BASE)
             .try_into()
             .ok()
             .map(|j| ('s', j)),
-        FeedEvent::Change(Change::UserData { chat_id, user_id }) if *chat_id == DATA_PROBE_CHAT => {
+        FeedEvent::Change(RemoteChange::UserData { chat_id, user_id })
+            if *chat_id == DATA_PROBE_CHAT =>
+        {
             (*user_id).try_into().ok().map(|j| ('u', j))
         }
         _ => None,

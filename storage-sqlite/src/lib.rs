@@ -8,7 +8,10 @@
 //! nor changes the journal mode. A cell that cannot be read as text is a skipped
 //! row of `load` and a `corrupt` error of `get`, never a file that cannot open.
 
+#![warn(missing_docs)]
+
 mod errors;
+pub mod owner;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::owner::{OwnerLock, OwnerWait};
-use crate::storage::{
+use cache_core::{
     Batch, BotStorage, Inspect, NamespaceUsage, SettingsChange, Storage, StorageError,
     StorageErrorKind, StoredRow,
 };

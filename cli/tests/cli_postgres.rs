@@ -3,6 +3,7 @@
 //! the tables is not migrated by them), and export/import/inspect work on it.
 
 mod cli_common;
+#[path = "../../host/tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::ffi::ErrorCode;
 
-use crate::storage::{StorageError, StorageErrorKind};
+use cache_core::{StorageError, StorageErrorKind};
 
 /// Turns a SQLite error during `op` on `path` into a [`StorageError`].
 pub(super) fn map_error(
