@@ -251,3 +251,21 @@ fn the_order_of_served_hits_decides_the_next_eviction() {
         assert!(s.get_user_state(order[1], "0").expect("read").is_some());
     }
 }
+
+/// Replacing the storage keeps the instance: hits served from copies before the
+/// swap are replayed into it, not forgotten with the copies.
+#[test]
+fn hits_served_before_a_storage_swap_are_counted() {
+    for read_path in [false, true] {
+        let s = service(read_path);
+        s.set("g", "k", "1").expect("set");
+        for _ in 0..3 {
+            assert_eq!(s.get("g", "k").expect("get").as_deref(), Some("1"));
+        }
+        s.replace_storage(MockStorage::new()).expect("swap");
+        let stats = s.stats().expect("stats");
+        let g = stats.iter().find(|n| n.name == "g").expect("g");
+        assert_eq!(g.hits, 3, "read path {read_path}");
+        assert_eq!(s.read_path_stats().copies, 0, "read path {read_path}");
+    }
+}

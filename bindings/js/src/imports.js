@@ -19,7 +19,8 @@ function witError(e) {
 /**
  * Both import interfaces, calling whatever storage `getStorage()` returns at call
  * time, under the names jco's instantiate looks up (it drops the version; the
- * versioned names are there for runtimes that keep it).
+ * versioned names are there for runtimes that keep it). `getStorage()` is called
+ * exactly once per storage call, before it, so a host can count the calls.
  */
 export function storageImports(getStorage) {
   const guard = (fn) => (...args) => {

@@ -1,5 +1,7 @@
 // Runs conformance/scenarios.json against the real component transpiled by jco (V8).
-// Format and comparison rules: conformance/README.md.
+// Format and comparison rules: conformance/README.md. Every scenario runs with the
+// read path off and on (src/read-path.js); both must pass, with the same answers,
+// errors, storage calls, final stats and stored rows.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -189,17 +191,19 @@ function storageMismatch(mock, step) {
   return problems.length ? problems.join('; ') : null;
 }
 
-async function runScenario(scenario) {
+/** Runs the scenario with the read path on or off; what it saw, for comparing the two. */
+async function runScenario(scenario, { readPath }) {
   const unknown = Object.keys(scenario).filter((k) => !SCENARIO_KEYS.has(k));
   assert.deepEqual(unknown, [], 'unknown scenario keys');
   const mock = new RecordingStorage();
   mock.seed(scenario.storage ?? {});
-  const cache = await createCache({ storage: mock });
+  const cache = await createCache({ storage: mock, readPath });
+  const transcript = [];
   if (scenario.configure) cache.call('cache', 'configure', convertArg('configs', scenario.configure));
   mock.calls = [];
 
   scenario.steps.forEach((step, index) => {
-    const where = `step ${index} ${show(step).slice(0, 300)}`;
+    const where = `read path ${readPath ? 'on' : 'off'}, step ${index} ${show(step).slice(0, 300)}`;
     if ('mock' in step) {
       assert.deepEqual(Object.keys(step).filter((k) => !MOCK_KEYS.has(k)), [], `${where}: unknown keys`);
       switch (step.mock) {
@@ -233,6 +237,7 @@ async function runScenario(scenario) {
       error = e;
     }
     const calls = mock.calls;
+    transcript.push({ index, result: show(result), error: error && [error.case, error.detail, error.kind], calls: show(calls) });
     if ('ok' in step) {
       assert.equal(error, null, `${where}: expected ok ${show(step.ok)}, got ${error?.message}`);
       const problem = checkOk(kind, step.ok, result);
@@ -259,12 +264,37 @@ async function runScenario(scenario) {
         `${where}: storage calls lack\n ${show(step.storage_calls_include)}\n actual ${show(calls)}`);
     }
   });
+  const readPathStats = cache.readPathStats();
+  mock.calls = [];
+  let stats;
+  try {
+    stats = show(cache.stats());
+  } catch (e) {
+    if (!(e instanceof CacheError)) throw e;
+    stats = e.message;
+  }
+  transcript.push({ stats, calls: show(mock.calls), rows: show(mock.rows()), settings: show(mock.chatSettings()), data: show(mock.userDataItems()) });
   mock.close();
+  return { transcript, readPathStats };
 }
 
+/** Hits the read path served over every scenario: the scenarios must exercise it. */
+let served = 0;
 for (const scenario of DOC.scenarios) {
-  test(`conformance: ${scenario.name}`, () => runScenario(scenario));
+  test(`conformance: ${scenario.name}`, async () => {
+    const off = await runScenario(scenario, { readPath: false });
+    const on = await runScenario(scenario, { readPath: true });
+    assert.equal(off.readPathStats.served, 0);
+    assert.equal(on.readPathStats.stale, 0, 'the read path served a stale copy');
+    served += on.readPathStats.served;
+    assert.deepEqual(on.transcript, off.transcript, 'the read path on and off saw different answers, stats or storage calls');
+  });
 }
+
+test('the scenarios exercise the read path', (t) => {
+  t.diagnostic(`${served} reads served from copies`);
+  assert.ok(served > 0, 'no read was served from a copy');
+});
 
 test('scenarios cover semantics 1-12', () => {
   const covered = new Set(DOC.scenarios.flatMap((s) => s.covers));

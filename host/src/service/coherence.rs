@@ -242,6 +242,9 @@ impl<S: ServiceStorage> CacheService<S> {
     pub fn replace_storage(&self, mut storage: S) -> Result<S, Error> {
         let feed = change_feed(&mut storage).map_err(Error::OpenStorage)?;
         let mut state = self.shared.lock();
+        // The instance stays: the hits served from copies go into it before the
+        // copies are dropped below, or its recency and hit counts would miss them.
+        self.shared.sync_reads(&mut state)?;
         let Some(current) = storage_of(&mut state) else {
             return Err(lost_storage());
         };
@@ -251,7 +254,7 @@ impl<S: ServiceStorage> CacheService<S> {
             .map(|feed| spawn(&self.shared, feed, generation))
             .transpose()?;
         let previous = std::mem::replace(current, storage);
-        // Copies of answers served under the previous storage are not carried over.
+        // Copies of answers read from the previous storage are not carried over.
         state.reads.reset();
         self.shared
             .feed_generation
