@@ -102,6 +102,7 @@ fuzz target="all" seconds="60": build
 # Formatting and lints (clippy with warnings as errors).
 lint: setup
     scripts/check-leftovers
+    scripts/check-cycles
     {{cargo}} fmt --all -- --check
     scripts/timed clippy {{cargo}} clippy --release --workspace --all-targets -- -D warnings
     scripts/timed clippy-component scripts/build-component --clippy

@@ -4,14 +4,8 @@
 use crate::bindings::gromozeka::cache::{bot_storage, rows};
 use crate::runtime::HostState;
 use crate::storage::{
-    Batch, BotStorage, Inspect, Row, RowKey, SettingsChange, StorageError, StorageErrorKind,
+    Batch, Row, RowKey, ServiceStorage, SettingsChange, StorageError, StorageErrorKind,
 };
-
-/// What a [`CacheService`](crate::CacheService) needs of its storage: the two
-/// storage traits, [`Inspect`], and being movable to the thread that calls it.
-pub trait ServiceStorage: BotStorage + Inspect + Send + 'static {}
-
-impl<S: BotStorage + Inspect + Send + 'static> ServiceStorage for S {}
 
 /// Logs a storage failure and turns it into the typed error the guest receives.
 /// A `pending` request is the normal course of an asynchronous storage, not a

@@ -27,8 +27,8 @@ use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store, UpdateDeadline}
 
 pub use crate::artifact::ArtifactSource;
 use crate::bindings::{BotService as Bindings, BotServicePre};
-use crate::imports::ServiceStorage;
 use crate::limits::Limits;
+use crate::storage::ServiceStorage;
 use crate::Error;
 
 /// Engine-wide settings of a [`Runtime`].

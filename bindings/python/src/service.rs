@@ -390,7 +390,10 @@ impl NativeCache {
         namespace: &str,
         seconds: Option<f64>,
     ) -> PyResult<()> {
-        crate::expiry::expire_after_write(self, py, namespace, seconds)
+        let after = seconds
+            .map(|s| crate::expiry::duration("seconds", s))
+            .transpose()?;
+        self.run(py, |s| s.expire_after_write(namespace, after))
     }
 
     /// The value under `key` if it was written at most `maxAge` seconds ago (to
@@ -404,7 +407,9 @@ impl NativeCache {
         max_age: f64,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        crate::expiry::get_fresh(self, py, namespace, key, max_age, default)
+        let max_age = crate::expiry::duration("maxAge", max_age)?;
+        let text = self.run(py, |s| s.get_fresh(namespace, key, max_age))?;
+        json_or_default(py, text, default)
     }
 
     /// Replaces the namespace table with `(name, maxEntries, persistence)` items

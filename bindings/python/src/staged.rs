@@ -41,9 +41,9 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::object_calls::{stored_rows, write_object, write_object_settings};
 use crate::object_storage::ObjectStorage;
 use crate::relay::{self, Performer, Step};
-use crate::storage::{stored_rows, write_object, write_object_settings};
 
 /// One storage request of the component, owned so it can outlive the call: the
 /// call log's record of it.

@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::coherence::{self, ChangeObserver};
+use super::coherence;
+use super::lifecycle::ChangeObserver;
 use super::lifecycle::{Shared, State};
 use super::{write_back, Background, CacheService, WriteBack};
-use crate::imports::ServiceStorage;
 use crate::limits::Limits;
 use crate::runtime::{Runtime, RuntimeOptions};
 use crate::storage::sqlite::{SqliteOptions, SqliteStorage};
+use crate::storage::ServiceStorage;
 use crate::{Error, Policy};
 
 /// Builds a [`CacheService`]: where the component is, the sandbox limits, the

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::lifecycle::{Shared, Slot, State};
 use super::{flatten, CacheService};
-use crate::imports::ServiceStorage;
+use crate::runtime::Instance;
+use crate::storage::ServiceStorage;
 use crate::Error;
 
 /// How far the host's time may run ahead of the component's, in milliseconds.
@@ -62,41 +62,37 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-impl<S: ServiceStorage> Shared<S> {
-    /// Brings the live instance's time and expiry settings up to date.
-    pub(super) fn sync_clock(&self, state: &mut State<S>) -> Result<(), Error> {
+impl Clock {
+    /// Brings `inst`'s time and expiry settings up to date. An error is a trap:
+    /// the caller restarts the instance.
+    pub(super) fn sync<S: ServiceStorage>(
+        &mut self,
+        inst: &mut Instance<S>,
+        ticks: u64,
+    ) -> wasmtime::Result<()> {
         let now = now_ms();
-        let clock = &mut state.clock;
-        if now < clock.set.saturating_add(TIME_STEP_MS) && clock.applied {
+        if now < self.set.saturating_add(TIME_STEP_MS) && self.applied {
             return Ok(());
         }
-        let Slot::Live(inst) = &mut state.slot else {
-            return Ok(());
-        };
-        crate::runtime::arm(&mut inst.store, self.ticks());
+        crate::runtime::arm(&mut inst.store, ticks);
         let cache = inst.bindings.gromozeka_cache_cache();
         let mut synced = cache.call_set_time(&mut inst.store, now).map(|()| Ok(()));
-        if !clock.applied {
-            for (namespace, after) in &clock.expiry {
+        if !self.applied {
+            for (namespace, after) in &self.expiry {
                 synced = cache.call_expire_after_write(&mut inst.store, namespace, Some(*after));
                 if !matches!(synced, Ok(Ok(()))) {
                     break;
                 }
             }
         }
-        match synced {
-            Ok(r) => {
-                // A namespace gone from the table since: its setting is dropped.
-                if let Err(e) = r {
-                    tracing::warn!(error = ?e, "the expiry settings could not be applied again; dropped");
-                    clock.expiry.clear();
-                }
-                clock.set = now;
-                clock.applied = true;
-                Ok(())
-            }
-            Err(e) => Err(self.recover(state, &e)),
+        // A namespace gone from the table since: its setting is dropped.
+        if let Err(e) = synced? {
+            tracing::warn!(error = ?e, "the expiry settings could not be applied again; dropped");
+            self.expiry.clear();
         }
+        self.set = now;
+        self.applied = true;
+        Ok(())
     }
 }
 

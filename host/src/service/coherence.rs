@@ -23,11 +23,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use wasmtime::Store;
+
 use super::flatten;
 use super::lifecycle::{Shared, Slot, State};
 use super::CacheService;
 use crate::bindings::gromozeka::cache::rows::StorageErrorKind as WitKind;
-use crate::imports::ServiceStorage;
+use crate::bindings::BotService as Bindings;
+use crate::runtime::HostState;
+use crate::storage::ServiceStorage;
 use crate::storage::{
     ChangeFeed, FeedEvent, Inspect, RemoteChange, StorageError, StorageErrorKind,
 };
@@ -38,11 +42,6 @@ pub(super) const POLL: Duration = Duration::from_millis(50);
 
 /// How many times `persist-all` is retried after forgetting conflicting rows.
 pub const CONFLICT_RETRIES: u32 = 3;
-
-/// Called after each change of another process is applied (for metrics, logs, and
-/// the coherence tools' measurements); runs on the coherence thread, outside the
-/// service's lock, so it may call the service.
-pub type ChangeObserver = Arc<dyn Fn(&FeedEvent) + Send + Sync>;
 
 /// A guest call's outcome that may be a storage `conflict`.
 pub(super) trait Outcome {
@@ -65,6 +64,24 @@ fn storage_of<S: ServiceStorage>(state: &mut State<S>) -> Option<&mut S> {
 }
 
 impl<S: ServiceStorage> Shared<S> {
+    /// [`call`](Self::call) of a method that may leave up to `changes` on-shutdown
+    /// changes pending (see [`super::write_back`]). If storage refused it with
+    /// `conflict`, the stale copies it named are dropped before the lock is released
+    /// (see the module documentation), so a retry reads the newer rows.
+    pub(super) fn call_changing<R: Outcome>(
+        &self,
+        changes: u64,
+        f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let mut state = self.lock();
+        let r = self.call_locked(&mut state, f)?;
+        if r.is_conflict() {
+            self.forget_conflicts(&mut state);
+        }
+        self.note_changes(&mut state, changes);
+        Ok(r)
+    }
+
     /// Applies one event of the feed of `generation` (see the module
     /// documentation); nothing if the storage was replaced since.
     pub(super) fn apply_remote(&self, event: &FeedEvent, generation: u64) {

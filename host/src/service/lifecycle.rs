@@ -2,19 +2,24 @@
 //! calling it with the CPU bound armed, replacing it after a trap, closing it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
-use super::coherence::{ChangeObserver, Outcome};
 use super::read_path::ReadPath;
 use super::WriteBack;
 use crate::bindings::{BotService as Bindings, BotServicePre};
-use crate::imports::ServiceStorage;
 use crate::limits::Limits;
 use crate::runtime::{HostState, Instance, Runtime};
+use crate::storage::FeedEvent;
+use crate::storage::ServiceStorage;
 use crate::{Error, LoadReport, NamespaceConfig, PersistReport, SkippedRow};
+
+/// Called after each change of another process is applied (for metrics, logs, and
+/// the coherence tools' measurements); runs on the coherence thread, outside the
+/// service's lock, so it may call the service.
+pub type ChangeObserver = Arc<dyn Fn(&FeedEvent) + Send + Sync>;
 
 pub(super) struct Shared<S: ServiceStorage> {
     pub(super) runtime: Runtime,
@@ -255,7 +260,12 @@ impl<S: ServiceStorage> Shared<S> {
         if state.reads.has_pending_hits() {
             self.sync_reads(state)?;
         }
-        self.sync_clock(state)?;
+        let Slot::Live(inst) = &mut state.slot else {
+            return Err(Error::Runtime("no live instance".into()));
+        };
+        if let Err(e) = state.clock.sync(inst, self.ticks()) {
+            return Err(self.recover(state, &e));
+        }
         let Slot::Live(inst) = &mut state.slot else {
             return Err(Error::Runtime("no live instance".into()));
         };
@@ -274,24 +284,6 @@ impl<S: ServiceStorage> Shared<S> {
     ) -> Result<R, Error> {
         let mut state = self.lock();
         self.call_locked(&mut state, f)
-    }
-
-    /// [`call`](Self::call) of a method that may leave up to `changes` on-shutdown
-    /// changes pending (see [`super::write_back`]). If storage refused it with
-    /// `conflict`, the stale copies it named are dropped before the lock is released
-    /// (see [`super::coherence`]), so a retry reads the newer rows.
-    pub(super) fn call_changing<R: Outcome>(
-        &self,
-        changes: u64,
-        f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
-    ) -> Result<R, Error> {
-        let mut state = self.lock();
-        let r = self.call_locked(&mut state, f)?;
-        if r.is_conflict() {
-            self.forget_conflicts(&mut state);
-        }
-        self.note_changes(&mut state, changes);
-        Ok(r)
     }
 
     /// Drops the trapped instance and starts a fresh one from storage.

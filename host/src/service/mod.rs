@@ -36,12 +36,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use builder::CacheServiceBuilder;
-pub use lifecycle::StartTiming;
+pub use lifecycle::{ChangeObserver, StartTiming};
 pub use read_path::{ReadPathStats, MAX_PENDING_HITS};
 pub use write_back::WriteBack;
 
-use crate::imports::ServiceStorage;
 use crate::storage::sqlite::SqliteStorage;
+use crate::storage::ServiceStorage;
 use crate::{CacheError, Error, LoadReport, NamespaceConfig, PersistReport, Runtime};
 use lifecycle::{Shared, Slot};
 

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::lifecycle::{Shared, State};
-use crate::imports::ServiceStorage;
+use crate::storage::ServiceStorage;
 use crate::{Error, Persistence};
 
 /// When pending on-shutdown changes are written back before the service closes.

@@ -26,3 +26,9 @@ pub use cache_core::{
     Batch, BotStorage, Call, MemoryStorage, MockStorage, Row, RowKey, SettingsChange, Storage,
     StorageError, StorageErrorKind, StoredRow,
 };
+
+/// What a [`CacheService`](crate::CacheService) needs of its storage: the two
+/// storage traits, [`Inspect`], and being movable to the thread that calls it.
+pub trait ServiceStorage: BotStorage + Inspect + Send + 'static {}
+
+impl<S: BotStorage + Inspect + Send + 'static> ServiceStorage for S {}

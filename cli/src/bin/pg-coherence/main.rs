@@ -138,7 +138,7 @@ impl Common {
     fn open(
         &self,
         write_back: WriteBack,
-        observer: Option<cache_host::service::coherence::ChangeObserver>,
+        observer: Option<cache_host::service::ChangeObserver>,
     ) -> CacheService<Box<dyn ServiceStorage>> {
         let mut builder = self.builder(write_back);
         if let Some(observer) = observer {
