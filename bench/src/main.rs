@@ -8,12 +8,10 @@
 //! ```
 
 mod measure;
+mod measurements;
 mod profile;
-mod python_async_rows;
-mod python_rows;
 mod raw;
 mod report;
-mod rows;
 mod workload;
 
 use std::path::PathBuf;
@@ -86,7 +84,7 @@ fn main() -> Result<()> {
         return profile::run(workload, args.calls);
     }
     let started = std::time::Instant::now();
-    let report = rows::run_all(&args)?;
+    let report = measurements::run_all(&args)?;
     let text = report::render(&report, started.elapsed());
     std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
     println!("{text}");

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::python_rows::{figure, run_script};
+use super::python::{figure, run_script};
 use crate::report::{ns, Goal, Line, Report};
 
 /// Runs the asyncio bench and adds its rows to `report`.
