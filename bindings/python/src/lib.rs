@@ -9,8 +9,10 @@ mod convert;
 mod errors;
 mod expiry;
 mod gate;
+mod kit;
 mod logging;
 mod memo;
+mod object_calls;
 mod object_storage;
 mod relay;
 mod service;
@@ -32,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<relay::RelayMethod>()?;
     m.add_function(wrap_pyfunction!(dumps, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
+    m.add_function(wrap_pyfunction!(kit::_storage_kit, m)?)?;
     Ok(())
 }
 

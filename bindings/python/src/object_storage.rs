@@ -59,6 +59,11 @@ impl ObjectStorage {
         Self { db }
     }
 
+    /// The wrapped database object.
+    pub fn db(&self) -> &Py<PyAny> {
+        &self.db
+    }
+
     /// Calls `db.<name>(*positional, **keywords)` with the GIL held and turns what it
     /// raises, a missing method included, into a [`StorageError`]; `result` reads
     /// what it returned.

@@ -8,6 +8,14 @@ import itertools
 from typing import Any
 
 
+class KitFailure(Exception):
+    """A failure of a kind the storage kit asked for (see ``_kit_provoke``)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"provoked {kind}")
+        self.kind = kind
+
+
 class FakeDatabase:
     """The bot's database wrapper, duck-typed: cache_storage rows, chat settings and
     user data in dicts. ``fail_on`` names methods that raise ``RuntimeError``."""
@@ -19,6 +27,7 @@ class FakeDatabase:
         self.calls: list[str] = []
         self.fail_on: set[str] = set()
         self._clock = itertools.count(1)
+        self._provoked: tuple[str, str] | None = None
 
     def _enter(self, name: str) -> None:
         self.calls.append(name)
@@ -35,6 +44,8 @@ class FakeDatabase:
 
     def setCacheStorage(self, namespace: str, key: str, value: str) -> None:
         self._enter("setCacheStorage")
+        if self._provoked is not None and self._provoked[1] == key:
+            raise KitFailure(self._provoked[0])
         self.cache_storage[(namespace, key)] = (next(self._clock), value)
 
     def getChatSettings(self, chatId: int) -> dict[str, str]:
@@ -66,6 +77,21 @@ class FakeDatabase:
     def unsetChatSetting(self, chatId: int, key: str) -> None:
         self._enter("unsetChatSetting")
         self.chat_settings.pop((chatId, key), None)
+
+
+    # The storage kit's hooks (bindings/python/src/kit.rs).
+    def _kit_put_bad_cell(self, namespace: str, key: str, cell: str) -> bool:
+        value: Any = {"blob": b"\x00\xff", "invalid-utf8": "\ud800", "null": None}[cell]
+        self.cache_storage[(namespace, key)] = (next(self._clock), value)
+        return True
+
+    def _kit_provoke(self, kind: str, key: str) -> bool:
+        self._provoked = (kind, key)
+        return True
+
+    def _kit_heal(self) -> bool:
+        self._provoked = None
+        return True
 
 
 class SeedOnlyDatabase:

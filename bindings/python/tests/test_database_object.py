@@ -82,3 +82,43 @@ def test_a_callback_into_the_cache_is_refused_not_deadlocked(cache: CacheService
     with pytest.raises(StorageError) as e:
         cache.setUserData(1, 2, "k", 1)
     assert ReentrantCallError.__name__ in str(e.value)
+
+
+def test_the_storage_kit_passes_over_a_database_object() -> None:
+    """The one storage kit (storage-kit/, the suite SQLite and PostgreSQL run) over
+    the bot's kind of database object: every case, the optional ones included
+    through the fake's hooks."""
+    from gromozeka_cache import _native
+
+    ran = _native._storage_kit(FakeDatabase)
+    kinds = ["busy", "full", "read-only", "corrupt", "constraint", "schema", "unavailable", "conflict", "other"]
+    assert ran == [
+        "load-newest-n-oldest-first",
+        "batch-order",
+        "absent-is-not-an-error",
+        "reopen-keeps-everything",
+        "bad-cell-Blob",
+        "bad-cell-InvalidUtf8",
+        "bad-cell-Null",
+        *(f"typed-error-{kind}" for kind in kinds),
+        "settings-merge-rewrite-unset",
+        "user-data",
+    ]
+
+
+def test_the_storage_kit_skips_what_an_object_without_hooks_cannot_do() -> None:
+    """Without the kit's hooks only the cases every object can run are run."""
+    from gromozeka_cache import _native
+
+    class WithoutHooks:
+        def __init__(self) -> None:
+            self._db = FakeDatabase()
+
+        def __getattr__(self, name: str) -> object:
+            if name.startswith("_kit"):
+                raise AttributeError(name)
+            return getattr(self._db, name)
+
+    ran = _native._storage_kit(WithoutHooks)
+    assert "load-newest-n-oldest-first" in ran and "user-data" in ran
+    assert not [name for name in ran if name.startswith(("bad-cell", "typed-error"))]
