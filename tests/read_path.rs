@@ -13,6 +13,7 @@ use proptest::prelude::*;
 #[derive(Clone, Debug)]
 enum Op {
     Get(&'static str, u8),
+    GetMany(&'static str, Vec<u8>),
     Set(&'static str, u8, u8),
     Delete(&'static str, u8),
     Clear(&'static str),
@@ -50,6 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
     let id = || 0i64..4;
     prop_oneof![
         12 => (namespace(), 0u8..5).prop_map(|(n, k)| Op::Get(n, k)),
+        4 => (namespace(), prop::collection::vec(0u8..5, 0..4)).prop_map(|(n, k)| Op::GetMany(n, k)),
         4 => (namespace(), 0u8..5, 0u8..4).prop_map(|(n, k, v)| Op::Set(n, k, v)),
         1 => (namespace(), 0u8..5).prop_map(|(n, k)| Op::Delete(n, k)),
         1 => namespace().prop_map(Op::Clear),
@@ -108,6 +110,10 @@ fn run(s: &CacheService<MockStorage>, op: &Op) -> String {
     let text = |v: u8| format!("{{\"v\":{v}}}");
     let r: Result<String, cache_host::Error> = match op {
         Op::Get(n, k) => s.get(n, &k.to_string()).map(|v| format!("{v:?}")),
+        Op::GetMany(n, keys) => {
+            let keys: Vec<String> = keys.iter().map(u8::to_string).collect();
+            s.get_many(n, &keys).map(|v| format!("{v:?}"))
+        }
         Op::Set(n, k, v) => s.set(n, &k.to_string(), &text(*v)).map(|()| "()".into()),
         Op::Delete(n, k) => s.delete(n, &k.to_string()).map(|b| b.to_string()),
         Op::Clear(n) => s.clear_namespace(n).map(|()| "()".into()),
@@ -268,4 +274,28 @@ fn hits_served_before_a_storage_swap_are_counted() {
         assert_eq!(g.hits, 3, "read path {read_path}");
         assert_eq!(s.read_path_stats().copies, 0, "read path {read_path}");
     }
+}
+
+/// `get-many` of keys whose answers are all held is served from the copies,
+/// hit by hit in key order, and counts exactly as the component would.
+#[test]
+fn get_many_of_held_answers_is_served_from_copies() {
+    // "g" holds two entries.
+    let keys: Vec<String> = (0..2).map(|k: u8| k.to_string()).collect();
+    let mut ops: Vec<Op> = (0..2).map(|k| Op::Set("g", k, k)).collect();
+    for _ in 0..50 {
+        ops.push(Op::GetMany("g", vec![0, 1]));
+    }
+    // One absent key: the component answers, and its hits count there.
+    ops.extend([Op::GetMany("g", vec![1, 0, 3]), Op::Stats]);
+    let served = agree(&ops).expect("the services agree");
+    assert!(served >= 49 * 2, "served {served} hits of get-many from copies");
+    let s = service(true);
+    for op in &ops[..2] {
+        run(&s, op);
+    }
+    s.get_many("g", &keys).expect("get-many");
+    let syncs = s.read_path_stats().syncs;
+    s.get_many("g", &keys).expect("get-many");
+    assert_eq!(s.read_path_stats().syncs, syncs, "a served get-many enters nothing");
 }

@@ -3,8 +3,8 @@
 
 use super::lifecycle::report_unknown_namespaces;
 use super::{flatten, CacheService, Slot};
-use crate::imports::ServiceStorage;
 use crate::runtime::set_memory_limit;
+use crate::storage::ServiceStorage;
 use crate::{
     Error, LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, SettingsMode,
 };
@@ -48,14 +48,6 @@ impl<S: ServiceStorage> CacheService<S> {
         flatten(self.shared.call_changing(1, |b, s| {
             b.gromozeka_cache_cache().call_delete(s, namespace, key)
         }))
-    }
-
-    /// [`get`](Self::get) of each key, in the order of `keys`, in one guest call.
-    pub fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<String>>, Error> {
-        flatten(
-            self.shared
-                .call(|b, s| b.gromozeka_cache_cache().call_get_many(s, namespace, keys)),
-        )
     }
 
     /// [`set`](Self::set) of each (key, JSON) entry, all or nothing, in one guest call.
