@@ -81,10 +81,10 @@ pub use bindings::exports::gromozeka::cache::types::{
 pub use cache_core::{Read, MAX_DEPTH as MAX_VALUE_DEPTH};
 pub use cache_storage_sqlite::owner::{self, OwnerWait};
 pub use error::Error;
-pub use imports::ServiceStorage;
 pub use limits::Limits;
-pub use policy::Policy;
+pub use policy::{persistence_by_name, persistence_name, Policy};
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack};
 pub use storage::sqlite::{SqliteOptions, SqliteStorage};
+pub use storage::ServiceStorage;
 pub use storage::{BotStorage, Inspect, Storage, StorageError, StorageErrorKind};

@@ -49,12 +49,12 @@ struct NamespaceEntry {
     name: String,
     #[serde(alias = "max-entries")]
     max_entries: u32,
-    #[serde(deserialize_with = "persistence_name")]
+    #[serde(deserialize_with = "deserialize_persistence")]
     persistence: cache_core::Persistence,
 }
 
 /// A persistence policy by its kebab-case name ([`cache_core::Persistence::from_name`]).
-fn persistence_name<'de, D: serde::Deserializer<'de>>(
+fn deserialize_persistence<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<cache_core::Persistence, D::Error> {
     let name = String::deserialize(d)?;
@@ -80,6 +80,17 @@ impl Default for Policy {
             write_back: WriteBack::default(),
         }
     }
+}
+
+/// The kebab-case name of a persistence policy, as the WIT spells it
+/// (`memory-only`, `on-change`, `on-shutdown`).
+pub fn persistence_name(p: Persistence) -> &'static str {
+    persistence_from_wit(p).name()
+}
+
+/// A persistence policy by its kebab-case name; `None` for any other text.
+pub fn persistence_by_name(name: &str) -> Option<Persistence> {
+    cache_core::Persistence::from_name(name).map(persistence_to_wit)
 }
 
 /// The WIT form of a persistence policy.

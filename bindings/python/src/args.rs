@@ -10,25 +10,20 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::convert::json_to_py;
 
-/// The WIT name of a persistence.
-pub fn persistence_name(p: Persistence) -> &'static str {
-    match p {
-        Persistence::MemoryOnly => "memory-only",
-        Persistence::OnChange => "on-change",
-        Persistence::OnShutdown => "on-shutdown",
-    }
-}
+pub use cache_host::persistence_name;
 
-/// A persistence from its WIT name (or "memory").
+/// A persistence from its WIT name (or "memory", the seed's short name).
 pub fn parse_persistence(name: &str) -> PyResult<Persistence> {
-    match name {
-        "memory-only" | "memory" => Ok(Persistence::MemoryOnly),
-        "on-change" => Ok(Persistence::OnChange),
-        "on-shutdown" => Ok(Persistence::OnShutdown),
-        other => Err(PyValueError::new_err(format!(
-            "unknown persistence {other:?}: use \"memory-only\", \"on-change\" or \"on-shutdown\""
-        ))),
-    }
+    let name = if name == "memory" {
+        "memory-only"
+    } else {
+        name
+    };
+    cache_host::persistence_by_name(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown persistence {name:?}: use \"memory-only\", \"on-change\" or \"on-shutdown\""
+        ))
+    })
 }
 
 /// A state key: a `str`, or an `Enum` member whose `.value` is a `str`.

@@ -393,14 +393,6 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     }
 }
 
-fn persistence_name(p: Persistence) -> &'static str {
-    match p {
-        Persistence::MemoryOnly => "memory-only",
-        Persistence::OnChange => "on-change",
-        Persistence::OnShutdown => "on-shutdown",
-    }
-}
-
 fn print_stats(cache: &Service) -> Result<(), Failure> {
     outln!(
         "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
@@ -417,7 +409,7 @@ fn print_stats(cache: &Service) -> Result<(), Failure> {
         outln!(
             "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
             out::shown(&s.name),
-            persistence_name(s.persistence),
+            cache_host::persistence_name(s.persistence),
             s.size,
             s.max_entries,
             s.dirty,
