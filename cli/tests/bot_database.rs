@@ -3,8 +3,7 @@
 //! the Rust API: rows load, writes succeed, the bot's columns stay filled, and
 //! its user_version is left alone.
 
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The `cache-host` binary: `run` on fresh and reused files, get/set round-trip, and
 //! the documented exit codes with one-line errors.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{assert_code, one_line_failure, run, text, ABSENT, FAILED, USAGE};
 

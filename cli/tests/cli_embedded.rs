@@ -2,7 +2,7 @@
 //! with no `.wasm` anywhere it could look, it runs `set`, `get` and `run` with the
 //! component embedded at build time.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::Command;
 

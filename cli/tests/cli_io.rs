@@ -2,7 +2,7 @@
 //! size, no panic when stdout is closed or full, no ANSI colour in logs that do not go
 //! to a terminal.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::Stdio;
 
@@ -79,13 +79,16 @@ fn a_closed_stdout_is_an_error_not_a_panic() {
         0,
     );
     for args in [&["get", "chatUsers", "big"][..], &["stats"], &["inspect"]] {
-        let mut child = command(&db, args)
-            .stdout(Stdio::piped())
+        // A pipe whose read end is closed before the command starts: closing it
+        // after the spawn could race with other tests' spawns, whose forked
+        // children hold a copy of it until they exec.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let child = command(&db, args)
+            .stdout(writer)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Close the read end before the command writes anything.
-        drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         let err = one_line_failure(&out, FAILED);
         assert!(err.contains("stdout"), "{args:?}: {err}");

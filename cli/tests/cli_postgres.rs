@@ -2,9 +2,8 @@
 //! create the tables and store, read commands connect read-only (a schema without
 //! the tables is not migrated by them), and export/import/inspect work on it.
 
-mod cli_common;
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
+use crate::cli_common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! `cache-host` read commands (get, stats, inspect) never create, migrate or change a
 //! database: a missing file is an error, a foreign file stays as it was.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 

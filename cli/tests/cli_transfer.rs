@@ -1,7 +1,7 @@
 //! `cache-host export` and `import`: JSON Lines that round-trip byte for byte, and an
 //! import that is validated like `set` and stores all of its lines or none.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 

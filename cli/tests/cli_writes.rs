@@ -2,7 +2,7 @@
 //! nothing was stored (not even later, by the persist at drop); a failed start says
 //! only what failed.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! read, concurrent first opens never fail with a false message, and no other name of
 //! the file (a symbolic link, a hard link) gets a second owner.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -148,8 +148,9 @@ fn concurrent_first_opens_never_fail_falsely() {
         for child in children {
             let out = child.wait_with_output().unwrap();
             if !out.status.success() {
+                // Named by pid, or, if the owner has not recorded it yet, as another process.
                 let err = one_line_failure(&out, FAILED);
-                assert!(err.contains("is owned by process"), "trial {trial}: {err}");
+                assert!(err.contains("is owned by"), "trial {trial}: {err}");
             }
         }
         // With --wait: both succeed, and both values are there.

@@ -3,8 +3,7 @@
 //! read-modify-write increments and settings/data keys, every change delivered, no
 //! stale read once delivered, and no on-shutdown write-back over a newer row.
 
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::process::Command;
 

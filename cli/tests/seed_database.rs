@@ -4,9 +4,8 @@
 //! data into the bot's tables in one transaction, so the bot methods return them and
 //! the next write keeps them.
 
-mod cli_common;
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
+use crate::cli_common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

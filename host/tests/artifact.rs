@@ -4,7 +4,7 @@
 //! replaced, never executed: each case loads the tampered file in this very process,
 //! so a deserialized one would crash the test (SIGTRAP, SIGSEGV, SIGABRT).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

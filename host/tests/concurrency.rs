@@ -1,6 +1,6 @@
 //! Many threads sharing one `CacheService`: no deadlock, no lost update.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

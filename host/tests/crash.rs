@@ -4,7 +4,7 @@
 //! through the API and through SQL, exactly (or the one write in flight at the
 //! kill, applied whole). And a failed call leaves storage exactly as it was.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -245,7 +245,7 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "writer_process",
+                "crash::writer_process",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -262,7 +262,7 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
         let mut lines = BufReader::new(stdout).lines();
         while started.elapsed() < budget {
             let Some(Ok(line)) = lines.next() else { break };
-            // libtest prints "test writer_process ... " before the first line.
+            // libtest prints "test crash::writer_process ... " before the first line.
             if let Some(op) = line.split_once("try ").map(|(_, op)| op) {
                 in_flight = Some(serde_json::from_str(op).expect("an op"));
             } else if line == "ack" {

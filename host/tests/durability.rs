@@ -2,7 +2,7 @@
 //! after a graceful close (evicted ones included), memory-only data gone, corrupt rows
 //! skipped and reported.
 
-mod common;
+use crate::common;
 
 use cache_host::SettingsMode;
 use cache_host::SqliteStorage;

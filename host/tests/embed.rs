@@ -1,6 +1,6 @@
 //! The embedding example of the crate docs (and the README), run for real.
 
-mod common;
+use crate::common;
 
 use cache_host::CacheService;
 use cache_host::SettingsMode;

@@ -2,7 +2,7 @@
 //! a memory-only namespace expire on the wall clock, and `get_fresh` accepts an
 //! entry only up to an age.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Storage failures (read-only, locked) and guest traps (CPU bound, memory limit):
 //! clear errors, nothing acknowledged lost, the service keeps serving.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

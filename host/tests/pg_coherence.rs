@@ -2,7 +2,7 @@
 //! each service has its own connections, so the server tells them apart as it tells
 //! processes apart. (`pg_processes.rs` checks the same with real processes.)
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

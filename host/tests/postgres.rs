@@ -2,7 +2,7 @@
 //! real PostgreSQL server (from `GROMOZEKA_TEST_PG_URL`, which `scripts/postgres start`
 //! prints; required under CI), and everything acknowledged is there after reopening.
 
-mod common;
+use crate::common;
 
 use cache_host::SettingsMode;
 

@@ -1,7 +1,5 @@
 //! Loading the runtime (the artifact cache has its own tests in `artifact.rs`).
 
-mod common;
-
 use cache_host::Runtime;
 
 #[test]

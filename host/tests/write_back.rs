@@ -2,7 +2,7 @@
 //! (`WriteBack`), through the real component, with a failing storage too. The
 //! process-level claim (SIGKILL loses at most the bound) is measured by `just chaos`.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -196,8 +196,15 @@ pub fn resolve(db: &Path) -> Result<PathBuf, StorageError> {
     match std::fs::canonicalize(db) {
         Ok(path) => Ok(path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::fs::symlink_metadata(db).is_ok() {
-                return Err(fail("a symbolic link to a missing file", e));
+            match std::fs::symlink_metadata(db) {
+                // Another process may create the file (or the link's target) at any
+                // moment: what exists now is resolved again, not taken for a dangling link.
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return std::fs::canonicalize(db)
+                        .map_err(|_| fail("a symbolic link to a missing file", e));
+                }
+                Ok(_) => return std::fs::canonicalize(db).map_err(|e| fail("the file", e)),
+                Err(_) => {}
             }
             let name = db.file_name().ok_or_else(|| fail("no file name", e))?;
             let dir = match db.parent() {
