@@ -289,7 +289,10 @@ fn get_many_of_held_answers_is_served_from_copies() {
     // One absent key: the component answers, and its hits count there.
     ops.extend([Op::GetMany("g", vec![1, 0, 3]), Op::Stats]);
     let served = agree(&ops).expect("the services agree");
-    assert!(served >= 49 * 2, "served {served} hits of get-many from copies");
+    assert!(
+        served >= 49 * 2,
+        "served {served} hits of get-many from copies"
+    );
     let s = service(true);
     for op in &ops[..2] {
         run(&s, op);
@@ -297,5 +300,9 @@ fn get_many_of_held_answers_is_served_from_copies() {
     s.get_many("g", &keys).expect("get-many");
     let syncs = s.read_path_stats().syncs;
     s.get_many("g", &keys).expect("get-many");
-    assert_eq!(s.read_path_stats().syncs, syncs, "a served get-many enters nothing");
+    assert_eq!(
+        s.read_path_stats().syncs,
+        syncs,
+        "a served get-many enters nothing"
+    );
 }
