@@ -275,34 +275,3 @@ fn hits_served_before_a_storage_swap_are_counted() {
         assert_eq!(s.read_path_stats().copies, 0, "read path {read_path}");
     }
 }
-
-/// `get-many` of keys whose answers are all held is served from the copies,
-/// hit by hit in key order, and counts exactly as the component would.
-#[test]
-fn get_many_of_held_answers_is_served_from_copies() {
-    // "g" holds two entries.
-    let keys: Vec<String> = (0..2).map(|k: u8| k.to_string()).collect();
-    let mut ops: Vec<Op> = (0..2).map(|k| Op::Set("g", k, k)).collect();
-    for _ in 0..50 {
-        ops.push(Op::GetMany("g", vec![0, 1]));
-    }
-    // One absent key: the component answers, and its hits count there.
-    ops.extend([Op::GetMany("g", vec![1, 0, 3]), Op::Stats]);
-    let served = agree(&ops).expect("the services agree");
-    assert!(
-        served >= 49 * 2,
-        "served {served} hits of get-many from copies"
-    );
-    let s = service(true);
-    for op in &ops[..2] {
-        run(&s, op);
-    }
-    s.get_many("g", &keys).expect("get-many");
-    let syncs = s.read_path_stats().syncs;
-    s.get_many("g", &keys).expect("get-many");
-    assert_eq!(
-        s.read_path_stats().syncs,
-        syncs,
-        "a served get-many enters nothing"
-    );
-}

@@ -54,11 +54,17 @@ pub(crate) fn value_size(value: &str) -> Result<(), CacheError> {
     Ok(())
 }
 
-/// Why `text` is not a storable JSON value, if it is not one.
+/// Why `text` is not a storable JSON value, if it is not one. One pass: the
+/// parse itself counts the nesting (see [`Levels`]).
 pub(crate) fn json(text: &str) -> Result<(), String> {
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+    let mut parser = serde_json::Deserializer::from_str(text);
+    let parsed = serde::de::DeserializeSeed::deserialize(Levels(MAX_DEPTH), &mut parser)
+        .and_then(|()| parser.end());
+    if let Err(e) = parsed {
         return Err(if text.trim().is_empty() {
             "value is empty".to_owned()
+        } else if e.to_string().starts_with(TOO_DEEP) {
+            too_deep()
         } else {
             format!("value is not JSON: {e}")
         });
@@ -66,10 +72,70 @@ pub(crate) fn json(text: &str) -> Result<(), String> {
     if text.trim() == "null" {
         return Err("value is JSON null; delete the key instead".to_owned());
     }
-    if nested_deeper_than(text, MAX_DEPTH) {
-        return Err(too_deep());
-    }
     Ok(())
+}
+
+/// The start of the parse error [`Levels`] raises.
+const TOO_DEEP: &str = "nested too deep";
+
+/// Any JSON value whose arrays and objects nest at most this many levels;
+/// deeper is an error starting with [`TOO_DEEP`]. Holds nothing it reads.
+struct Levels(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Levels {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Levels {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let inner = self.inner::<A::Error>()?;
+        while items.next_element_seed(Levels(inner))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
+        let inner = self.inner::<A::Error>()?;
+        while entries.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            entries.next_value_seed(Levels(inner))?;
+        }
+        Ok(())
+    }
+}
+
+impl Levels {
+    /// The levels left inside one more array or object; an error if none are.
+    fn inner<E: serde::de::Error>(&self) -> Result<usize, E> {
+        self.0.checked_sub(1).ok_or_else(|| E::custom(TOO_DEEP))
+    }
 }
 
 /// Refuses JSON `text` nested deeper than [`MAX_DEPTH`].
@@ -111,4 +177,19 @@ fn nested_deeper_than(text: &str, max: usize) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeSeed;
+
+    /// An input of a kind JSON has not (bytes) is refused naming what was expected.
+    #[test]
+    fn levels_expect_a_json_value() {
+        let bytes = serde::de::value::BytesDeserializer::<serde::de::value::Error>::new(b"x");
+        let e = super::Levels(1)
+            .deserialize(bytes)
+            .expect_err("bytes are no JSON value");
+        assert!(e.to_string().contains("expected a JSON value"), "{e}");
+    }
 }

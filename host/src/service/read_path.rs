@@ -166,11 +166,6 @@ impl ReadPath {
         Lookup::Served(Arc::clone(&copy.text))
     }
 
-    /// Whether a copy of `read`'s answer is held (served or not, nothing is logged).
-    pub(super) fn holds(&self, read: Read<&str>) -> bool {
-        self.copies.contains_key(&read)
-    }
-
     /// Whether copies are made and served.
     pub(super) fn is_enabled(&self) -> bool {
         self.enabled

@@ -70,90 +70,28 @@ impl<S: ServiceStorage> Shared<S> {
         })?;
         let text: Option<Arc<str>> = answer.map_err(Error::from)?.map(Arc::from);
         if !called_storage {
-            self.copy_answers(&mut state, was_unsynced, [(read, text.clone())])?;
-        }
-        Ok(text)
-    }
-
-    /// The answers of `get-many`: from copies when every key has one (each
-    /// logged as a hit, in order, as the component would count them), otherwise
-    /// from the component, whose storage-free answers are then copied.
-    fn read_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<String>>, Error> {
-        let reads = || keys.iter().map(|key| Read::Get { namespace, key });
-        let mut state = self.lock();
-        if state.reads.hits_full() {
-            self.sync_reads(&mut state)?;
-        }
-        if !keys.is_empty() && reads().all(|r| state.reads.holds(r)) {
-            if state.reads.is_unsynced() {
+            // A read that reached no storage changed no entry a copy depends on.
+            // Changes pending from earlier calls are applied before the copy is
+            // made, so that they cannot drop this newer copy.
+            if was_unsynced && text.is_some() && state.reads.is_enabled() {
                 self.sync_reads(&mut state)?;
+            } else {
+                state.reads.restore_synced(was_unsynced);
             }
-            // A sync may have dropped some: then the component answers them all.
-            if reads().all(|r| state.reads.holds(r)) {
-                let mut served = Vec::with_capacity(keys.len());
-                for read in reads() {
-                    match state.reads.lookup(read) {
-                        Lookup::Served(text) => served.push(Some(String::from(&*text))),
-                        Lookup::NeedsSync | Lookup::Absent => {
-                            return Err(Error::Runtime(
-                                "a copy held for get-many could not be served".into(),
-                            ))
-                        }
-                    }
-                }
-                return Ok(served);
-            }
-        }
-        let was_unsynced = state.reads.is_unsynced();
-        let (answer, called_storage) = self.call_locked(&mut state, |b, s| {
-            let before = s.data().storage_calls;
-            let answer = b
-                .gromozeka_cache_cache()
-                .call_get_many(&mut *s, namespace, keys)?;
-            Ok((answer, s.data().storage_calls != before))
-        })?;
-        let values = answer.map_err(Error::from)?;
-        if !called_storage {
-            let answers = reads()
-                .zip(&values)
-                .map(|(read, v)| (read, v.as_deref().map(Arc::from)));
-            self.copy_answers(&mut state, was_unsynced, answers)?;
-        }
-        Ok(values)
-    }
-
-    /// Copies the answers of reads that just entered the component and reached
-    /// no storage (so changed no entry a copy depends on). Changes pending from
-    /// earlier calls are applied first, so that they cannot drop these newer copies.
-    fn copy_answers<'a>(
-        &self,
-        state: &mut State<S>,
-        was_unsynced: bool,
-        answers: impl IntoIterator<Item = (Read<&'a str>, Option<Arc<str>>)>,
-    ) -> Result<(), Error> {
-        let answers: Vec<_> = answers
-            .into_iter()
-            .filter(|(_, text)| text.is_some())
-            .collect();
-        if was_unsynced && !answers.is_empty() && state.reads.is_enabled() {
-            self.sync_reads(state)?;
-        } else {
-            state.reads.restore_synced(was_unsynced);
-        }
-        let capacity = state
-            .namespaces
-            .iter()
-            .map(|n| n.max_entries as usize)
-            .sum();
-        let clock = &state.clock;
-        for (read, text) in answers {
+            let state = &mut *state;
             if let Some(text) = &text {
+                let capacity = state
+                    .namespaces
+                    .iter()
+                    .map(|n| n.max_entries as usize)
+                    .sum();
+                let clock = &state.clock;
                 state
                     .reads
                     .insert(read, text, |ns| clock.expires(ns), capacity);
             }
         }
-        Ok(())
+        Ok(text)
     }
 }
 
@@ -200,13 +138,6 @@ impl<S: ServiceStorage> CacheService<S> {
     /// What the read path holds (copies, bytes) and did (hits served, syncs).
     pub fn read_path_stats(&self) -> ReadPathStats {
         self.shared.lock().reads.stats()
-    }
-
-    /// The values of `keys` (`None` where absent), reading through to storage in
-    /// persisted namespaces; one guest call, or none when every key's answer is
-    /// held by the read path.
-    pub fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<String>>, Error> {
-        self.shared.read_many(namespace, keys)
     }
 
     /// The JSON value of `key`, reading through to storage in persisted namespaces.
