@@ -32,6 +32,11 @@ test: build test-rust test-python test-node test-bench
 build-rust: build
     scripts/timed build-rust {{cargo}} build --release --workspace --all-targets
 
+# Rewrites conformance/signatures.json from the built component (every exported function and
+# its WIT types; the Node conformance runner converts by it). Run it after changing wit/.
+signatures: build build-rust
+    target/release/cache-host --wasm target/cache.wasm contract > conformance/signatures.json
+
 # A private PostgreSQL server on loopback for the PostgreSQL tests: `just postgres start`
 # prints `export GROMOZEKA_TEST_PG_URL=...` (run it with eval), `just postgres stop` stops it.
 postgres action="start":

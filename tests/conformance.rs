@@ -4,12 +4,12 @@
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use cache_tests::{
-    call_json, error_case, kind_named, persistence_name, trap, FailRule, Harness, MockStorage,
-    NamespaceConfig, Persistence, SettingsMode, StorageError, StorageErrorKind,
+    call_json, kind_named, FailRule, Harness, MockStorage, StorageError, StorageErrorKind,
 };
 use serde_json::{json, Map, Value};
 
 fn main() -> Result<()> {
+    signatures_are_current()?;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/scenarios.json");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(path)?)
         .with_context(|| format!("parsing {path}"))?;
@@ -52,6 +52,23 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// `conformance/signatures.json` (the runners in other languages convert by it)
+/// says what the component exports.
+fn signatures_are_current() -> Result<()> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/signatures.json"
+    );
+    let described = cache_tests::runtime().contract().describe_text();
+    let written = std::fs::read_to_string(path).unwrap_or_default();
+    ensure!(
+        written == described,
+        "{path} does not describe target/cache.wasm: regenerate it with `just signatures`"
+    );
+    println!("ok    signatures.json describes the component");
+    Ok(())
+}
+
 fn run_scenario(s: &Value) -> Result<()> {
     let obj = s.as_object().context("scenario is not an object")?;
     for key in obj.keys() {
@@ -74,9 +91,7 @@ fn run_scenario(s: &Value) -> Result<()> {
     }
     let mut h = Harness::with_storage(mock)?;
     if let Some(configure) = obj.get("configure") {
-        let configs = configs(configure)?;
-        h.configure(&configs)
-            .map_err(trap)?
+        call(&mut h, "cache.configure", std::slice::from_ref(configure))?
             .map_err(|e| anyhow!("initial configure failed: {e:?}"))?;
         h.storage().calls.clear();
     }
@@ -162,140 +177,51 @@ fn strings(v: &Value) -> Result<Vec<String>> {
         .collect()
 }
 
-fn pairs(v: &Value) -> Result<Vec<(String, String)>> {
-    v.as_array()
-        .context("expected a list of pairs")?
-        .iter()
-        .map(|p| match p.as_array().map(Vec::as_slice) {
-            Some([k, v]) => Ok((string(k)?, string(v)?)),
-            _ => bail!("expected a [key, value] pair, got {p}"),
-        })
-        .collect()
-}
-
-fn configs(v: &Value) -> Result<Vec<NamespaceConfig>> {
-    v.as_array()
-        .context("expected a list of namespace-config")?
-        .iter()
-        .map(|c| {
-            Ok(NamespaceConfig {
-                name: string(&c["name"])?,
-                max_entries: u32::try_from(c["max-entries"].as_u64().context("max-entries")?)?,
-                persistence: match text(&c["persistence"])? {
-                    "memory-only" => Persistence::MemoryOnly,
-                    "on-change" => Persistence::OnChange,
-                    "on-shutdown" => Persistence::OnShutdown,
-                    other => bail!("unknown persistence {other:?}"),
-                },
-            })
-        })
-        .collect()
+/// Arguments with every generated string expanded; the rest as written.
+fn expand(v: &Value) -> Result<Value> {
+    Ok(match v {
+        Value::Object(o) if o.contains_key("repeat") || o.contains_key("concat") => {
+            Value::String(string(v)?)
+        }
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| Ok((k.clone(), expand(v)?)))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(expand).collect::<Result<_>>()?),
+        other => other.clone(),
+    })
 }
 
 /// A failed call: its case, message, and the kind of a storage error.
-type Failure = (String, String, Option<&'static str>);
+type Failure = (String, String, Option<String>);
 
-/// A call's outcome: `Ok(json value)` or `Err(failure)`.
-type Outcome = std::result::Result<Value, Failure>;
-
-fn outcome<T>(
-    r: wasmtime::Result<std::result::Result<T, cache_tests::CacheError>>,
-    f: impl FnOnce(T) -> Value,
-) -> Result<Outcome> {
-    Ok(r.map_err(trap)?.map(f).map_err(|e| {
-        let (case, msg, kind) = error_case(&e);
-        (case.to_owned(), msg.to_owned(), kind)
-    }))
+/// The case, message and storage-error kind of a `cache-error` answer.
+fn failure(err: &Value) -> Result<Failure> {
+    let (case, payload) = err
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .with_context(|| format!("not a cache-error: {err}"))?;
+    Ok(match payload {
+        Value::String(message) => (case.clone(), message.clone(), None),
+        record => (
+            case.clone(),
+            text(&record["message"])?.to_owned(),
+            Some(text(&record["kind"])?.to_owned()),
+        ),
+    })
 }
 
-fn mode(v: &Value) -> Result<SettingsMode> {
-    match text(v)? {
-        "merge" => Ok(SettingsMode::Merge),
-        "rewrite" => Ok(SettingsMode::Rewrite),
-        other => bail!("unknown settings mode {other:?}"),
-    }
-}
-
-fn call(h: &mut Harness, name: &str, a: &[Value]) -> Result<Outcome> {
-    let arg = |i: usize| {
-        a.get(i)
-            .ok_or_else(|| anyhow!("{name}: missing argument {i}"))
-    };
-    let opt = |v: Option<String>| v.map_or(Value::Null, Value::String);
-    let unit = |()| Value::Null;
-    let (service, st) = h.parts();
-    let cache = service.gromozeka_cache_cache();
-    let bot = service.gromozeka_cache_bot();
-    match name {
-        "cache.configure" => outcome(cache.call_configure(st, &configs(arg(0)?)?), unit),
-        "cache.get" => outcome(cache.call_get(st, &string(arg(0)?)?, &string(arg(1)?)?), opt),
-        "cache.set" => outcome(
-            cache.call_set(st, &string(arg(0)?)?, &string(arg(1)?)?, &string(arg(2)?)?),
-            unit,
-        ),
-        "cache.delete" => outcome(cache.call_delete(st, &string(arg(0)?)?, &string(arg(1)?)?), Value::Bool),
-        "cache.get-many" => outcome(cache.call_get_many(st, &string(arg(0)?)?, &strings(arg(1)?)?), |v| {
-            Value::Array(v.into_iter().map(opt).collect())
-        }),
-        "cache.set-many" => outcome(cache.call_set_many(st, &string(arg(0)?)?, &pairs(arg(1)?)?), unit),
-        "cache.clear-namespace" => outcome(cache.call_clear_namespace(st, &string(arg(0)?)?), unit),
-        "cache.load-from-storage" => outcome(cache.call_load_from_storage(st), |r| {
-            json!({"loaded": r.loaded, "skipped": r.skipped.iter().map(|s| json!({"namespace": s.namespace, "key": s.key, "reason": s.reason})).collect::<Vec<_>>()})
-        }),
-        "cache.forget" => Ok(Ok(Value::Bool(
-            cache.call_forget(st, &string(arg(0)?)?, &string(arg(1)?)?).map_err(trap)?,
-        ))),
-        "cache.forget-namespace" => Ok(Ok(json!(cache
-            .call_forget_namespace(st, &string(arg(0)?)?)
-            .map_err(trap)?))),
-        "cache.forget-all" => Ok(Ok(json!(cache.call_forget_all(st).map_err(trap)?))),
-        "cache.pending-changes" => outcome(cache.call_pending_changes(st, &string(arg(0)?)?), |p| {
-            json!({"keys": p.keys, "cleared": p.cleared})
-        }),
-        "bot.forget-chat-settings" => Ok(Ok(Value::Bool(
-            bot.call_forget_chat_settings(st, int(arg(0)?)?).map_err(trap)?,
-        ))),
-        "bot.forget-user-data" => Ok(Ok(Value::Bool(
-            bot.call_forget_user_data(st, int(arg(0)?)?, int(arg(1)?)?).map_err(trap)?,
-        ))),
-        "cache.persist-all" => outcome(cache.call_persist_all(st), |r| json!({"written": r.written, "deleted": r.deleted})),
-        "cache.stats" => Ok(Ok(Value::Array(
-            cache
-                .call_stats(st).map_err(trap)?
-                .into_iter()
-                .map(|s| {
-                    json!({"name": s.name, "persistence": persistence_name(s.persistence), "size": s.size,
-                           "max-entries": s.max_entries, "dirty": s.dirty, "hits": s.hits,
-                           "misses": s.misses, "evictions": s.evictions})
-                })
-                .collect(),
-        ))),
-        "bot.get-chat-settings" => outcome(bot.call_get_chat_settings(st, int(arg(0)?)?), Value::String),
-        "bot.set-chat-settings" => outcome(
-            bot.call_set_chat_settings(st, int(arg(0)?)?, &string(arg(1)?)?, mode(arg(2)?)?),
-            unit,
-        ),
-        "bot.unset-chat-setting" => outcome(bot.call_unset_chat_setting(st, int(arg(0)?)?, &string(arg(1)?)?), unit),
-        "bot.get-chat-info" => outcome(bot.call_get_chat_info(st, int(arg(0)?)?), opt),
-        "bot.set-chat-info" => outcome(bot.call_set_chat_info(st, int(arg(0)?)?, &string(arg(1)?)?), unit),
-        "bot.get-user-data" => outcome(bot.call_get_user_data(st, int(arg(0)?)?, int(arg(1)?)?), Value::String),
-        "bot.set-user-data" => outcome(
-            bot.call_set_user_data(st, int(arg(0)?)?, int(arg(1)?)?, &string(arg(2)?)?, &string(arg(3)?)?),
-            unit,
-        ),
-        "bot.get-user-state" => outcome(bot.call_get_user_state(st, int(arg(0)?)?, &string(arg(1)?)?), opt),
-        "bot.set-user-state" => outcome(
-            bot.call_set_user_state(st, int(arg(0)?)?, &string(arg(1)?)?, &string(arg(2)?)?),
-            unit,
-        ),
-        "bot.clear-user-state" => {
-            let key = match arg(1)? {
-                Value::Null => None,
-                v => Some(string(v)?),
-            };
-            outcome(bot.call_clear_user_state(st, int(arg(0)?)?, key.as_deref()), unit)
-        }
-        other => bail!("unknown call {other:?}"),
+/// Calls `name` by its WIT name (the types come from the component: no table here).
+fn call(
+    h: &mut Harness,
+    name: &str,
+    args: &[Value],
+) -> Result<std::result::Result<Value, Failure>> {
+    let args = args.iter().map(expand).collect::<Result<Vec<_>>>()?;
+    match h.call_by_name(name, &args)? {
+        Ok(value) => Ok(Ok(value)),
+        Err(err) => Ok(Err(failure(&err)?)),
     }
 }
 
@@ -348,7 +274,7 @@ fn run_step(h: &mut Harness, step: &Value) -> Result<()> {
                 }
                 if let Some(want) = o.get("err_kind") {
                     ensure!(
-                        *kind == Some(text(want)?),
+                        kind.as_deref() == Some(text(want)?),
                         "expected a storage error of kind {want}, got {kind:?} ({msg:?})"
                     );
                 }
@@ -526,62 +452,43 @@ fn call_matches(e: &Value, a: &Value) -> bool {
     })
 }
 
+/// Compares an `ok` answer (`conformance/README.md`): by the rule of [`matches`],
+/// with the one freedom the contract leaves, the order of a load report's
+/// skipped rows (compared as a multiset, and each must give a reason).
 fn compare_ok(name: &str, expected: &Value, actual: &Value) -> Result<()> {
-    let same = match name {
-        "cache.get"
-        | "bot.get-chat-info"
-        | "bot.get-user-state"
-        | "bot.get-chat-settings"
-        | "bot.get-user-data" => opt_json_eq(expected, actual),
-        "cache.get-many" => match (expected.as_array(), actual.as_array()) {
-            (Some(e), Some(a)) => {
-                e.len() == a.len() && e.iter().zip(a).all(|(e, a)| opt_json_eq(e, a))
+    let (mut expected, mut actual) = (expected.clone(), actual.clone());
+    if name == "cache.load-from-storage" {
+        let skipped = actual["skipped"].as_array().into_iter().flatten();
+        ensure!(
+            skipped
+                .clone()
+                .all(|v| v["reason"].as_str().is_some_and(|r| !r.is_empty())),
+            "a skipped row without a reason: {actual}"
+        );
+        for report in [&mut expected, &mut actual] {
+            if let Some(rows) = report["skipped"].as_array_mut() {
+                rows.sort_by_key(|v| (v["namespace"].to_string(), v["key"].to_string()));
             }
-            _ => false,
-        },
-        "cache.load-from-storage" => {
-            let key = |v: &Value| (v["namespace"].clone(), v["key"].clone());
-            let e: Vec<Value> = expected["skipped"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|v| json!(key(v)))
-                .collect();
-            let a: Vec<Value> = actual["skipped"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|v| json!(key(v)))
-                .collect();
-            let reasons_ok = actual["skipped"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .all(|v| v["reason"].as_str().is_some_and(|r| !r.is_empty()));
-            expected["loaded"] == actual["loaded"]
-                && multiset_eq(&e, &a, |x, y| x == y)
-                && reasons_ok
         }
-        "cache.stats" => match (expected.as_array(), actual.as_array()) {
-            (Some(e), Some(a)) => {
-                e.len() == a.len()
-                    && e.iter().zip(a).all(|(e, a)| {
-                        e.as_object()
-                            .is_some_and(|fields| fields.iter().all(|(k, v)| a.get(k) == Some(v)))
-                    })
-            }
-            _ => false,
-        },
-        _ => expected == actual,
-    };
-    ensure!(same, "expected ok {expected}, got ok {actual}");
+    }
+    ensure!(
+        matches(&expected, &actual),
+        "expected ok {expected}, got ok {actual}"
+    );
     Ok(())
 }
 
-fn opt_json_eq(e: &Value, a: &Value) -> bool {
-    match (e, a) {
-        (Value::Null, Value::Null) => true,
-        (Value::String(_), Value::String(_)) => json_eq(e, a),
-        _ => false,
+/// Whether `actual` answers `expected`: strings equal or JSON-equal, arrays
+/// element-wise, objects on the fields `expected` names; anything else exactly.
+fn matches(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::String(_), Value::String(_)) => json_eq(expected, actual),
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(e, a)| matches(e, a))
+        }
+        (Value::Object(e), Value::Object(a)) => e
+            .iter()
+            .all(|(k, e)| a.get(k).is_some_and(|a| matches(e, a))),
+        _ => expected == actual,
     }
 }

@@ -82,6 +82,11 @@ pub enum Error {
     /// The service was closed with [`close`](crate::CacheService::close).
     #[error("the cache service is closed")]
     Closed,
+    /// A call by name ([`CacheService::call_by_name`](crate::CacheService::call_by_name))
+    /// named no exported function, or its arguments do not have the function's
+    /// types; nothing ran.
+    #[error("the call does not match the contract: {0}")]
+    BadCall(String),
 }
 
 impl From<CacheError> for Error {
@@ -98,6 +103,32 @@ impl From<CacheError> for Error {
 }
 
 impl Error {
+    /// The error a `cache-error` answer of a call by name stands for (the JSON of
+    /// [`crate::contract`]: `{"case": payload}`), the same as [`From<CacheError>`]
+    /// gives for a typed call.
+    pub fn from_answer(err: serde_json::Value) -> Self {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let Some((case, payload)) = err.as_object().and_then(|o| o.iter().next()) else {
+            return Error::Runtime(format!("the component answered an unknown error {err}"));
+        };
+        match case.as_str() {
+            "unknown-namespace" => Error::UnknownNamespace(text(payload)),
+            "invalid-json" => Error::InvalidJson(text(payload)),
+            "invalid-config" => Error::InvalidConfig(text(payload)),
+            "too-large" => Error::TooLarge(text(payload)),
+            "invalid-key" => Error::InvalidKey(text(payload)),
+            "storage" => {
+                let kind = payload["kind"].as_str().unwrap_or_default();
+                let kind = crate::StorageErrorKind::ALL
+                    .into_iter()
+                    .find(|k| k.name() == kind)
+                    .unwrap_or(crate::StorageErrorKind::Other);
+                Error::Storage(StorageError::new(kind, text(&payload["message"])))
+            }
+            _ => Error::Runtime(format!("the component answered an unknown error {err}")),
+        }
+    }
+
     /// The kind of storage failure, for [`Error::Storage`] and [`Error::OpenStorage`].
     pub fn storage_kind(&self) -> Option<crate::StorageErrorKind> {
         match self {

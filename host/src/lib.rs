@@ -18,6 +18,9 @@
 //!   checksummed; anything that fails a check is recompiled, never executed.
 //! - [`runtime`]: [`Runtime`], the engine and the compiled component, the sandbox (linker with `storage` only,
 //!   memory limit, CPU bound per call through epoch interruption), instances.
+//! - [`contract`]: [`Contract`], the exported functions with the WIT types the
+//!   compiled component declares; calls by WIT name with values as JSON
+//!   ([`CacheService::call_by_name`], the conformance runners, `cache-host call`).
 //! - [`limits`]: [`Limits`]; the guest memory limit follows the namespace table.
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close;
@@ -55,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod contract;
 pub mod error;
 pub mod imports;
 pub mod limits;
@@ -80,6 +84,7 @@ pub use bindings::exports::gromozeka::cache::types::{
 };
 pub use cache_core::{Read, MAX_DEPTH as MAX_VALUE_DEPTH};
 pub use cache_storage_sqlite::owner::{self, OwnerWait};
+pub use contract::Contract;
 pub use error::Error;
 pub use limits::Limits;
 pub use policy::{persistence_by_name, persistence_name, Policy};

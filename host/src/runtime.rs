@@ -18,7 +18,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store, UpdateDeadline};
 
 pub use crate::artifact::ArtifactSource;
-use crate::bindings::{BotService as Bindings, BotServicePre};
+use crate::bindings::{BotService, BotServicePre};
+use crate::contract::Contract;
 use crate::limits::Limits;
 use crate::storage::ServiceStorage;
 use crate::Error;
@@ -68,6 +69,7 @@ struct RuntimeInner {
     epoch_tick: Duration,
     source: ArtifactSource,
     load_time: Duration,
+    contract: OnceLock<Contract>,
     _ticker: Ticker,
 }
 
@@ -142,6 +144,7 @@ impl Runtime {
                 epoch_tick,
                 source,
                 load_time,
+                contract: OnceLock::new(),
                 _ticker: ticker,
             }),
         })
@@ -160,6 +163,14 @@ impl Runtime {
     /// The compiled component.
     pub fn component(&self) -> &Component {
         &self.inner.component
+    }
+
+    /// The functions the component exports, with their WIT types (read from the
+    /// component once).
+    pub fn contract(&self) -> &Contract {
+        self.inner
+            .contract
+            .get_or_init(|| Contract::of(&self.inner.engine, &self.inner.component))
     }
 
     /// Whether the component was compiled or deserialized from the artifact cache.
@@ -189,7 +200,7 @@ impl Runtime {
         &self,
     ) -> Result<BotServicePre<HostState<S>>, Error> {
         let mut linker = Linker::<HostState<S>>::new(&self.inner.engine);
-        Bindings::add_to_linker::<HostState<S>, HasSelf<HostState<S>>>(&mut linker, |s| s)
+        BotService::add_to_linker::<HostState<S>, HasSelf<HostState<S>>>(&mut linker, |s| s)
             .map_err(|e| Error::Runtime(format!("linking storage: {e:#}")))?;
         let pre = linker
             .instantiate_pre(&self.inner.component)
@@ -246,7 +257,14 @@ impl Runtime {
         let tick = self.inner.epoch_tick;
         store.epoch_deadline_callback(move |mut cx| Ok(cx.data_mut().bound.reached(tick)));
         arm(&mut store, self.ticks_for(limits.call_time));
-        match pre.instantiate(&mut store) {
+        let instance = pre
+            .instance_pre()
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                let typed = BotService::new(&mut store, &instance)?;
+                Ok(Exports { typed, instance })
+            });
+        match instance {
             Ok(bindings) => Ok(Instance { store, bindings }),
             Err(e) => Err((
                 store.into_data().storage,
@@ -324,7 +342,29 @@ pub struct Instance<S: ServiceStorage> {
     /// The store; its data holds the storage.
     pub store: Store<HostState<S>>,
     /// The component's exports.
-    pub bindings: Bindings,
+    pub bindings: Exports,
+}
+
+/// The exports of one instance: typed (`bindgen!`'s, through `Deref`), and by
+/// name through [`Contract`] with [`instance`](Self::instance).
+pub struct Exports {
+    typed: BotService,
+    instance: wasmtime::component::Instance,
+}
+
+impl Exports {
+    /// The instance, for calls by name ([`crate::contract::Call::run`]).
+    pub fn instance(&self) -> wasmtime::component::Instance {
+        self.instance
+    }
+}
+
+impl std::ops::Deref for Exports {
+    type Target = BotService;
+
+    fn deref(&self) -> &BotService {
+        &self.typed
+    }
 }
 
 impl<S: ServiceStorage> Instance<S> {

@@ -71,7 +71,7 @@ impl Harness {
         &cache_host::bindings::BotService,
         &mut Store<HostState<MockStorage>>,
     ) {
-        (&self.instance.bindings, &mut self.instance.store)
+        (&*self.instance.bindings, &mut self.instance.store)
     }
 
     /// The mock storage.
@@ -86,6 +86,22 @@ impl Harness {
     ) -> wasmtime::Result<Result<(), CacheError>> {
         let (b, s) = self.parts();
         b.gromozeka_cache_cache().call_configure(s, configs)
+    }
+
+    /// Calls the export `name` (its WIT name) with `args` as JSON, its types read
+    /// from the component ([`cache_host::contract`]); a trap or a call that does
+    /// not match the contract is an `Err`.
+    pub fn call_by_name(
+        &mut self,
+        name: &str,
+        args: &[Value],
+    ) -> anyhow::Result<cache_host::contract::Answer> {
+        let call = runtime()
+            .contract()
+            .prepare(name, args)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let instance = self.instance.bindings.instance();
+        call.run(instance, &mut self.instance.store).map_err(trap)
     }
 
     /// `cache.stats`; a trap is an `Err`.

@@ -18,7 +18,6 @@ mod relay;
 mod service;
 mod staged;
 mod storage;
-mod wit_call;
 
 use pyo3::prelude::*;
 

@@ -29,7 +29,7 @@ use super::flatten;
 use super::lifecycle::{Shared, Slot, State};
 use super::CacheService;
 use crate::bindings::gromozeka::cache::rows::StorageErrorKind as WitKind;
-use crate::bindings::BotService as Bindings;
+use crate::runtime::Exports as Bindings;
 use crate::runtime::HostState;
 use crate::storage::ServiceStorage;
 use crate::storage::{

@@ -9,8 +9,9 @@ use wasmtime::Store;
 
 use super::read_path::ReadPath;
 use super::WriteBack;
-use crate::bindings::{BotService as Bindings, BotServicePre};
+use crate::bindings::BotServicePre;
 use crate::limits::Limits;
+use crate::runtime::Exports as Bindings;
 use crate::runtime::{HostState, Instance, Runtime};
 use crate::storage::FeedEvent;
 use crate::storage::ServiceStorage;

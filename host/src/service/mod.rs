@@ -21,6 +21,7 @@
 //! [`coherence`].
 
 mod builder;
+mod by_name;
 mod calls;
 mod clock;
 pub mod coherence;

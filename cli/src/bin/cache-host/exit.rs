@@ -8,8 +8,9 @@ use cache_host::Error;
 pub const OK: u8 = 0;
 /// `get`: the key is not set.
 pub const ABSENT: u8 = 1;
-/// Usage: bad arguments, a missing database for a read command, a value that `set`
-/// or `import` refuses (not JSON, JSON `null`, too large, unknown namespace), an
+/// Usage: bad arguments (a `call` of no exported function, or with arguments of the
+/// wrong types), a missing database for a read command, a value that `set`,
+/// `call` or `import` refuses (not JSON, JSON `null`, too large, unknown namespace), an
 /// invalid policy file, a memory limit too small for the namespace table.
 pub const USAGE: u8 = 2;
 /// Storage or component failure: the database cannot be opened, read or written
@@ -25,8 +26,9 @@ pub const HELP: &str = "\
 Exit codes:
   0    success
   1    get: the key is not set
-  2    usage: bad arguments, a read command on a missing database, a value or import
-       line that set/import refuses (not JSON, null, too large, unknown namespace),
+  2    usage: bad arguments (a call that does not match the contract), a read
+       command on a missing database, a value or import line that set/call/import
+       refuses (not JSON, null, too large, unknown namespace),
        an invalid policy file, a --memory-limit-mib too small for the namespaces
   3    storage or component failure (cannot open/read/write the database, busy,
        corrupt, owned by another process; component missing or trapped; run found
@@ -74,6 +76,7 @@ impl From<Error> for Failure {
             | Error::TooLarge(_)
             | Error::InvalidKey(_)
             | Error::MemoryLimit { .. }
+            | Error::BadCall(_)
             | Error::Policy { .. } => USAGE,
             _ => FAILED,
         };

@@ -105,6 +105,21 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         key: String,
     },
+    /// Call any function the component exports by its WIT name (cache.get-many,
+    /// bot.set-user-data, ...) with its arguments as one JSON array in WIT order
+    /// (encoding: `cache-host contract`); prints the answer as JSON and persists
+    /// before exiting, like `set`.
+    Call {
+        /// The function, `interface.function` as in the WIT.
+        function: String,
+        /// The arguments, a JSON array, e.g. '[-100123, 42]'; `-` reads it from
+        /// stdin, `@PATH` from a file.
+        #[arg(allow_hyphen_values = true, default_value = "[]")]
+        args: String,
+    },
+    /// Print every function the component exports with its WIT types, as JSON (the
+    /// format of conformance/signatures.json). Needs no database.
+    Contract,
     /// Per-namespace statistics after loading from storage. Read-only.
     Stats,
     /// Load from storage and run persist-all.
@@ -382,6 +397,24 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             let report = cache.persist_all()?;
             close_or_exit(cache);
             outln!("written {}, deleted {}", report.written, report.deleted);
+            Ok(exit::OK)
+        }
+        Command::Call { function, args } => {
+            let args = value::read(args)?;
+            let args: Vec<serde_json::Value> = serde_json::from_str(&args)
+                .map_err(|e| Failure::usage(format!("the arguments are not a JSON array: {e}")))?;
+            let cache = open(cli)?;
+            let answer = cache.call_by_name(function, &args);
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(e) => exit_without_storing(Failure::from(e)),
+            };
+            close_or_exit(cache);
+            outln!("{answer}");
+            Ok(exit::OK)
+        }
+        Command::Contract => {
+            outln!("{}", runtime(cli)?.contract().describe_text().trim_end());
             Ok(exit::OK)
         }
         Command::Inspect => {

@@ -1,0 +1,77 @@
+//! [`CacheService::call_by_name`]: any export by its WIT name, JSON in and out,
+//! through the same lock, read path, coherence and write-back as the typed
+//! methods. The conformance runners and `cache-host call` use it, so a function
+//! added to `wit/` needs no table of its own there.
+
+use serde_json::{json, Value};
+
+use super::coherence::Outcome;
+use super::CacheService;
+use crate::contract::Answer;
+use crate::storage::ServiceStorage;
+use crate::{persistence_by_name, Error, NamespaceConfig};
+
+impl Outcome for Answer {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Err(e) if e["storage"]["kind"] == "conflict")
+    }
+}
+
+impl<S: ServiceStorage> CacheService<S> {
+    /// Calls the export `name` (`interface.function`, e.g. `"bot.get-user-data"`)
+    /// with `args` in WIT order, each as JSON (the encoding of [`crate::contract`]);
+    /// returns its `ok` value as JSON, and its `err` as the [`Error`] the typed
+    /// method returns. A name the component does not export, or arguments of the
+    /// wrong types, are [`Error::BadCall`] and run nothing.
+    ///
+    /// `cache.configure`, `cache.load-from-storage` and `cache.persist-all` run
+    /// their typed methods, which do more than the guest call (memory limit,
+    /// unknown stored namespaces, conflicts of a shared storage).
+    pub fn call_by_name(&self, name: &str, args: &[Value]) -> Result<Value, Error> {
+        let contract = self.shared.runtime.contract();
+        let call = contract.prepare(name, args).map_err(Error::BadCall)?;
+        match name {
+            "cache.configure" => {
+                self.configure(&namespace_table(&args[0])?)?;
+                Ok(Value::Null)
+            }
+            "cache.load-from-storage" => {
+                let report = self.load_from_storage()?;
+                let skipped: Vec<Value> = report
+                    .skipped
+                    .iter()
+                    .map(|s| json!({"namespace": s.namespace, "key": s.key, "reason": s.reason}))
+                    .collect();
+                Ok(json!({"loaded": report.loaded, "skipped": skipped}))
+            }
+            "cache.persist-all" => {
+                let report = self.persist_all()?;
+                Ok(json!({"written": report.written, "deleted": report.deleted}))
+            }
+            _ => self
+                .shared
+                .call_changing(1, |exports, store| call.run(exports.instance(), store))?
+                .map_err(Error::from_answer),
+        }
+    }
+}
+
+/// A `list<namespace-config>` the contract already type-checked.
+fn namespace_table(json: &Value) -> Result<Vec<NamespaceConfig>, Error> {
+    let bad = || Error::BadCall(format!("not a namespace table: {json}"));
+    json.as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|c| {
+            let persistence = c["persistence"].as_str().ok_or_else(bad)?;
+            Ok(NamespaceConfig {
+                name: c["name"].as_str().ok_or_else(bad)?.to_owned(),
+                max_entries: (c["max-entries"].as_u64())
+                    .or_else(|| c["max-entries"].as_str()?.parse().ok())
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(bad)?,
+                persistence: persistence_by_name(persistence).ok_or_else(bad)?,
+            })
+        })
+        .collect()
+}
