@@ -169,3 +169,37 @@ fn stored_names_reach_the_terminal_escaped() {
         "one line per namespace: {stdout}"
     );
 }
+
+#[test]
+fn call_runs_any_export_by_its_wit_name_and_contract_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let out = run(
+        &db,
+        &["call", "bot.set-user-data", r#"[-100, 42, "karma", "1"]"#],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "null");
+    // Another process reads it back: the call was stored before exit.
+    let out = run(&db, &["call", "bot.get-user-data", "[-100, 42]"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), r#""{\"karma\":1}""#);
+
+    let err = one_line_failure(&run(&db, &["call", "bot.nosuch", "[]"]), USAGE);
+    assert!(err.contains("bot.nosuch"), "{err}");
+    let err = one_line_failure(&run(&db, &["call", "cache.get", r#"["chats"]"#]), USAGE);
+    assert!(err.contains("takes 2 arguments"), "{err}");
+    let err = one_line_failure(
+        &run(&db, &["call", "cache.set", r#"["nosuch", "k", "1"]"#]),
+        USAGE,
+    );
+    assert!(err.contains("nosuch"), "{err}");
+
+    let out = run(&db, &["contract"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let contract: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(
+        contract["functions"]["cache.get"]["params"],
+        serde_json::json!([["namespace", "string"], ["key", "string"]])
+    );
+}

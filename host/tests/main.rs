@@ -5,6 +5,7 @@
 mod common;
 
 mod artifact;
+mod by_name;
 mod concurrency;
 mod crash;
 mod durability;
