@@ -42,41 +42,17 @@ fn with_cache<R>(f: impl FnOnce(&mut core::Cache<HostStorage>) -> R) -> R {
     with_bot(|bot| f(bot.cache()))
 }
 
+use rows::StorageErrorKind as WitKind;
+core::storage_error_kind_mirror!(WitKind);
+core::persistence_mirror!(Persistence);
+
 fn storage_error(e: rows::StorageError) -> core::StorageError {
-    use core::StorageErrorKind as K;
-    use rows::StorageErrorKind as W;
-    let kind = match e.kind {
-        W::Busy => K::Busy,
-        W::Full => K::Full,
-        W::ReadOnly => K::ReadOnly,
-        W::Corrupt => K::Corrupt,
-        W::Constraint => K::Constraint,
-        W::Schema => K::Schema,
-        W::Unavailable => K::Unavailable,
-        W::Conflict => K::Conflict,
-        W::Other => K::Other,
-        W::Pending => K::Pending,
-    };
-    core::StorageError::new(kind, e.message)
+    core::StorageError::new(e.kind.into(), e.message)
 }
 
 fn storage_error_to_wit(e: core::StorageError) -> rows::StorageError {
-    use core::StorageErrorKind as K;
-    use rows::StorageErrorKind as W;
-    let kind = match e.kind {
-        K::Busy => W::Busy,
-        K::Full => W::Full,
-        K::ReadOnly => W::ReadOnly,
-        K::Corrupt => W::Corrupt,
-        K::Constraint => W::Constraint,
-        K::Schema => W::Schema,
-        K::Unavailable => W::Unavailable,
-        K::Conflict => W::Conflict,
-        K::Other => W::Other,
-        K::Pending => W::Pending,
-    };
     rows::StorageError {
-        kind,
+        kind: e.kind.into(),
         message: e.message,
     }
 }
@@ -195,22 +171,6 @@ impl From<core::CacheError> for CacheError {
     }
 }
 
-fn persistence_from_wit(p: Persistence) -> core::Persistence {
-    match p {
-        Persistence::MemoryOnly => core::Persistence::MemoryOnly,
-        Persistence::OnChange => core::Persistence::OnChange,
-        Persistence::OnShutdown => core::Persistence::OnShutdown,
-    }
-}
-
-fn persistence_to_wit(p: core::Persistence) -> Persistence {
-    match p {
-        core::Persistence::MemoryOnly => Persistence::MemoryOnly,
-        core::Persistence::OnChange => Persistence::OnChange,
-        core::Persistence::OnShutdown => Persistence::OnShutdown,
-    }
-}
-
 impl cache::Guest for Component {
     fn configure(namespaces: Vec<NamespaceConfig>) -> Result<(), CacheError> {
         let configs = namespaces
@@ -218,7 +178,7 @@ impl cache::Guest for Component {
             .map(|c| core::NamespaceConfig {
                 name: c.name,
                 max_entries: c.max_entries,
-                persistence: persistence_from_wit(c.persistence),
+                persistence: core::Persistence::from(c.persistence),
             })
             .collect();
         with_cache(|c| c.configure(configs)).map_err(Into::into)
@@ -322,7 +282,7 @@ impl cache::Guest for Component {
             .into_iter()
             .map(|s| NamespaceStats {
                 name: s.name,
-                persistence: persistence_to_wit(s.persistence),
+                persistence: Persistence::from(s.persistence),
                 size: s.size,
                 max_entries: s.max_entries,
                 dirty: s.dirty,

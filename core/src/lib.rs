@@ -21,6 +21,7 @@ mod declared;
 mod error;
 mod forget;
 mod memory_storage;
+mod mirror;
 mod mock_storage;
 #[cfg(feature = "model")]
 pub mod model;

@@ -21,43 +21,20 @@ fn to_guest<T>(call: &str, r: Result<T, StorageError>) -> Result<T, rows::Storag
     })
 }
 
+use rows::StorageErrorKind as WitKind;
+cache_core::storage_error_kind_mirror!(WitKind);
+
 /// The WIT form of a storage error.
 pub fn to_wit(e: StorageError) -> rows::StorageError {
-    use rows::StorageErrorKind as W;
-    let kind = match e.kind {
-        StorageErrorKind::Busy => W::Busy,
-        StorageErrorKind::Full => W::Full,
-        StorageErrorKind::ReadOnly => W::ReadOnly,
-        StorageErrorKind::Corrupt => W::Corrupt,
-        StorageErrorKind::Constraint => W::Constraint,
-        StorageErrorKind::Schema => W::Schema,
-        StorageErrorKind::Unavailable => W::Unavailable,
-        StorageErrorKind::Conflict => W::Conflict,
-        StorageErrorKind::Other => W::Other,
-        StorageErrorKind::Pending => W::Pending,
-    };
     rows::StorageError {
-        kind,
+        kind: e.kind.into(),
         message: e.message,
     }
 }
 
 /// The Rust form of a storage error the component returned.
 pub fn from_wit(e: rows::StorageError) -> StorageError {
-    use rows::StorageErrorKind as W;
-    let kind = match e.kind {
-        W::Busy => StorageErrorKind::Busy,
-        W::Full => StorageErrorKind::Full,
-        W::ReadOnly => StorageErrorKind::ReadOnly,
-        W::Corrupt => StorageErrorKind::Corrupt,
-        W::Constraint => StorageErrorKind::Constraint,
-        W::Schema => StorageErrorKind::Schema,
-        W::Unavailable => StorageErrorKind::Unavailable,
-        W::Conflict => StorageErrorKind::Conflict,
-        W::Other => StorageErrorKind::Other,
-        W::Pending => StorageErrorKind::Pending,
-    };
-    StorageError::new(kind, e.message)
+    StorageError::new(e.kind.into(), e.message)
 }
 
 impl<S> HostState<S> {

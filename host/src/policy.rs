@@ -74,7 +74,7 @@ impl Default for Policy {
                 .map(|c| NamespaceConfig {
                     name: c.name,
                     max_entries: c.max_entries,
-                    persistence: persistence_to_wit(c.persistence),
+                    persistence: Persistence::from(c.persistence),
                 })
                 .collect(),
             write_back: WriteBack::default(),
@@ -85,31 +85,15 @@ impl Default for Policy {
 /// The kebab-case name of a persistence policy, as the WIT spells it
 /// (`memory-only`, `on-change`, `on-shutdown`).
 pub fn persistence_name(p: Persistence) -> &'static str {
-    persistence_from_wit(p).name()
+    cache_core::Persistence::from(p).name()
 }
 
 /// A persistence policy by its kebab-case name; `None` for any other text.
 pub fn persistence_by_name(name: &str) -> Option<Persistence> {
-    cache_core::Persistence::from_name(name).map(persistence_to_wit)
+    cache_core::Persistence::from_name(name).map(Persistence::from)
 }
 
-/// The WIT form of a persistence policy.
-pub(crate) fn persistence_to_wit(p: cache_core::Persistence) -> Persistence {
-    match p {
-        cache_core::Persistence::MemoryOnly => Persistence::MemoryOnly,
-        cache_core::Persistence::OnChange => Persistence::OnChange,
-        cache_core::Persistence::OnShutdown => Persistence::OnShutdown,
-    }
-}
-
-/// The core form of a persistence policy.
-pub(crate) fn persistence_from_wit(p: Persistence) -> cache_core::Persistence {
-    match p {
-        Persistence::MemoryOnly => cache_core::Persistence::MemoryOnly,
-        Persistence::OnChange => cache_core::Persistence::OnChange,
-        Persistence::OnShutdown => cache_core::Persistence::OnShutdown,
-    }
-}
+cache_core::persistence_mirror!(Persistence);
 
 impl Policy {
     /// A policy of the given namespaces, checked by the same rules as the
@@ -120,7 +104,7 @@ impl Policy {
             .map(|n| cache_core::NamespaceConfig {
                 name: n.name.clone(),
                 max_entries: n.max_entries,
-                persistence: persistence_from_wit(n.persistence),
+                persistence: cache_core::Persistence::from(n.persistence),
             })
             .collect();
         cache_core::config::validate_table(&core).map_err(|e| match e {
@@ -143,7 +127,7 @@ impl Policy {
             .map(|n| NamespaceConfig {
                 name: n.name,
                 max_entries: n.max_entries,
-                persistence: persistence_to_wit(n.persistence),
+                persistence: Persistence::from(n.persistence),
             })
             .collect();
         let policy = Self::new(namespaces)?;
