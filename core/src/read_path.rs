@@ -120,6 +120,36 @@ pub enum Read<S = String> {
     },
 }
 
+impl<'a> Read<&'a str> {
+    /// The read a call of the contract's function `name` makes with `args` (JSON
+    /// as the hosts encode WIT values: an `s64` a number or a decimal string), if
+    /// it is one a host may answer from a copy; `None` for any other call.
+    pub fn of_call(name: &str, args: &'a [serde_json::Value]) -> Option<Self> {
+        let text = |i: usize| args.get(i)?.as_str();
+        let id = |i: usize| match args.get(i)? {
+            serde_json::Value::String(s) => s.parse().ok(),
+            n => n.as_i64(),
+        };
+        Some(match name {
+            "cache.get" => Read::Get {
+                namespace: text(0)?,
+                key: text(1)?,
+            },
+            "bot.get-chat-settings" => Read::ChatSettings(id(0)?),
+            "bot.get-chat-info" => Read::ChatInfo(id(0)?),
+            "bot.get-user-data" => Read::UserData {
+                chat_id: id(0)?,
+                user_id: id(1)?,
+            },
+            "bot.get-user-state" => Read::UserState {
+                user_id: id(0)?,
+                state_key: text(1)?,
+            },
+            _ => return None,
+        })
+    }
+}
+
 impl<S: AsRef<str>> Read<S> {
     /// The namespace of the entry this read's answer comes from.
     pub fn namespace(&self) -> &str {

@@ -307,3 +307,52 @@ fn a_borrowed_read_finds_exactly_its_owned_twin() {
         assert_eq!(map.get(&near), None, "{near:?}");
     }
 }
+
+/// A call by WIT name is the read its typed method makes, for the five reads a
+/// host may serve from copies, and no read for anything else.
+#[test]
+fn calls_by_name_map_to_their_reads() {
+    use serde_json::json;
+    let args = [json!("users"), json!("k")];
+    assert_eq!(
+        Read::of_call("cache.get", &args),
+        Some(Read::Get {
+            namespace: "users",
+            key: "k"
+        })
+    );
+    let ids = [json!(-100), json!("42")];
+    assert_eq!(
+        Read::of_call("bot.get-chat-settings", &ids),
+        Some(Read::ChatSettings(-100))
+    );
+    assert_eq!(
+        Read::of_call("bot.get-chat-info", &ids),
+        Some(Read::ChatInfo(-100))
+    );
+    assert_eq!(
+        Read::of_call("bot.get-user-data", &ids),
+        Some(Read::UserData {
+            chat_id: -100,
+            user_id: 42
+        })
+    );
+    let state = [json!("-7"), json!("step")];
+    assert_eq!(
+        Read::of_call("bot.get-user-state", &state),
+        Some(Read::UserState {
+            user_id: -7,
+            state_key: "step"
+        })
+    );
+    for (name, args) in [
+        ("cache.set", &args[..]),
+        ("cache.get", &args[..1]),
+        ("bot.get-user-data", &ids[..1]),
+        ("bot.get-chat-info", &[json!("x")][..]),
+        ("bot.get-user-state", &[json!(1), json!(2)][..]),
+        ("cache.get-many", &args[..]),
+    ] {
+        assert_eq!(Read::of_call(name, args), None, "{name} {args:?}");
+    }
+}

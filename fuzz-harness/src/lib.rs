@@ -21,6 +21,8 @@ pub mod db_cells;
 #[cfg(feature = "host")]
 mod host;
 #[cfg(feature = "host")]
+pub mod native;
+#[cfg(feature = "host")]
 pub use host::{assert_typed, case, component_path, runtime};
 
 /// `core_ops`: random operation sequences on `cache_core::Cache` and `BotCache`

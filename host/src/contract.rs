@@ -25,7 +25,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use wasmtime::component::types::{ComponentItem, Type};
+use wasmtime::component::types::ComponentItem;
+/// A WIT type, as the compiled component declares it (wasmtime's).
+pub use wasmtime::component::types::Type;
 use wasmtime::component::{Instance, Val};
 use wasmtime::{AsContextMut, Engine};
 
@@ -148,6 +150,18 @@ impl Contract {
             .map(|((n, ty), arg)| to_val(ty, arg).map_err(|e| format!("{name}: {n}: {e}")))
             .collect::<Result<_, _>>()?;
         Ok(Call { function, params })
+    }
+}
+
+impl Function {
+    /// The parameters, by WIT name, in order.
+    pub fn params(&self) -> &[(String, Type)] {
+        &self.params
+    }
+
+    /// The result type, if the function returns one.
+    pub fn result(&self) -> Option<&Type> {
+        self.result.as_ref()
     }
 }
 

@@ -3,6 +3,7 @@
 //! methods. The conformance runners and `cache-host call` use it, so a function
 //! added to `wit/` needs no table of its own there.
 
+use cache_core::Read;
 use serde_json::{json, Value};
 
 use super::coherence::Outcome;
@@ -24,12 +25,17 @@ impl<S: ServiceStorage> CacheService<S> {
     /// method returns. A name the component does not export, or arguments of the
     /// wrong types, are [`Error::BadCall`] and run nothing.
     ///
-    /// `cache.configure`, `cache.load-from-storage` and `cache.persist-all` run
-    /// their typed methods, which do more than the guest call (memory limit,
+    /// The reads the read path serves ([`Read::of_call`]) are served as the
+    /// typed reads are. `cache.configure`, `cache.load-from-storage` and
+    /// `cache.persist-all` run their typed methods, which do more than the guest call (memory limit,
     /// unknown stored namespaces, conflicts of a shared storage).
     pub fn call_by_name(&self, name: &str, args: &[Value]) -> Result<Value, Error> {
         let contract = self.shared.runtime.contract();
         let call = contract.prepare(name, args).map_err(Error::BadCall)?;
+        if let Some(read) = Read::of_call(name, args) {
+            let answer = self.read(read)?;
+            return Ok(answer.map_or(Value::Null, |text| Value::String(String::from(&*text))));
+        }
         match name {
             "cache.configure" => {
                 self.configure(&namespace_table(&args[0])?)?;
