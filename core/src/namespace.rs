@@ -209,15 +209,19 @@ impl Namespace {
             .saturating_add(u32::from(self.cleared))
     }
 
-    /// Adds this namespace's pending clear and deletes to `batch`.
+    /// Adds this namespace's pending clear and deletes to `batch`, the deletes
+    /// in key order: the set that holds them iterates in a per-process order,
+    /// and the same pending changes make the same batch in every process and host.
     pub(crate) fn push_pending_removals<'a>(&'a self, batch: &mut Batch<'a>) {
         if self.cleared {
             batch.clear.push(self.name());
         }
+        let start = batch.delete.len();
         batch.delete.extend(self.deleted.iter().map(|key| RowKey {
             namespace: self.name(),
             key,
         }));
+        batch.delete[start..].sort_unstable_by_key(|row| row.key);
     }
 
     /// Adds every pending change of this namespace to `batch`.

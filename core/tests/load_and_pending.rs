@@ -414,3 +414,34 @@ fn pending_changes_name_the_keys_persist_all_will_write() {
         Err(CacheError::UnknownNamespace(name)) if name == "nope"
     ));
 }
+
+#[test]
+fn pending_deletes_reach_storage_in_key_order() {
+    let mut storage = MockStorage::new();
+    let keys = ["m", "b", "z", "a", "q", "c", "y", "k"];
+    for k in keys {
+        storage.put_row("s", k, "1");
+    }
+    let mut cache = Cache::new(storage);
+    cache
+        .configure(vec![ns("s", 10, Persistence::OnShutdown)])
+        .unwrap();
+    cache.load_from_storage().unwrap();
+    for k in keys {
+        cache.delete("s", k).unwrap();
+    }
+    cache.storage_mut().calls.clear();
+    cache.persist_all().unwrap();
+    let deleted: Vec<&str> = cache
+        .storage()
+        .calls
+        .iter()
+        .flat_map(|call| match call {
+            cache_core::Call::Write { delete, .. } => {
+                delete.iter().map(|(_, k)| k.as_str()).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(deleted, ["a", "b", "c", "k", "m", "q", "y", "z"]);
+}
