@@ -359,6 +359,10 @@ impl bot::Guest for Component {
         with_bot(|c| c.set_chat_info(chat_id, &info)).map_err(Into::into)
     }
 
+    fn set_chat_topic(chat_id: i64, topic_id: i64, info: String) -> Result<(), CacheError> {
+        with_bot(|c| c.set_chat_topic(chat_id, topic_id, &info)).map_err(Into::into)
+    }
+
     fn get_user_data(chat_id: i64, user_id: i64) -> Result<String, CacheError> {
         with_bot(|c| c.get_user_data(chat_id, user_id)).map_err(Into::into)
     }

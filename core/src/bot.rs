@@ -23,6 +23,8 @@ pub const SETTINGS_FIELD: &str = "settings";
 pub const DATA_FIELD: &str = "data";
 /// The field of `chats` entries holding the chat's info.
 const INFO_FIELD: &str = "info";
+/// The field of `chats` entries holding the chat's forum topics by id (the bot's name).
+const TOPICS_FIELD: &str = "topicInfo";
 
 type Object = Map<String, Value>;
 
@@ -181,6 +183,43 @@ impl<S: BotStorage> BotCache<S> {
             let key = chat_id.to_string();
             let mut entry = bot.object_at(CHATS, &key)?;
             entry.insert(INFO_FIELD.to_owned(), info);
+            bot.cache.set_json(CHATS, key, Value::Object(entry))
+        })
+    }
+
+    /// Sets one forum topic of the chat: `info` (a JSON object) under the
+    /// topic's id in the `topicInfo` object of the chat's `chats` entry, the
+    /// other topics and the chat's info kept.
+    ///
+    /// A `topicInfo` that is not an object is [`CacheError::InvalidJson`], left
+    /// as it was; a topic that could never fit in the chat's row is
+    /// [`CacheError::TooLarge`] before storage is read.
+    pub fn set_chat_topic(
+        &mut self,
+        chat_id: i64,
+        topic_id: i64,
+        info: &str,
+    ) -> Result<(), CacheError> {
+        self.call(|bot| {
+            let info = Value::Object(parse_object(info, "topic info")?);
+            let topic = topic_id.to_string();
+            // The row holds at least `{"topicInfo":{<topic>:<info>}}`.
+            validate::value_size(&json_text(
+                &serde_json::json!({ TOPICS_FIELD: { &topic: &info } }),
+            ))?;
+            let key = chat_id.to_string();
+            let mut entry = bot.object_at(CHATS, &key)?;
+            match entry
+                .entry(TOPICS_FIELD)
+                .or_insert_with(|| Value::Object(Object::new()))
+            {
+                Value::Object(topics) => topics.insert(topic, info),
+                _ => {
+                    return Err(CacheError::InvalidJson(format!(
+                        "the {TOPICS_FIELD} of the cached chat {key} is not a JSON object"
+                    )))
+                }
+            };
             bot.cache.set_json(CHATS, key, Value::Object(entry))
         })
     }

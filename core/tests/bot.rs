@@ -345,3 +345,48 @@ fn user_state_reads_do_not_reparse() {
         json!({"step": {"menu": [1, 2]}, "other": true})
     );
 }
+
+#[test]
+fn a_topic_joins_the_chats_topic_map_in_one_call() {
+    let mut bot = bot();
+    bot.set_chat_info(5, r#"{"title":"Forum"}"#).unwrap();
+    bot.set_chat_topic(5, 7, r#"{"name":"News"}"#).unwrap();
+    bot.set_chat_topic(5, -8, r#"{"name":"Off"}"#).unwrap();
+    bot.set_chat_topic(5, 7, r#"{"name":"Announcements"}"#)
+        .unwrap();
+    assert_eq!(
+        bot.cache().get(CHATS, "5").unwrap().map(|t| parse(&t)),
+        Some(json!({"info": {"title": "Forum"},
+                    "topicInfo": {"7": {"name": "Announcements"}, "-8": {"name": "Off"}}}))
+    );
+    assert_eq!(dirty(&bot, CHATS), 1, "on-shutdown, like the chat's info");
+    for bad in ["[1]", "\"x\"", "{", "null"] {
+        assert!(
+            matches!(
+                bot.set_chat_topic(5, 9, bad),
+                Err(CacheError::InvalidJson(_))
+            ),
+            "{bad}"
+        );
+    }
+    bot.cache()
+        .set(CHATS, "6".into(), r#"{"topicInfo":"x"}"#.into())
+        .unwrap();
+    assert!(matches!(
+        bot.set_chat_topic(6, 1, "{}"),
+        Err(CacheError::InvalidJson(m)) if m.contains("topicInfo")
+    ));
+    assert_eq!(
+        bot.cache().get(CHATS, "6").unwrap().as_deref(),
+        Some(r#"{"topicInfo":"x"}"#),
+        "a topic map that is not an object is left as it was"
+    );
+    let big = format!(
+        r#"{{"name":"{}"}}"#,
+        "x".repeat(cache_core::MAX_VALUE_BYTES)
+    );
+    assert!(matches!(
+        bot.set_chat_topic(5, 9, &big),
+        Err(CacheError::TooLarge(_))
+    ));
+}

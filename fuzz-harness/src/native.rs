@@ -67,6 +67,7 @@ pub fn call(
         "bot.forget-chat-settings" => json!(bot.forget_chat_settings(id(0))),
         "bot.get-chat-info" => answer(bot.get_chat_info(id(0))?),
         "bot.set-chat-info" => bot.set_chat_info(id(0), &text(1)).map(unit)?,
+        "bot.set-chat-topic" => bot.set_chat_topic(id(0), id(1), &text(2)).map(unit)?,
         "bot.get-user-data" => json!(bot.get_user_data(id(0), id(1))?),
         "bot.set-user-data" => bot
             .set_user_data(id(0), id(1), &text(2), &text(3))

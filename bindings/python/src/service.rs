@@ -561,6 +561,20 @@ impl NativeCache {
         self.run(py, |s| s.set_chat_info(chat_id, &json))
     }
 
+    /// Sets one forum topic of the chat (a dict) in the chat's topic map, the
+    /// other topics and the chat's info kept, in one call; stored as `setChatInfo` is.
+    #[pyo3(name = "setChatTopic")]
+    fn set_chat_topic(
+        &self,
+        py: Python<'_>,
+        chat_id: i64,
+        topic_id: i64,
+        info: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let json = py_to_json(info.as_any())?;
+        self.run(py, |s| s.set_chat_topic(chat_id, topic_id, &json))
+    }
+
     /// The user's data in the chat as a dict (read from the database's user data
     /// and cached on first use).
     #[pyo3(name = "getUserData")]

@@ -73,7 +73,7 @@ SCENARIOS_FILE = Path(__file__).resolve().parents[3] / "conformance" / "scenario
 DOC = json.loads(SCENARIOS_FILE.read_text())
 SCENARIOS = DOC["scenarios"]
 #: How many scenarios the file holds; the count test below fails if any was not run.
-EXPECTED_SCENARIOS = 34
+EXPECTED_SCENARIOS = 35
 
 SCENARIO_KEYS = {"name", "covers", "description", "configure", "storage", "steps"}
 CALL_KEYS = {"call", "args", "ok", "err", "err_contains", "err_kind", "outcome", "storage_calls",

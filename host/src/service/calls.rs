@@ -208,6 +208,15 @@ impl<S: ServiceStorage> CacheService<S> {
         }))
     }
 
+    /// Sets one forum topic (a JSON object) in the chat's topic map, the other
+    /// topics and the chat's info kept, in one guest call.
+    pub fn set_chat_topic(&self, chat_id: i64, topic_id: i64, info: &str) -> Result<(), Error> {
+        flatten(self.shared.call_changing(1, |b, s| {
+            b.gromozeka_cache_bot()
+                .call_set_chat_topic(s, chat_id, topic_id, info)
+        }))
+    }
+
     /// Sets one data item (JSON) of the user in the chat; written to storage first.
     pub fn set_user_data(
         &self,

@@ -444,10 +444,7 @@ class CacheService(Generic[K, V]):
                     topicName=info.get("name"),
                 )
             )
-        entry = self._native.get("chats", entry_key(chatId), None) or {}
-        topics = entry.get("topicInfo", {})
-        topics[str(topicId)] = jsonable(info)
-        self._update_chat(chatId, topicInfo=topics)
+        self._native.setChatTopic(chatId, topicId, jsonable(info))
 
     # ----- user data in a chat (the bot's userData repository) -----
 
