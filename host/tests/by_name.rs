@@ -168,3 +168,39 @@ fn a_call_that_does_not_match_the_contract_runs_nothing() {
     );
     assert_eq!(cache.restarts(), 0);
 }
+
+#[test]
+fn an_expiry_set_by_name_holds_for_reads_served_from_copies() {
+    let (_dir, cache) = open();
+    cache
+        .call_by_name("cache.expire-after-write", &[json!("users"), json!(200)])
+        .unwrap();
+    cache.set("users", "k", "1").unwrap();
+    for _ in 0..3 {
+        assert_eq!(cache.get("users", "k").unwrap().as_deref(), Some("1"));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(450));
+    assert_eq!(
+        cache.get("users", "k").unwrap(),
+        None,
+        "expired, not served from a copy"
+    );
+}
+
+#[test]
+fn the_services_own_calls_are_not_callable_by_name() {
+    let (_dir, cache) = open();
+    for (name, args) in [
+        ("cache.set-time", json!([0])),
+        (
+            "cache.sync",
+            json!([{"namespaces": [], "entries": [], "keys": ""}]),
+        ),
+    ] {
+        let err = cache.call_by_name(name, args.as_array().unwrap());
+        assert!(
+            matches!(err, Err(Error::BadCall(ref m)) if m.contains("own call")),
+            "{name}: {err:?}"
+        );
+    }
+}

@@ -4,6 +4,8 @@
 //! added to `wit/` needs no table of its own there.
 
 use cache_core::Read;
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use super::coherence::Outcome;
@@ -26,9 +28,12 @@ impl<S: ServiceStorage> CacheService<S> {
     /// wrong types, are [`Error::BadCall`] and run nothing.
     ///
     /// The reads the read path serves ([`Read::of_call`]) are served as the
-    /// typed reads are. `cache.configure`, `cache.load-from-storage` and
-    /// `cache.persist-all` run their typed methods, which do more than the guest call (memory limit,
-    /// unknown stored namespaces, conflicts of a shared storage).
+    /// typed reads are. `cache.configure`, `cache.load-from-storage`,
+    /// `cache.persist-all` and `cache.expire-after-write` run their typed
+    /// methods, which do more than the guest call (memory limit, unknown stored
+    /// namespaces, conflicts of a shared storage, the read path's expiry).
+    /// `cache.sync` and `cache.set-time` are the service's own calls and are
+    /// [`Error::BadCall`] here.
     pub fn call_by_name(&self, name: &str, args: &[Value]) -> Result<Value, Error> {
         let contract = self.shared.runtime.contract();
         let call = contract.prepare(name, args).map_err(Error::BadCall)?;
@@ -54,6 +59,17 @@ impl<S: ServiceStorage> CacheService<S> {
                 let report = self.persist_all()?;
                 Ok(json!({"written": report.written, "deleted": report.deleted}))
             }
+            "cache.expire-after-write" => {
+                let after = (args[1].as_u64())
+                    .or_else(|| args[1].as_str()?.parse().ok())
+                    .map(Duration::from_millis);
+                self.expire_after_write(args[0].as_str().unwrap_or_default(), after)?;
+                Ok(Value::Null)
+            }
+            "cache.sync" | "cache.set-time" => Err(Error::BadCall(format!(
+                "{name} is the host's own call (the read path's replay, the clock), \
+                 which the service makes itself"
+            ))),
             _ => self
                 .shared
                 .call_changing(1, |exports, store| call.run(exports.instance(), store))?
