@@ -141,7 +141,8 @@ fn injected(kind: u8) -> StorageErrorKind {
     kinds[usize::from(kind) % kinds.len()]
 }
 
-fn rule(spec: &Option<(u8, Option<u8>)>) -> Option<FailRule> {
+/// The failure rule a step's spec stands for.
+pub fn rule(spec: &Option<(u8, Option<u8>)>) -> Option<FailRule> {
     spec.map(|(kind, times)| FailRule {
         error: StorageError::new(injected(kind), "injected"),
         times: times.map(|n| u64::from(n % 4)),

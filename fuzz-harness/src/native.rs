@@ -34,7 +34,13 @@ pub fn call(
         "cache.set-many" => bot.cache().set_many(&text(0), pairs(&args[1])).map(unit)?,
         "cache.delete" => json!(bot.cache().delete(&text(0), &text(1))?),
         "cache.clear-namespace" => bot.cache().clear_namespace(&text(0)).map(unit)?,
-        "cache.load-from-storage" => json!({"loaded": bot.cache().load_from_storage()?.loaded}),
+        "cache.load-from-storage" => {
+            let r = bot.cache().load_from_storage()?;
+            let skipped: Vec<Value> = (r.skipped.iter())
+                .map(|s| json!({"namespace": s.namespace, "key": s.key, "reason": s.reason}))
+                .collect();
+            json!({"loaded": r.loaded, "skipped": skipped})
+        }
         "cache.persist-all" => {
             let r = bot.cache().persist_all()?;
             json!({"written": r.written, "deleted": r.deleted})

@@ -14,8 +14,7 @@ use wasmtime::Store;
 
 pub use cache_core::{FailRule, MockStorage, StorageError, StorageErrorKind};
 pub use cache_host::bindings::exports::gromozeka::cache::bot::SettingsMode;
-pub use cache_host::bindings::gromozeka::cache::rows::StorageErrorKind as WitStorageErrorKind;
-pub use cache_host::{CacheError, LoadReport, NamespaceConfig, NamespaceStats, Persistence};
+pub use cache_host::{CacheError, NamespaceConfig, NamespaceStats, Persistence};
 
 /// Turns a wasmtime error (a trap) into an `anyhow` one.
 pub fn trap(e: wasmtime::Error) -> anyhow::Error {
@@ -108,31 +107,6 @@ impl Harness {
     pub fn stats(&mut self) -> wasmtime::Result<Vec<NamespaceStats>> {
         let (b, s) = self.parts();
         b.gromozeka_cache_cache().call_stats(s)
-    }
-}
-
-/// The WIT case name, message and (for storage errors) kind name of an error.
-pub fn error_case(e: &CacheError) -> (&'static str, &str, Option<&'static str>) {
-    match e {
-        CacheError::UnknownNamespace(m) => ("unknown-namespace", m, None),
-        CacheError::InvalidJson(m) => ("invalid-json", m, None),
-        CacheError::InvalidConfig(m) => ("invalid-config", m, None),
-        CacheError::TooLarge(m) => ("too-large", m, None),
-        CacheError::InvalidKey(m) => ("invalid-key", m, None),
-        CacheError::Storage(e) => (
-            "storage",
-            &e.message,
-            Some(cache_host::imports::from_wit(e.clone()).kind.name()),
-        ),
-    }
-}
-
-/// The WIT case name of a persistence policy.
-pub fn persistence_name(p: Persistence) -> &'static str {
-    match p {
-        Persistence::MemoryOnly => "memory-only",
-        Persistence::OnChange => "on-change",
-        Persistence::OnShutdown => "on-shutdown",
     }
 }
 
