@@ -73,6 +73,8 @@ pub enum BotOp {
     GetInfo(Id),
     /// `set_chat_info`.
     SetInfo(Id, Settings),
+    /// `set_chat_topic`.
+    SetTopic(Id, Id, Settings),
     /// `get_user_data`.
     GetData(Id, Id),
     /// `set_user_data`.
@@ -102,6 +104,8 @@ struct Model {
     /// (chat, user, key) → the JSON text as given.
     user_data: BTreeMap<(i64, i64, String), String>,
     info: BTreeMap<i64, Object>,
+    /// Chat → its topic map (topic id → info).
+    topics: BTreeMap<i64, Object>,
     /// User state: (user, items), least recent first.
     state: Vec<(i64, Object)>,
 }
@@ -286,23 +290,33 @@ fn step_op(
         }
         BotOp::SetInfo(chat, info) => {
             let text = info.text();
-            let parsed = match json_error(&text) {
-                Some(e) => Err(e),
-                None => match parse_json(&text) {
-                    // The row stored for the chat is `{"info": ...}`.
-                    Value::Object(object)
-                        if serde_json::json!({ "info": object }).to_string().len()
-                            > MAX_VALUE_BYTES =>
-                    {
-                        Err("too-large")
-                    }
-                    Value::Object(object) => Ok(object),
-                    _ => Err("invalid-json"),
-                },
-            };
+            let parsed = object_of(&text, |object| serde_json::json!({ "info": object }));
             let r = bot.set_chat_info(chat.get(), &text);
-            if check(what, &r, parsed.as_ref().err().copied(), faults)? {
-                model.info.insert(chat.get(), parsed.unwrap_or_default());
+            if let Ok(object) = parsed {
+                let row = chat_row(Some(&object), model.topics.get(&chat.get()));
+                if row_fits(what, &r, &row, faults)? {
+                    model.info.insert(chat.get(), object);
+                }
+            } else {
+                check(what, &r, parsed.err(), faults)?;
+            }
+        }
+        BotOp::SetTopic(chat, topic, info) => {
+            let (text, topic_key) = (info.text(), topic.get().to_string());
+            let parsed = object_of(
+                &text,
+                |object| serde_json::json!({ "topicInfo": { &topic_key: object } }),
+            );
+            let r = bot.set_chat_topic(chat.get(), topic.get(), &text);
+            if let Ok(object) = parsed {
+                let mut topics = model.topics.get(&chat.get()).cloned().unwrap_or_default();
+                topics.insert(topic_key, Value::Object(object));
+                let row = chat_row(model.info.get(&chat.get()), Some(&topics));
+                if row_fits(what, &r, &row, faults)? {
+                    model.topics.insert(chat.get(), topics);
+                }
+            } else {
+                check(what, &r, parsed.err(), faults)?;
             }
         }
         BotOp::GetData(chat, user) => {
@@ -396,6 +410,56 @@ fn step_op(
     Ok(())
 }
 
+/// `text` as a JSON object, or the case a call refuses it with before reading
+/// storage: `invalid-json`, or `too-large` when even `smallest_row(object)`,
+/// the least the chat's row would hold, is over the limit.
+fn object_of(text: &str, smallest_row: impl Fn(&Object) -> Value) -> Result<Object, &'static str> {
+    if let Some(e) = json_error(text) {
+        return Err(e);
+    }
+    match parse_json(text) {
+        Value::Object(object) if smallest_row(&object).to_string().len() > MAX_VALUE_BYTES => {
+            Err("too-large")
+        }
+        Value::Object(object) => Ok(object),
+        _ => Err("invalid-json"),
+    }
+}
+
+/// The chat's row as storage would hold it: its info and its topics.
+fn chat_row(info: Option<&Object>, topics: Option<&Object>) -> String {
+    let mut row = Object::new();
+    if let Some(info) = info {
+        row.insert("info".into(), Value::Object(info.clone()));
+    }
+    if let Some(topics) = topics {
+        row.insert("topicInfo".into(), Value::Object(topics.clone()));
+    }
+    Value::Object(row).to_string()
+}
+
+/// Checks a chat write whose row would be `row`: `Ok(true)` if it took effect.
+/// A row over the limit is `too-large`, found once the chat's entry is read,
+/// so a read failure the faults allow may come first.
+fn row_fits<T: std::fmt::Debug>(
+    what: &str,
+    r: &Result<T, crate::CacheError>,
+    row: &str,
+    faults: &Faults,
+) -> Result<bool, String> {
+    if row.len() <= MAX_VALUE_BYTES {
+        return check(what, r, None, faults);
+    }
+    match r {
+        Err(crate::CacheError::TooLarge(_)) => Ok(false),
+        Err(crate::CacheError::Storage(e)) if faults.allows(e.kind) => Ok(false),
+        other => Err(format!(
+            "{what}: got {other:?}, expected too-large (row of {} bytes)",
+            row.len()
+        )),
+    }
+}
+
 /// Heals the storage and persists; then no row holds a mirrored field, and a
 /// restarted cache serves the model's settings, user data and chat info.
 fn finish(mut bot: BotCache<MockStorage>, model: &Model) -> Result<(), String> {
@@ -427,6 +491,18 @@ fn finish(mut bot: BotCache<MockStorage>, model: &Model) -> Result<(), String> {
                     "info of {chat} after restart: {other:?}, model {want}"
                 ))
             }
+        }
+    }
+    for (chat, topics) in &model.topics {
+        let got = restarted
+            .cache()
+            .get(CHATS, &chat.to_string())
+            .map_err(|e| format!("topics of {chat} after restart: {e:?}"))?
+            .map(|text| parse_json(&text)["topicInfo"].clone());
+        if got != Some(Value::Object(topics.clone())) {
+            return Err(format!(
+                "topics of {chat} after restart: {got:?}, model {topics:?}"
+            ));
         }
     }
     for (chat, _) in model.settings.keys() {
