@@ -108,6 +108,7 @@ fuzz target="all" seconds="60": build
 lint: setup
     scripts/check-leftovers
     scripts/check-cycles
+    scripts/check-seams
     {{cargo}} fmt --all -- --check
     scripts/timed clippy {{cargo}} clippy --release --workspace --all-targets -- -D warnings
     scripts/timed clippy-component scripts/build-component --clippy

@@ -12,7 +12,6 @@ use super::lifecycle::{Shared, State};
 use super::{write_back, Background, CacheService, WriteBack};
 use crate::limits::Limits;
 use crate::runtime::{Runtime, RuntimeOptions};
-use crate::storage::sqlite::{SqliteOptions, SqliteStorage};
 use crate::storage::ServiceStorage;
 use crate::{Error, Policy};
 
@@ -137,51 +136,6 @@ impl CacheServiceBuilder {
     pub fn on_remote_change(mut self, observer: ChangeObserver) -> Self {
         self.observer = Some(observer);
         self
-    }
-
-    /// Opens (or creates) the SQLite file at `db_path` with default options and
-    /// builds the service over it.
-    pub fn open_sqlite(self, db_path: impl AsRef<Path>) -> Result<CacheService, Error> {
-        self.open_sqlite_with(db_path, &SqliteOptions::default())
-    }
-
-    /// Opens the SQLite file at `db_path` with `options` and builds the service over it.
-    pub fn open_sqlite_with(
-        self,
-        db_path: impl AsRef<Path>,
-        options: &SqliteOptions,
-    ) -> Result<CacheService, Error> {
-        let storage = SqliteStorage::open_with(db_path, options)?;
-        self.build(storage)
-    }
-
-    /// Opens the database named by `db` and builds the service over it: a
-    /// `postgres://` or `postgresql://` URL connects to PostgreSQL as a storage
-    /// several processes share (the service listens for their changes, see
-    /// [`coherence`]), anything else is the path of a SQLite file (created if
-    /// missing).
-    pub fn open(self, db: &str) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
-        self.open_with(db, &SqliteOptions::default())
-    }
-
-    /// [`open`](Self::open) with options. For PostgreSQL only `read_only` applies:
-    /// nothing is migrated, and every write fails with `read-only` (the service still
-    /// listens, so what it reads stays fresh).
-    pub fn open_with(
-        self,
-        db: &str,
-        options: &SqliteOptions,
-    ) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
-        use crate::storage::postgres;
-        let storage: Box<dyn ServiceStorage> = if postgres::is_url(db) {
-            Box::new(postgres::PostgresStorage::open_with(
-                db,
-                postgres::shared_options(options.read_only),
-            )?)
-        } else {
-            Box::new(SqliteStorage::open_with(db, options)?)
-        };
-        self.build(storage)
     }
 
     /// Builds the service over any [`Storage`](crate::Storage): loads the runtime (unless one was

@@ -30,7 +30,6 @@ mod read_path;
 mod reads;
 mod write_back;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -41,8 +40,7 @@ pub use lifecycle::{ChangeObserver, StartTiming};
 pub use read_path::{ReadPathStats, MAX_PENDING_HITS};
 pub use write_back::WriteBack;
 
-use crate::storage::sqlite::SqliteStorage;
-use crate::storage::ServiceStorage;
+use crate::storage::{DefaultStorage, ServiceStorage};
 use crate::{CacheError, Error, LoadReport, NamespaceConfig, PersistReport, Runtime};
 use lifecycle::{Shared, Slot};
 
@@ -52,7 +50,7 @@ use lifecycle::{Shared, Slot};
 /// `Send + Sync`; clones share the same instance. JSON goes in as `&str` (or
 /// `serde_json::Value` in the `_json` helpers) and comes out as `String`; failures are
 /// [`Error`]s. Nothing in here panics on bad input.
-pub struct CacheService<S: ServiceStorage = SqliteStorage> {
+pub struct CacheService<S: ServiceStorage = DefaultStorage> {
     // Declared first, so it is dropped first: the last handle's drop stops and joins
     // the background threads, then drops the last `Arc<Shared>` (whose drop persists),
     // on the dropping thread.
@@ -124,19 +122,6 @@ impl<S: ServiceStorage> std::fmt::Debug for CacheService<S> {
 
 fn flatten<T>(r: Result<Result<T, CacheError>, Error>) -> Result<T, Error> {
     r?.map_err(Error::from)
-}
-
-impl CacheService<SqliteStorage> {
-    /// A builder for a service running the component at `wasm_path`.
-    pub fn builder(wasm_path: impl Into<PathBuf>) -> CacheServiceBuilder {
-        CacheServiceBuilder::new(wasm_path)
-    }
-
-    /// Opens the SQLite file `db_path` with every default: the seed's namespace
-    /// table, default limits.
-    pub fn open(wasm_path: impl Into<PathBuf>, db_path: impl AsRef<Path>) -> Result<Self, Error> {
-        CacheServiceBuilder::new(wasm_path).open_sqlite(db_path)
-    }
 }
 
 impl<S: ServiceStorage> CacheService<S> {

@@ -5,6 +5,12 @@
 //! crate that implements those traits, and the component's imports are
 //! implemented once on top of them ([`crate::imports`]).
 //!
+//! This module is the one place the host names its backends: the default
+//! storage, and opening by a path or a URL (`open.rs`). The runtime, the service
+//! and the contract are generic over [`ServiceStorage`]; a new backend is
+//! served by `CacheServiceBuilder::build(storage)` without touching the host
+//! (`scripts/check-seams` keeps backend names out of the rest of `host/src`).
+//!
 //! - [`sqlite`]: `SqliteStorage` of the `cache-storage-sqlite` crate, the
 //!   default: one SQLite file, the schema and queries of `schema/sqlite/`.
 //! - [`postgres`]: `PostgresStorage` of the `cache-storage-postgres` crate, a
@@ -14,6 +20,7 @@
 //! - [`cache_core::MockStorage`]: any backend behind a call log and failure
 //!   switches, for tests.
 
+mod open;
 pub mod postgres;
 
 /// The SQLite backend, `cache-storage-sqlite`.
@@ -26,6 +33,10 @@ pub use cache_core::{
     Batch, BotStorage, Call, MemoryStorage, MockStorage, Row, RowKey, SettingsChange, Storage,
     StorageError, StorageErrorKind, StoredRow,
 };
+
+/// The storage of a [`CacheService`](crate::CacheService) whose type names none:
+/// one SQLite file.
+pub type DefaultStorage = sqlite::SqliteStorage;
 
 /// What a [`CacheService`](crate::CacheService) needs of its storage: the two
 /// storage traits, [`Inspect`], and being movable to the thread that calls it.
