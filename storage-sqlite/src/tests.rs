@@ -168,6 +168,9 @@ const NULLABLE_VALUE_DDL: &str = include_str!("../../schema/sqlite/fixtures/null
 /// The bot's database (schema/sqlite/fixtures), shared by every host's tests.
 const BOT_DDL: &str = include_str!("../../schema/sqlite/fixtures/bot_database.sql");
 
+/// The seed design's database (schema/sqlite/fixtures), shared by every host's tests.
+const SEED_DDL: &str = include_str!("../../schema/sqlite/fixtures/seed_database.sql");
+
 #[test]
 fn adopts_the_bots_tables_without_altering_them_and_fills_its_columns() {
     let dir = tempfile::tempdir().expect("dir");
@@ -264,14 +267,13 @@ fn adopts_a_seed_design_file() {
     let path = dir.path().join("seed.db");
     Connection::open(&path)
         .expect("create")
-        .execute_batch(
-            "CREATE TABLE cache_storage (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-                 updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (namespace, key));
-             CREATE INDEX idx_cache_namespace ON cache_storage(namespace);
-             INSERT INTO cache_storage VALUES ('chats', 'old', '{\"a\":1}', '2024-01-01 10:00:00');
-             INSERT INTO cache_storage VALUES ('chats', 'new', '{\"a\":2}', '2024-06-01 10:00:00.5');
-             INSERT INTO cache_storage (namespace, key, value) VALUES ('chatUsers', '1:3', '{}');",
-        )
+        .execute_batch(&format!(
+            "{SEED_DDL}
+             DELETE FROM cache_storage;
+             INSERT INTO cache_storage VALUES ('chats', 'old', '{{\"a\":1}}', '2024-01-01 10:00:00');
+             INSERT INTO cache_storage VALUES ('chats', 'new', '{{\"a\":2}}', '2024-06-01 10:00:00.5');
+             INSERT INTO cache_storage (namespace, key, value) VALUES ('chatUsers', '1:3', '{{}}');",
+        ))
         .expect("seed ddl");
     let mut s = SqliteStorage::open(&path).expect("open");
     let keys: Vec<String> = s

@@ -153,7 +153,8 @@ test('refuses a newer schema and a non-database', () => {
 test('a file whose tables lack a column the cache needs is a schema error at open', () => {
   const path = tmp();
   const db = new Database(path);
-  db.exec('CREATE TABLE cache_storage (namespace TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (namespace, key))');
+  db.exec(SEED_DDL);
+  db.exec('ALTER TABLE cache_storage DROP COLUMN value');
   db.close();
   assert.throws(() => SqliteStorage.open(path), isKind('schema'));
 });
