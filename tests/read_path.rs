@@ -275,3 +275,34 @@ fn hits_served_before_a_storage_swap_are_counted() {
         assert_eq!(s.read_path_stats().copies, 0, "read path {read_path}");
     }
 }
+
+/// A `get-many` whose keys all have copies is served from them, its hits
+/// logged in the order of its keys (duplicates included): the first key is
+/// the least recent, and the next eviction's victim, as with the path off.
+#[test]
+fn a_get_many_of_copied_keys_is_served_in_key_order() {
+    // "g" holds two entries (table(false)).
+    for order in [[0u8, 1, 0, 1], [1, 0, 1, 0]] {
+        let mut ops = vec![
+            Op::Set("g", 0, 0),
+            Op::Set("g", 1, 1),
+            Op::GetMany("g", vec![0, 1]), // makes the copies
+            Op::GetMany("g", order.to_vec()),
+        ];
+        let keep = order[3];
+        ops.extend([Op::Set("g", 2, 2), Op::Get("g", keep), Op::Stats]);
+        assert!(
+            agree(&ops).expect("the services agree") >= 4,
+            "the second get-many is served from copies"
+        );
+        let s = service(true);
+        for op in &ops[..4] {
+            run(&s, op);
+        }
+        assert_eq!(s.read_path_stats().served, 4);
+        s.set("g", "2", "2").expect("set");
+        let evicted = order[2];
+        assert_eq!(s.get("g", &evicted.to_string()).expect("get"), None);
+        assert!(s.get("g", &keep.to_string()).expect("get").is_some());
+    }
+}

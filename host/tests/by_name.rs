@@ -76,6 +76,16 @@ fn calls_by_name_answer_as_the_typed_methods() {
         call("cache.get-many", json!(["users", ["2", "3", "1"]])).unwrap(),
         json!(["[2]", null, "{\"a\":1}"])
     );
+    let served = cache.read_path_stats().served;
+    assert_eq!(
+        call("cache.get-many", json!(["users", ["1", "2"]])).unwrap(),
+        json!(["{\"a\":1}", "[2]"])
+    );
+    assert_eq!(
+        cache.read_path_stats().served,
+        served + 2,
+        "a get-many of copied keys by name is served from the copies"
+    );
     let stats = call("cache.stats", json!([])).unwrap();
     let users = stats
         .as_array()

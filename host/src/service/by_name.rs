@@ -27,8 +27,8 @@ impl<S: ServiceStorage> CacheService<S> {
     /// method returns. A name the component does not export, or arguments of the
     /// wrong types, are [`Error::BadCall`] and run nothing.
     ///
-    /// The reads the read path serves ([`Read::of_call`]) are served as the
-    /// typed reads are. `cache.configure`, `cache.load-from-storage`,
+    /// The reads the read path serves ([`Read::of_call`], and `cache.get-many`)
+    /// are served as the typed reads are. `cache.configure`, `cache.load-from-storage`,
     /// `cache.persist-all` and `cache.expire-after-write` run their typed
     /// methods, which do more than the guest call (memory limit, unknown stored
     /// namespaces, conflicts of a shared storage, the read path's expiry).
@@ -42,6 +42,14 @@ impl<S: ServiceStorage> CacheService<S> {
             return Ok(answer.map_or(Value::Null, |text| Value::String(String::from(&*text))));
         }
         match name {
+            "cache.get-many" => {
+                // `prepare` checked the types: a string and a list of strings.
+                let keys: Vec<String> = (args[1].as_array().into_iter().flatten())
+                    .filter_map(|key| Some(key.as_str()?.to_owned()))
+                    .collect();
+                let values = self.get_many(args[0].as_str().unwrap_or_default(), &keys)?;
+                Ok(values.into_iter().map(Value::from).collect())
+            }
             "cache.configure" => {
                 self.configure(&namespace_table(&args[0])?)?;
                 Ok(Value::Null)

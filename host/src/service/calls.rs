@@ -50,14 +50,6 @@ impl<S: ServiceStorage> CacheService<S> {
         }))
     }
 
-    /// [`get`](Self::get) of each key, in the order of `keys`, in one guest call.
-    pub fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<String>>, Error> {
-        flatten(
-            self.shared
-                .call(|b, s| b.gromozeka_cache_cache().call_get_many(s, namespace, keys)),
-        )
-    }
-
     /// [`set`](Self::set) of each (key, JSON) entry, all or nothing, in one guest call.
     pub fn set_many(&self, namespace: &str, entries: &[(String, String)]) -> Result<(), Error> {
         flatten(self.shared.call_changing(entries.len() as u64, |b, s| {

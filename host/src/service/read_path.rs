@@ -77,12 +77,12 @@ pub struct ReadPathStats {
 }
 
 /// What a lookup found.
-pub(super) enum Lookup {
-    /// The answer, from a copy; the hit is logged.
-    Served(Arc<str>),
-    /// A copy exists, but an entry may have changed since the last `sync`.
+pub(super) enum Lookup<T = Arc<str>> {
+    /// The answer, from copies; the hits are logged.
+    Served(T),
+    /// The copies exist, but an entry may have changed since the last `sync`.
     NeedsSync,
-    /// No copy: the read enters the component.
+    /// No copy (of one of the keys): the read enters the component.
     Absent,
 }
 
@@ -94,7 +94,7 @@ pub(super) struct ReadPath {
     /// The entries hit since the last `sync`, least recently hit first, with
     /// their hits; keyed by the entry's address, which its `Arc` held here keeps.
     hits: LruCache<usize, (Arc<EntryId>, u32)>,
-    /// An entry's pending hits reached `u32::MAX`: a `sync` is due.
+    /// An entry's pending hits reached [`SATURATED`]: a `sync` is due.
     saturated: bool,
     /// A call entered the component since the last `sync`: its changes are unknown.
     unsynced: bool,
@@ -151,19 +151,50 @@ impl ReadPath {
         if self.unsynced {
             return Lookup::NeedsSync;
         }
-        let address = Arc::as_ptr(&copy.entry) as usize;
-        match self.hits.get_mut(&address) {
-            Some((_, count)) => {
-                *count += 1;
-                // Replayed before the count could overflow.
-                self.saturated |= *count == u32::MAX;
-            }
-            None => {
-                self.hits.put(address, (Arc::clone(&copy.entry), 1));
-            }
-        }
+        log_hit(&mut self.hits, &mut self.saturated, &copy.entry);
         self.served += 1;
         Lookup::Served(Arc::clone(&copy.text))
+    }
+
+    /// The copies of `get(namespace, key)` for every key of a `get-many`, if
+    /// all may be served now, with the hits logged in the order of `keys` (the
+    /// order `get-many` looks them up in). Otherwise nothing is logged: the
+    /// whole call enters the component. An empty list enters it too, since
+    /// only the component knows whether the namespace exists.
+    pub(super) fn lookup_many(
+        &mut self,
+        namespace: &str,
+        keys: &[String],
+    ) -> Lookup<Vec<Arc<str>>> {
+        // A batch adds at most `keys.len()` to a count that is below
+        // `SATURATED` (the service replays past it), so no count overflows.
+        if keys.is_empty() || keys.len() >= SATURATED as usize {
+            return Lookup::Absent;
+        }
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            match self.copies.get(&Read::Get { namespace, key }) {
+                Some(copy) => found.push(copy),
+                None => return Lookup::Absent,
+            }
+        }
+        if self.unsynced {
+            return Lookup::NeedsSync;
+        }
+        let texts = found
+            .into_iter()
+            .map(|copy| {
+                log_hit(&mut self.hits, &mut self.saturated, &copy.entry);
+                Arc::clone(&copy.text)
+            })
+            .collect();
+        self.served += keys.len() as u64;
+        Lookup::Served(texts)
+    }
+
+    /// Whether a copy of `read`'s answer is held (servable or not).
+    pub(super) fn has_copy(&self, read: Read<&str>) -> bool {
+        self.copies.contains_key(&read)
     }
 
     /// Whether copies are made and served.
@@ -341,6 +372,28 @@ impl ReadPath {
                     self.by_entry.remove(&copy.entry);
                 }
             }
+        }
+    }
+}
+
+/// A pending hit count at which the hits are replayed before the next read:
+/// far below `u32::MAX`, so that one `get-many` cannot overflow a count.
+const SATURATED: u32 = 1 << 31;
+
+/// Logs one hit of `entry` as its most recent (see [`ReadPath::take_hits`]).
+fn log_hit(
+    hits: &mut LruCache<usize, (Arc<EntryId>, u32)>,
+    saturated: &mut bool,
+    entry: &Arc<EntryId>,
+) {
+    let address = Arc::as_ptr(entry) as usize;
+    match hits.get_mut(&address) {
+        Some((_, count)) => {
+            *count += 1;
+            *saturated |= *count >= SATURATED;
+        }
+        None => {
+            hits.put(address, (Arc::clone(entry), 1));
         }
     }
 }

@@ -70,28 +70,88 @@ impl<S: ServiceStorage> Shared<S> {
         })?;
         let text: Option<Arc<str>> = answer.map_err(Error::from)?.map(Arc::from);
         if !called_storage {
-            // A read that reached no storage changed no entry a copy depends on.
-            // Changes pending from earlier calls are applied before the copy is
-            // made, so that they cannot drop this newer copy.
-            if was_unsynced && text.is_some() && state.reads.is_enabled() {
-                self.sync_reads(&mut state)?;
+            if let Some(text) = &text {
+                self.keep_copies(&mut state, was_unsynced, &[(read, text)])?;
             } else {
                 state.reads.restore_synced(was_unsynced);
             }
-            let state = &mut *state;
-            if let Some(text) = &text {
-                let capacity = state
-                    .namespaces
-                    .iter()
-                    .map(|n| n.max_entries as usize)
-                    .sum();
-                let clock = &state.clock;
-                state
-                    .reads
-                    .insert(read, text, |ns| clock.expires(ns), capacity);
-            }
         }
         Ok(text)
+    }
+
+    /// The answers of `get-many`: from copies when every key has one, or
+    /// from the component, whose storage-free answers are then copied.
+    fn read_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<Arc<str>>>, Error> {
+        let mut state = self.lock();
+        if state.reads.hits_full() {
+            self.sync_reads(&mut state)?;
+        }
+        let served = |texts: Vec<Arc<str>>| texts.into_iter().map(Some).collect();
+        match state.reads.lookup_many(namespace, keys) {
+            Lookup::Served(texts) => return Ok(served(texts)),
+            Lookup::NeedsSync => {
+                self.sync_reads(&mut state)?;
+                if let Lookup::Served(texts) = state.reads.lookup_many(namespace, keys) {
+                    return Ok(served(texts));
+                }
+            }
+            Lookup::Absent => {}
+        }
+        let was_unsynced = state.reads.is_unsynced();
+        let (answer, called_storage) = self.call_locked(&mut state, |b, s| {
+            let before = s.data().storage_calls;
+            let answer = b
+                .gromozeka_cache_cache()
+                .call_get_many(&mut *s, namespace, keys)?;
+            Ok((answer, s.data().storage_calls != before))
+        })?;
+        let texts: Vec<Option<Arc<str>>> = answer
+            .map_err(Error::from)?
+            .into_iter()
+            .map(|text| text.map(Arc::from))
+            .collect();
+        if !called_storage {
+            let found: Vec<(Read<&str>, &Arc<str>)> = keys
+                .iter()
+                .zip(&texts)
+                .filter_map(|(key, text)| Some((Read::Get { namespace, key }, text.as_ref()?)))
+                .filter(|(read, _)| !state.reads.has_copy(*read))
+                .collect();
+            if found.is_empty() {
+                state.reads.restore_synced(was_unsynced);
+            } else {
+                self.keep_copies(&mut state, was_unsynced, &found)?;
+            }
+        }
+        Ok(texts)
+    }
+
+    /// Keeps the answers of reads that reached no storage, so changed no
+    /// entry a copy depends on. Changes pending from calls before them are
+    /// applied first, so that they cannot drop these newer copies.
+    fn keep_copies(
+        &self,
+        state: &mut State<S>,
+        was_unsynced: bool,
+        found: &[(Read<&str>, &Arc<str>)],
+    ) -> Result<(), Error> {
+        if was_unsynced && state.reads.is_enabled() {
+            self.sync_reads(state)?;
+        } else {
+            state.reads.restore_synced(was_unsynced);
+        }
+        let capacity = state
+            .namespaces
+            .iter()
+            .map(|n| n.max_entries as usize)
+            .sum();
+        let clock = &state.clock;
+        for (read, text) in found {
+            state
+                .reads
+                .insert(*read, text, |ns| clock.expires(ns), capacity);
+        }
+        Ok(())
     }
 }
 
@@ -138,6 +198,17 @@ impl<S: ServiceStorage> CacheService<S> {
     /// What the read path holds (copies, bytes) and did (hits served, syncs).
     pub fn read_path_stats(&self) -> ReadPathStats {
         self.shared.lock().reads.stats()
+    }
+
+    /// [`get`](Self::get) of each key, in the order of `keys`: from the read
+    /// path's copies when every key has one, otherwise in one guest call.
+    pub fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<String>>, Error> {
+        Ok(self
+            .shared
+            .read_many(namespace, keys)?
+            .into_iter()
+            .map(|text| text.map(|text| String::from(&*text)))
+            .collect())
     }
 
     /// The JSON value of `key`, reading through to storage in persisted namespaces.
