@@ -111,5 +111,7 @@ lint: setup
     scripts/check-seams
     {{cargo}} fmt --all -- --check
     scripts/timed clippy {{cargo}} clippy --release --workspace --all-targets -- -D warnings
+    # The generic host alone, with no backend (see scripts/check-seams).
+    scripts/timed clippy-generic-host {{cargo}} clippy --release -p cache-host --no-default-features --lib -- -D warnings
     scripts/timed clippy-component scripts/build-component --clippy
     cd fuzz && ../{{cargo}} fmt --all -- --check

@@ -1,6 +1,11 @@
 //! `cache-host`: runs the cache component (`wit/`, world `bot-service`) inside
 //! wasmtime, over SQLite or PostgreSQL, for a Rust program.
 //!
+//! The runtime, the service and the contract are generic over the storage and
+//! name no backend. The features `sqlite` and `postgres` (both on by default)
+//! add those backends and opening the service by a path or a URL; without
+//! them, a storage is passed to [`CacheServiceBuilder::build`].
+//!
 //! A newcomer's map of the crate:
 //!
 //! - [`storage`]: the backends, each its own crate. The storage contract is
@@ -83,6 +88,7 @@ pub use bindings::exports::gromozeka::cache::types::{
     SkippedRow,
 };
 pub use cache_core::{Read, MAX_DEPTH as MAX_VALUE_DEPTH};
+#[cfg(feature = "sqlite")]
 pub use cache_storage_sqlite::owner::{self, OwnerWait};
 pub use contract::Contract;
 pub use error::Error;
@@ -90,6 +96,7 @@ pub use limits::Limits;
 pub use policy::{persistence_by_name, persistence_name, Policy};
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack};
+#[cfg(feature = "sqlite")]
 pub use storage::sqlite::{SqliteOptions, SqliteStorage};
 pub use storage::ServiceStorage;
 pub use storage::{BotStorage, Inspect, Storage, StorageError, StorageErrorKind};

@@ -6,7 +6,8 @@
 //! implemented once on top of them ([`crate::imports`]).
 //!
 //! This module is the one place the host names its backends: the default
-//! storage, and opening by a path or a URL (`open.rs`). The runtime, the service
+//! storage, and opening by a path or a URL (`open.rs`), each behind the
+//! backend's feature (`sqlite`, `postgres`; both by default). The runtime, the service
 //! and the contract are generic over [`ServiceStorage`]; a new backend is
 //! served by `CacheServiceBuilder::build(storage)` without touching the host
 //! (`scripts/check-seams` keeps backend names out of the rest of `host/src`).
@@ -20,10 +21,13 @@
 //! - [`cache_core::MockStorage`]: any backend behind a call log and failure
 //!   switches, for tests.
 
+#[cfg(feature = "sqlite")]
 mod open;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 
-/// The SQLite backend, `cache-storage-sqlite`.
+/// The SQLite backend, `cache-storage-sqlite` (feature `sqlite`).
+#[cfg(feature = "sqlite")]
 pub use cache_storage_sqlite as sqlite;
 
 pub use cache_core::backend::{
@@ -36,7 +40,19 @@ pub use cache_core::{
 
 /// The storage of a [`CacheService`](crate::CacheService) whose type names none:
 /// one SQLite file.
+#[cfg(feature = "sqlite")]
 pub type DefaultStorage = sqlite::SqliteStorage;
+
+/// The storage of a [`CacheService`](crate::CacheService) whose type names none:
+/// any storage, boxed (this build has no feature `sqlite`).
+#[cfg(not(feature = "sqlite"))]
+pub type DefaultStorage = Box<dyn ServiceStorage>;
+
+/// True if `db` names a PostgreSQL database (`postgres://` or `postgresql://`)
+/// rather than a SQLite file.
+pub fn is_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
 
 /// What a [`CacheService`](crate::CacheService) needs of its storage: the two
 /// storage traits, [`Inspect`], and being movable to the thread that calls it.

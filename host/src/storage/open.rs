@@ -1,11 +1,13 @@
-//! Opening a service over a backend named by a path or a URL: a SQLite file,
-//! or PostgreSQL for a `postgres://` URL.
+//! Opening a service over a backend named by a path or a URL: a SQLite file
+//! (feature `sqlite`), or PostgreSQL for a `postgres://` URL (feature
+//! `postgres`).
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "postgres")]
 use super::postgres;
 use super::sqlite::{SqliteOptions, SqliteStorage};
-use super::ServiceStorage;
+use super::{is_url, ServiceStorage};
 use crate::{CacheService, CacheServiceBuilder, Error};
 
 impl CacheService<SqliteStorage> {
@@ -49,17 +51,28 @@ impl CacheServiceBuilder {
 
     /// [`open`](Self::open) with options. For PostgreSQL only `read_only` applies:
     /// nothing is migrated, and every write fails with `read-only` (the service still
-    /// listens, so what it reads stays fresh).
+    /// listens, so what it reads stays fresh). A URL fails with
+    /// `unavailable` in a build without the feature `postgres`.
     pub fn open_with(
         self,
         db: &str,
         options: &SqliteOptions,
     ) -> Result<CacheService<Box<dyn ServiceStorage>>, Error> {
-        let storage: Box<dyn ServiceStorage> = if postgres::is_url(db) {
-            Box::new(postgres::PostgresStorage::open_with(
-                db,
-                postgres::shared_options(options.read_only),
-            )?)
+        let storage: Box<dyn ServiceStorage> = if is_url(db) {
+            #[cfg(feature = "postgres")]
+            {
+                Box::new(postgres::PostgresStorage::open_with(
+                    db,
+                    postgres::shared_options(options.read_only),
+                )?)
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                return Err(Error::OpenStorage(super::StorageError::new(
+                    super::StorageErrorKind::Unavailable,
+                    format!("{db:?} is a PostgreSQL URL, and this cache-host was built without its feature `postgres`"),
+                )));
+            }
         } else {
             Box::new(SqliteStorage::open_with(db, options)?)
         };

@@ -6,13 +6,8 @@
 
 use std::sync::Arc;
 
+pub use super::is_url;
 pub use cache_storage_postgres::{parse_url, Coherence, PostgresOptions, PostgresStorage};
-
-/// True if `db` names a PostgreSQL database (`postgres://` or `postgresql://`)
-/// rather than a SQLite file.
-pub fn is_url(db: &str) -> bool {
-    db.starts_with("postgres://") || db.starts_with("postgresql://")
-}
 
 /// The options of a storage shared by several processes: default options with a
 /// fresh [`Coherence`] (so the service listens, and a write based on a stale copy
