@@ -66,6 +66,30 @@ pub struct NamespaceConfig {
     pub persistence: Persistence,
 }
 
+impl NamespaceConfig {
+    /// A namespace table in the JSON encoding of WIT values every host uses
+    /// (`conformance/README.md`): an array of objects with `name`,
+    /// `max-entries` (a number, or a decimal string) and `persistence` (a case
+    /// name). `None` if `json` is not one; what the table says is checked by
+    /// `configure`, not here.
+    pub fn table_from_json(json: &serde_json::Value) -> Option<Vec<NamespaceConfig>> {
+        json.as_array()?
+            .iter()
+            .map(|c| {
+                let max = &c["max-entries"];
+                Some(NamespaceConfig {
+                    name: c["name"].as_str()?.to_owned(),
+                    max_entries: u32::try_from(
+                        max.as_u64().or_else(|| max.as_str()?.parse().ok())?,
+                    )
+                    .ok()?,
+                    persistence: Persistence::from_name(c["persistence"].as_str()?)?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The seed's table, which a new cache starts with: `chats` on-shutdown,
 /// `chatUsers` on-change, `users` memory-only, [`DEFAULT_MAX_ENTRIES`] each.
 pub fn default_table() -> Vec<NamespaceConfig> {

@@ -226,3 +226,42 @@ fn an_on_shutdown_namespace_turned_memory_only_or_on_change_writes_its_pending_c
         assert_eq!(stats(&cache, "c").1, 0, "{next:?}: still counted dirty");
     }
 }
+
+/// The JSON form of a namespace table every host parses the same way: a
+/// `max-entries` as a number or a decimal string; anything missing, out of
+/// range or not a case name is no table at all.
+#[test]
+fn a_namespace_table_reads_from_its_json_encoding() {
+    use serde_json::json;
+    let table = NamespaceConfig::table_from_json(&json!([
+        {"name": "a", "max-entries": 3, "persistence": "on-change"},
+        {"name": "b", "max-entries": "4294967295", "persistence": "memory-only"},
+    ]));
+    assert_eq!(
+        table,
+        Some(vec![
+            NamespaceConfig {
+                name: "a".into(),
+                max_entries: 3,
+                persistence: Persistence::OnChange
+            },
+            NamespaceConfig {
+                name: "b".into(),
+                max_entries: u32::MAX,
+                persistence: Persistence::MemoryOnly
+            },
+        ])
+    );
+    assert_eq!(NamespaceConfig::table_from_json(&json!([])), Some(vec![]));
+    for bad in [
+        json!({"name": "a"}),
+        json!([{"max-entries": 1, "persistence": "on-change"}]),
+        json!([{"name": "a", "persistence": "on-change"}]),
+        json!([{"name": "a", "max-entries": 4294967296u64, "persistence": "on-change"}]),
+        json!([{"name": "a", "max-entries": -1, "persistence": "on-change"}]),
+        json!([{"name": "a", "max-entries": 1, "persistence": "sometimes"}]),
+        json!([{"name": "a", "max-entries": 1}]),
+    ] {
+        assert_eq!(NamespaceConfig::table_from_json(&bad), None, "{bad}");
+    }
+}

@@ -4,7 +4,7 @@
 //! only place a fuzz input names a function; a function the component exports
 //! and this does not fails the first input that calls it, naming the line to add.
 
-use cache_core::{BotCache, CacheError, MockStorage, NamespaceConfig, Persistence, SettingsMode};
+use cache_core::{BotCache, CacheError, MockStorage, NamespaceConfig, SettingsMode};
 use serde_json::{json, Value};
 
 /// Calls `name` on `bot` with `args` (generated from the function's WIT types,
@@ -95,22 +95,9 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `configure`'s argument, which the generator types by the contract.
 fn configs(v: &Value) -> Vec<NamespaceConfig> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| NamespaceConfig {
-            name: c["name"].as_str().unwrap_or_default().to_owned(),
-            max_entries: c["max-entries"]
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or_default(),
-            persistence: c["persistence"]
-                .as_str()
-                .and_then(Persistence::from_name)
-                .unwrap_or(Persistence::MemoryOnly),
-        })
-        .collect()
+    NamespaceConfig::table_from_json(v).expect("a generated namespace table")
 }
 
 fn mode(v: &Value) -> SettingsMode {

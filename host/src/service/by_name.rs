@@ -12,7 +12,7 @@ use super::coherence::Outcome;
 use super::CacheService;
 use crate::contract::Answer;
 use crate::storage::ServiceStorage;
-use crate::{persistence_by_name, Error, NamespaceConfig};
+use crate::{Error, NamespaceConfig};
 
 impl Outcome for Answer {
     fn is_conflict(&self) -> bool {
@@ -88,20 +88,14 @@ impl<S: ServiceStorage> CacheService<S> {
 
 /// A `list<namespace-config>` the contract already type-checked.
 fn namespace_table(json: &Value) -> Result<Vec<NamespaceConfig>, Error> {
-    let bad = || Error::BadCall(format!("not a namespace table: {json}"));
-    json.as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|c| {
-            let persistence = c["persistence"].as_str().ok_or_else(bad)?;
-            Ok(NamespaceConfig {
-                name: c["name"].as_str().ok_or_else(bad)?.to_owned(),
-                max_entries: (c["max-entries"].as_u64())
-                    .or_else(|| c["max-entries"].as_str()?.parse().ok())
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(bad)?,
-                persistence: persistence_by_name(persistence).ok_or_else(bad)?,
-            })
+    let table = cache_core::NamespaceConfig::table_from_json(json)
+        .ok_or_else(|| Error::BadCall(format!("not a namespace table: {json}")))?;
+    Ok(table
+        .into_iter()
+        .map(|c| NamespaceConfig {
+            name: c.name,
+            max_entries: c.max_entries,
+            persistence: c.persistence.into(),
         })
-        .collect()
+        .collect())
 }
