@@ -15,6 +15,8 @@
 //! in-memory store cannot be locked or fill a disk); [`run`] returns the list
 //! of cases it ran, so a test can assert that none it should run was skipped.
 
+pub mod remote;
+
 use cache_core::{
     Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StorageError, StorageErrorKind,
     StoredRow,

@@ -2,6 +2,7 @@
 // shared schema, adopting the bot's and the seed's tables, read-only opens, text
 // timestamps), and the component on top of it.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +11,6 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createCache, InvalidJsonError, SCHEMA_DIR, SqliteStorage, StorageError } from '../src/index.js';
 import { loadSchema } from '../src/schema.js';
-import { CASES, defineKit } from './kit/storage-kit.js';
-import { SqliteBackend } from './kit/sqlite-backend.js';
 
 const tmp = (name = 'cache.db') => join(mkdtempSync(join(tmpdir(), 'gromozeka-js-')), name);
 const upsert = (s, namespace, key, value) => s.write({ clear: [], delete: [], upsert: [{ namespace, key, value }] });
@@ -26,9 +25,25 @@ const cacheVersion = (path) => {
 };
 const isKind = (kind) => (e) => e instanceof StorageError && e.kind === kind;
 
-// SQLite cannot be made to report `corrupt` mid-write, `unavailable`, `conflict` or `other` on demand.
-const SQLITE_DECLINES = ['typed-error-corrupt', 'typed-error-unavailable', 'typed-error-conflict', 'typed-error-other'];
-defineKit('sqlite', new SqliteBackend(), CASES.map(([name]) => name).filter((n) => !SQLITE_DECLINES.includes(n)));
+/** The storage kit's runner (storage-kit/src/bin), built by `just build-rust`. */
+const KIT = process.env.STORAGE_KIT_BIN
+  ?? fileURLToPath(new URL('../../../target/release/storage-kit', import.meta.url));
+
+test('passes the storage kit, the one suite every backend runs', () => {
+  // The Rust kit's own cases, over this storage served by test/kit/storage-server.js.
+  const server = fileURLToPath(new URL('./kit/storage-server.js', import.meta.url));
+  const run = spawnSync(KIT, ['--', process.execPath, server], { encoding: 'utf8' });
+  assert.equal(run.error, undefined, `${KIT} did not start (run \`just build-rust\`)`);
+  assert.equal(run.status, 0, `the kit failed:\n${run.stderr}`);
+  // SQLite cannot be made to report `corrupt` mid-write, `unavailable`,
+  // `conflict` or `other` on demand; every other case must have run.
+  assert.deepEqual(JSON.parse(run.stdout), [
+    'load-newest-n-oldest-first', 'batch-order', 'absent-is-not-an-error', 'reopen-keeps-everything',
+    'bad-cell-Blob', 'bad-cell-InvalidUtf8', 'bad-cell-Null',
+    'typed-error-busy', 'typed-error-full', 'typed-error-read-only', 'typed-error-constraint', 'typed-error-schema',
+    'settings-merge-rewrite-unset', 'user-data',
+  ]);
+});
 
 test('in a checkout the package runs the repository schema/sqlite itself', () => {
   assert.equal(realpathSync(SCHEMA_DIR), realpathSync(fileURLToPath(new URL('../../../schema/sqlite/', import.meta.url))));
