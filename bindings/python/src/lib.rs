@@ -4,7 +4,9 @@
 //! The Python package `gromozeka_cache` (in `python/`) is the public face: its
 //! `CacheService` subclasses [`service::NativeCache`].
 
+mod api;
 mod args;
+mod control;
 mod convert;
 mod errors;
 mod expiry;
