@@ -16,53 +16,29 @@ mod workload;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use clap::Parser;
 
-/// Parsed command line.
+/// Measures the cache component against what users would use instead, and
+/// writes the table of ratios.
+#[derive(Parser)]
+#[command(version, about)]
 pub struct Args {
     /// Where the report goes.
+    #[arg(long, default_value = "BENCHMARKS.md")]
     pub out: PathBuf,
     /// Fewer rounds (for a smoke run).
+    #[arg(long)]
     pub quick: bool,
     /// Skip the callgrind instruction counts.
+    #[arg(long)]
     pub no_callgrind: bool,
-    /// Profile mode: run only this workload (for callgrind).
+    /// Profile mode: run only this workload (for callgrind; see profile.rs).
+    #[arg(long)]
     pub profile: Option<String>,
     /// Calls in profile mode.
+    #[arg(long, default_value_t = 0, requires = "profile")]
     pub calls: u64,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        out: PathBuf::from("BENCHMARKS.md"),
-        quick: false,
-        no_callgrind: false,
-        profile: None,
-        calls: 0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--out" => args.out = PathBuf::from(it.next().context("--out needs a path")?),
-            "--quick" => args.quick = true,
-            "--no-callgrind" => args.no_callgrind = true,
-            "--profile" => args.profile = Some(it.next().context("--profile needs a workload")?),
-            "--calls" => {
-                args.calls = it
-                    .next()
-                    .context("--calls needs a number")?
-                    .parse()
-                    .context("--calls needs a number")?
-            }
-            "-h" | "--help" => {
-                println!("usage: cache-bench [--out BENCHMARKS.md] [--quick] [--no-callgrind]");
-                println!("       cache-bench --profile <workload> --calls N");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (see --help)"),
-        }
-    }
-    Ok(args)
 }
 
 /// The workspace root (the bench crate's parent directory).
@@ -72,7 +48,7 @@ pub fn root() -> PathBuf {
 }
 
 fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     // The host logs through `tracing`: show its warnings and errors (RUST_LOG overrides).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
