@@ -5,7 +5,7 @@
 
 use cache_core::{FailRule, MockStorage, StorageError, StorageErrorKind};
 use cache_host::{
-    CacheService, CacheServiceBuilder, NamespaceConfig, Persistence, Policy, SettingsMode,
+    CacheService, CacheServiceBuilder, Error, NamespaceConfig, Persistence, Policy, SettingsMode,
 };
 use cache_tests::{component_path, runtime};
 use proptest::prelude::*;
@@ -304,5 +304,13 @@ fn a_get_many_of_copied_keys_is_served_in_key_order() {
         let evicted = order[2];
         assert_eq!(s.get("g", &evicted.to_string()).expect("get"), None);
         assert!(s.get("g", &keep.to_string()).expect("get").is_some());
+    }
+    // No key has no copy to serve: only the component knows the namespace.
+    for read_path in [true, false] {
+        let s = service(read_path);
+        assert!(
+            matches!(s.get_many("nope", &[]), Err(Error::UnknownNamespace(n)) if n == "nope"),
+            "read path {read_path}"
+        );
     }
 }
