@@ -106,12 +106,12 @@ pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// For a read-only open of a file the cache never migrated but that has the seed's
 /// `cache_storage` table: an empty stand-in, in the connection's temporary schema,
-/// for each other table of the first migration the file lacks, defined by that
-/// migration's own statement. Every read then works and finds nothing there; the
-/// file is not written. A file without `cache_storage` is not the cache's and gets
-/// no stand-in (its open fails on the missing tables).
+/// for each other table of the first migration the file lacks. SQLite itself reads
+/// that migration (run on an in-memory scratch database) and gives each table's
+/// definition; nothing here parses SQL. Every read then works and finds nothing
+/// there; the file is not written. A file without `cache_storage` is not the
+/// cache's and gets no stand-in (its open fails on the missing tables).
 pub(super) fn stand_in_missing_tables(conn: &Connection) -> rusqlite::Result<()> {
-    const CREATE: &str = "CREATE TABLE IF NOT EXISTS ";
     let has = |name: &str| -> rusqlite::Result<bool> {
         conn.query_row(
             "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
@@ -122,18 +122,17 @@ pub(super) fn stand_in_missing_tables(conn: &Connection) -> rusqlite::Result<()>
     if !has("cache_storage")? {
         return Ok(());
     }
-    for statement in MIGRATIONS[0].1.split(';') {
-        let sql: String = statement
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let Some(rest) = sql.trim_start().strip_prefix(CREATE) else {
-            continue;
-        };
-        let name = rest.split_whitespace().next().unwrap_or_default();
-        if !has(name)? {
-            conn.execute_batch(&format!("CREATE TEMP TABLE {rest}"))?;
+    let scratch = Connection::open_in_memory()?;
+    scratch.execute_batch(MIGRATIONS[0].1)?;
+    let mut tables = scratch.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table'")?;
+    let tables = tables
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (name, definition) in tables {
+        // SQLite keeps each definition as the statement that made it, without
+        // `IF NOT EXISTS`: the first word after `CREATE` is `TABLE`.
+        if !has(&name)? {
+            conn.execute_batch(&definition.replacen("TABLE", "TEMP TABLE", 1))?;
         }
     }
     Ok(())

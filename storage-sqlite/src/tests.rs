@@ -335,6 +335,33 @@ fn a_read_only_open_changes_nothing() {
     assert!(!dir.path().join("typo.db").exists());
 }
 
+/// A seed-design file (only `cache_storage`) opened read-only: its rows load,
+/// the bot's tables it lacks read as empty, and the file is not written.
+#[test]
+fn a_read_only_open_of_a_seed_file_stands_in_for_the_missing_tables() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("seed.db");
+    Connection::open(&path)
+        .expect("create")
+        .execute_batch(SEED_DDL)
+        .expect("seed ddl");
+    let bytes = std::fs::read(&path).expect("read");
+    let mut ro = SqliteStorage::open_with(
+        &path,
+        &SqliteOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .expect("read-only open");
+    assert_eq!(ro.load("chats", 10).expect("load").len(), 3);
+    assert_eq!(ro.get_chat_settings(-100).expect("settings"), []);
+    assert_eq!(ro.get_user_data(-100, 5).expect("user data"), []);
+    drop(ro);
+    assert_eq!(std::fs::read(&path).expect("read"), bytes, "not written");
+    assert_eq!(cache_version(&path), 0, "no migration");
+}
+
 #[test]
 fn creates_its_schema_in_wal_and_reopens_without_writing() {
     let dir = tempfile::tempdir().expect("dir");
