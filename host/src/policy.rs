@@ -71,11 +71,7 @@ impl Default for Policy {
         Self {
             namespaces: cache_core::config::default_table()
                 .into_iter()
-                .map(|c| NamespaceConfig {
-                    name: c.name,
-                    max_entries: c.max_entries,
-                    persistence: Persistence::from(c.persistence),
-                })
+                .map(NamespaceConfig::from)
                 .collect(),
             write_back: WriteBack::default(),
         }
@@ -95,18 +91,31 @@ pub fn persistence_by_name(name: &str) -> Option<Persistence> {
 
 cache_core::persistence_mirror!(Persistence);
 
+impl From<cache_core::NamespaceConfig> for NamespaceConfig {
+    fn from(c: cache_core::NamespaceConfig) -> Self {
+        Self {
+            name: c.name,
+            max_entries: c.max_entries,
+            persistence: c.persistence.into(),
+        }
+    }
+}
+
+impl From<&NamespaceConfig> for cache_core::NamespaceConfig {
+    fn from(c: &NamespaceConfig) -> Self {
+        Self {
+            name: c.name.clone(),
+            max_entries: c.max_entries,
+            persistence: c.persistence.into(),
+        }
+    }
+}
+
 impl Policy {
     /// A policy of the given namespaces, checked by the same rules as the
     /// component's `configure` ([`cache_core::config::validate_table`]).
     pub fn new(namespaces: Vec<NamespaceConfig>) -> Result<Self, String> {
-        let core: Vec<cache_core::NamespaceConfig> = namespaces
-            .iter()
-            .map(|n| cache_core::NamespaceConfig {
-                name: n.name.clone(),
-                max_entries: n.max_entries,
-                persistence: cache_core::Persistence::from(n.persistence),
-            })
-            .collect();
+        let core: Vec<cache_core::NamespaceConfig> = namespaces.iter().map(Into::into).collect();
         cache_core::config::validate_table(&core).map_err(|e| match e {
             cache_core::CacheError::InvalidConfig(why) => why,
             other => other.to_string(),

@@ -90,12 +90,5 @@ impl<S: ServiceStorage> CacheService<S> {
 fn namespace_table(json: &Value) -> Result<Vec<NamespaceConfig>, Error> {
     let table = cache_core::NamespaceConfig::table_from_json(json)
         .ok_or_else(|| Error::BadCall(format!("not a namespace table: {json}")))?;
-    Ok(table
-        .into_iter()
-        .map(|c| NamespaceConfig {
-            name: c.name,
-            max_entries: c.max_entries,
-            persistence: c.persistence.into(),
-        })
-        .collect())
+    Ok(table.into_iter().map(NamespaceConfig::from).collect())
 }
