@@ -3,9 +3,7 @@
 //! fresh instance; every failing scenario is reported, then the run fails.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use cache_tests::{
-    call_json, kind_named, FailRule, Harness, MockStorage, StorageError, StorageErrorKind,
-};
+use cache_tests::{call_json, FailRule, Harness, MockStorage, StorageError, StorageErrorKind};
 use serde_json::{json, Map, Value};
 
 fn main() -> Result<()> {
@@ -311,7 +309,8 @@ fn mock_step(h: &mut Harness, kind: &str, o: &Map<String, Value>) -> Result<()> 
     let rule = || -> Result<FailRule> {
         let kind = match o.get("kind") {
             None => StorageErrorKind::Other,
-            Some(k) => kind_named(text(k)?).with_context(|| format!("unknown kind {k}"))?,
+            Some(k) => StorageErrorKind::from_name(text(k)?)
+                .with_context(|| format!("unknown kind {k}"))?,
         };
         Ok(FailRule {
             error: StorageError::new(kind, text(o.get("message").context("message")?)?),

@@ -100,6 +100,12 @@ impl StorageErrorKind {
     /// which [`ALL`](Self::ALL) lists last.
     pub const FAILURES: &'static [StorageErrorKind] = Self::ALL.split_at(9).0;
 
+    /// The kind of a kebab-case name ([`name`](Self::name)); `None` for any
+    /// other text.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The kebab-case name used in the WIT and by every host.
     pub fn name(self) -> &'static str {
         match self {

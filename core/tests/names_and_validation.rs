@@ -109,3 +109,14 @@ fn invalid_tables_are_refused_with_the_reason() {
         Ok(())
     );
 }
+
+/// Every storage-error kind is found by its WIT name, and nothing else is.
+#[test]
+fn storage_error_kinds_are_found_by_their_names() {
+    for kind in StorageErrorKind::ALL {
+        assert_eq!(StorageErrorKind::from_name(kind.name()), Some(kind));
+    }
+    for other in ["", "Busy", "read_only", "nope"] {
+        assert_eq!(StorageErrorKind::from_name(other), None, "{other:?}");
+    }
+}

@@ -119,9 +119,7 @@ impl Error {
             "invalid-key" => Error::InvalidKey(text(payload)),
             "storage" => {
                 let kind = payload["kind"].as_str().unwrap_or_default();
-                let kind = crate::StorageErrorKind::ALL
-                    .into_iter()
-                    .find(|k| k.name() == kind)
+                let kind = crate::StorageErrorKind::from_name(kind)
                     .unwrap_or(crate::StorageErrorKind::Other);
                 Error::Storage(StorageError::new(kind, text(&payload["message"])))
             }

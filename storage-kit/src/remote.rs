@@ -71,8 +71,7 @@ impl Server {
         }
         if let Some(err) = answer.get("err") {
             let kind = err["kind"].as_str().unwrap_or_default();
-            let kind = (StorageErrorKind::ALL.into_iter())
-                .find(|k| k.name() == kind)
+            let kind = StorageErrorKind::from_name(kind)
                 .unwrap_or_else(|| panic!("{request} failed with an unknown kind: {err}"));
             return Err(StorageError::new(
                 kind,

@@ -110,11 +110,6 @@ impl Harness {
     }
 }
 
-/// A storage-error kind by its WIT name.
-pub fn kind_named(name: &str) -> Option<StorageErrorKind> {
-    StorageErrorKind::ALL.into_iter().find(|k| k.name() == name)
-}
-
 /// A storage call as `conformance/README.md` records it.
 pub fn call_json(call: &Call) -> Value {
     let pairs =

@@ -459,7 +459,7 @@ fn describe(py: Python<'_>, method: &str, err: &PyErr) -> StorageError {
         .getattr("kind")
         .ok()
         .and_then(|k| k.extract::<String>().ok())
-        .and_then(|k| StorageErrorKind::ALL.into_iter().find(|c| c.name() == k));
+        .and_then(|k| StorageErrorKind::from_name(&k));
     let kind = if let Some(kind) = declared {
         kind
     } else if ty == "IntegrityError" {
