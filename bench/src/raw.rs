@@ -54,9 +54,10 @@ impl RawCache {
             .map_err(|e| anyhow!("{e}"))?;
         let mut raw = RawCache { instance };
         let Instance { store, bindings } = &mut raw.instance;
+        let table: Vec<_> = namespaces.iter().cloned().map(Into::into).collect();
         bindings
             .gromozeka_cache_cache()
-            .call_configure(store, namespaces)
+            .call_configure(store, &table)
             .map_err(wt)?
             .map_err(|e| anyhow!("configure: {e:?}"))?;
         Ok(raw)

@@ -8,9 +8,9 @@ use cache_core as core;
 use exports::gromozeka::cache::bot::SettingsMode;
 use exports::gromozeka::cache::types::{
     CacheError, Change, HitBatch, LoadReport, NamespaceConfig, NamespaceStats, Pending,
-    PersistReport, Persistence, SkippedRow, SyncReport,
+    PersistReport, SyncReport,
 };
-use exports::gromozeka::cache::{bot, cache};
+use exports::gromozeka::cache::{bot, cache, types};
 use gromozeka::cache::{bot_storage, rows};
 
 wit_bindgen::generate!({
@@ -42,20 +42,7 @@ fn with_cache<R>(f: impl FnOnce(&mut core::Cache<HostStorage>) -> R) -> R {
     with_bot(|bot| f(bot.cache()))
 }
 
-use rows::StorageErrorKind as WitKind;
-core::storage_error_kind_mirror!(WitKind);
-core::persistence_mirror!(Persistence);
-
-fn storage_error(e: rows::StorageError) -> core::StorageError {
-    core::StorageError::new(e.kind.into(), e.message)
-}
-
-fn storage_error_to_wit(e: core::StorageError) -> rows::StorageError {
-    rows::StorageError {
-        kind: e.kind.into(),
-        message: e.message,
-    }
-}
+core::contract_mirror!(types, rows, bot);
 
 impl core::Storage for HostStorage {
     fn load(
@@ -64,7 +51,7 @@ impl core::Storage for HostStorage {
         limit: u32,
     ) -> Result<Vec<core::StoredRow>, core::StorageError> {
         Ok(rows::load(namespace, limit)
-            .map_err(storage_error)?
+            .map_err(core::StorageError::from)?
             .into_iter()
             .map(|row| core::StoredRow {
                 key: row.key,
@@ -74,7 +61,7 @@ impl core::Storage for HostStorage {
     }
 
     fn get(&mut self, namespace: &str, key: &str) -> Result<Option<String>, core::StorageError> {
-        rows::get(namespace, key).map_err(storage_error)
+        rows::get(namespace, key).map_err(core::StorageError::from)
     }
 
     fn write(&mut self, batch: &core::Batch<'_>) -> Result<(), core::StorageError> {
@@ -100,7 +87,7 @@ impl core::Storage for HostStorage {
             delete: &delete,
             upsert: &upsert,
         })
-        .map_err(storage_error)
+        .map_err(core::StorageError::from)
     }
 }
 
@@ -109,7 +96,7 @@ impl core::BotStorage for HostStorage {
         &mut self,
         chat_id: i64,
     ) -> Result<Vec<(String, String)>, core::StorageError> {
-        bot_storage::get_chat_settings(chat_id).map_err(storage_error)
+        bot_storage::get_chat_settings(chat_id).map_err(core::StorageError::from)
     }
 
     fn write_chat_settings(
@@ -136,7 +123,7 @@ impl core::BotStorage for HostStorage {
                 bot_storage::write_chat_settings(chat_id, bot_storage::SettingsChange::Unset(key))
             }
         }
-        .map_err(storage_error)
+        .map_err(core::StorageError::from)
     }
 
     fn get_user_data(
@@ -144,7 +131,7 @@ impl core::BotStorage for HostStorage {
         chat_id: i64,
         user_id: i64,
     ) -> Result<Vec<(String, String)>, core::StorageError> {
-        bot_storage::get_user_data(chat_id, user_id).map_err(storage_error)
+        bot_storage::get_user_data(chat_id, user_id).map_err(core::StorageError::from)
     }
 
     fn set_user_data(
@@ -154,33 +141,13 @@ impl core::BotStorage for HostStorage {
         key: &str,
         value: &str,
     ) -> Result<(), core::StorageError> {
-        bot_storage::set_user_data(chat_id, user_id, key, value).map_err(storage_error)
-    }
-}
-
-impl From<core::CacheError> for CacheError {
-    fn from(e: core::CacheError) -> Self {
-        match e {
-            core::CacheError::UnknownNamespace(m) => CacheError::UnknownNamespace(m),
-            core::CacheError::InvalidJson(m) => CacheError::InvalidJson(m),
-            core::CacheError::InvalidConfig(m) => CacheError::InvalidConfig(m),
-            core::CacheError::TooLarge(m) => CacheError::TooLarge(m),
-            core::CacheError::InvalidKey(m) => CacheError::InvalidKey(m),
-            core::CacheError::Storage(e) => CacheError::Storage(storage_error_to_wit(e)),
-        }
+        bot_storage::set_user_data(chat_id, user_id, key, value).map_err(core::StorageError::from)
     }
 }
 
 impl cache::Guest for Component {
     fn configure(namespaces: Vec<NamespaceConfig>) -> Result<(), CacheError> {
-        let configs = namespaces
-            .into_iter()
-            .map(|c| core::NamespaceConfig {
-                name: c.name,
-                max_entries: c.max_entries,
-                persistence: core::Persistence::from(c.persistence),
-            })
-            .collect();
+        let configs = namespaces.into_iter().map(Into::into).collect();
         with_cache(|c| c.configure(configs)).map_err(Into::into)
     }
 
@@ -209,27 +176,11 @@ impl cache::Guest for Component {
     }
 
     fn load_from_storage() -> Result<LoadReport, CacheError> {
-        let report = with_cache(|c| c.load_from_storage())?;
-        Ok(LoadReport {
-            loaded: report.loaded,
-            skipped: report
-                .skipped
-                .into_iter()
-                .map(|s| SkippedRow {
-                    namespace: s.namespace,
-                    key: s.key,
-                    reason: s.reason,
-                })
-                .collect(),
-        })
+        Ok(with_cache(|c| c.load_from_storage())?.into())
     }
 
     fn persist_all() -> Result<PersistReport, CacheError> {
-        let report = with_cache(|c| c.persist_all())?;
-        Ok(PersistReport {
-            written: report.written,
-            deleted: report.deleted,
-        })
+        Ok(with_cache(|c| c.persist_all())?.into())
     }
 
     fn forget(namespace: String, key: String) -> bool {
@@ -280,26 +231,12 @@ impl cache::Guest for Component {
     fn stats() -> Vec<NamespaceStats> {
         with_cache(|c| c.stats())
             .into_iter()
-            .map(|s| NamespaceStats {
-                name: s.name,
-                persistence: Persistence::from(s.persistence),
-                size: s.size,
-                max_entries: s.max_entries,
-                dirty: s.dirty,
-                hits: s.hits,
-                misses: s.misses,
-                evictions: s.evictions,
-                expirations: s.expirations,
-            })
+            .map(Into::into)
             .collect()
     }
 
     fn pending_changes(namespace: String) -> Result<Pending, CacheError> {
-        let pending = with_cache(|c| c.pending_changes(&namespace))?;
-        Ok(Pending {
-            keys: pending.keys,
-            cleared: pending.cleared,
-        })
+        Ok(with_cache(|c| c.pending_changes(&namespace))?.into())
     }
 }
 
@@ -332,11 +269,7 @@ impl bot::Guest for Component {
         settings: String,
         mode: SettingsMode,
     ) -> Result<(), CacheError> {
-        let mode = match mode {
-            SettingsMode::Merge => core::SettingsMode::Merge,
-            SettingsMode::Rewrite => core::SettingsMode::Rewrite,
-        };
-        with_bot(|c| c.set_chat_settings(chat_id, &settings, mode)).map_err(Into::into)
+        with_bot(|c| c.set_chat_settings(chat_id, &settings, mode.into())).map_err(Into::into)
     }
 
     fn unset_chat_setting(chat_id: i64, key: String) -> Result<(), CacheError> {

@@ -17,8 +17,10 @@ pub const CHAT_PERSISTENT: &str = "chatPersistent";
 /// Capacity of each namespace of the default table.
 pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
 
-/// When a namespace's changes reach storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// When a namespace's changes reach storage. Serializes to its kebab-case
+/// [`name`](Persistence::name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Persistence {
     /// Never: storage is not called for this namespace.
     MemoryOnly,

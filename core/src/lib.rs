@@ -45,8 +45,9 @@ pub use read_path::{Change, Read, MAX_KEYS as MAX_JOURNALED_KEYS};
 pub use storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
 pub use validate::{MAX_DEPTH, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
-/// What [`Cache::load_from_storage`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What [`Cache::load_from_storage`] did. Serializes to the JSON encoding of
+/// the WIT's `load-report` (`conformance/README.md`), as the report types do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LoadReport {
     /// Rows now held in memory.
     pub loaded: u32,
@@ -55,7 +56,7 @@ pub struct LoadReport {
 }
 
 /// A stored row that [`Cache::load_from_storage`] refused to load.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SkippedRow {
     /// The namespace the row was read for.
     pub namespace: String,
@@ -66,7 +67,7 @@ pub struct SkippedRow {
 }
 
 /// What [`Cache::persist_all`] wrote.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PersistReport {
     /// Entries upserted.
     pub written: u32,

@@ -11,8 +11,10 @@ use crate::declared::{self, Declared};
 use crate::read_path::Journal;
 use crate::storage::{Batch, Row, RowKey};
 
-/// A snapshot of one namespace's counters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A snapshot of one namespace's counters. Serializes to the JSON encoding of
+/// the WIT's `namespace-stats` (`conformance/README.md`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct NamespaceStats {
     /// The namespace's name.
     pub name: String,
@@ -35,7 +37,7 @@ pub struct NamespaceStats {
 }
 
 /// The changes of one namespace not yet written to storage.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Pending {
     /// Keys of dirty entries and of pending deletes, sorted by byte value.
     pub keys: Vec<String>,

@@ -34,37 +34,13 @@ pub fn call(
         "cache.set-many" => bot.cache().set_many(&text(0), pairs(&args[1])).map(unit)?,
         "cache.delete" => json!(bot.cache().delete(&text(0), &text(1))?),
         "cache.clear-namespace" => bot.cache().clear_namespace(&text(0)).map(unit)?,
-        "cache.load-from-storage" => {
-            let r = bot.cache().load_from_storage()?;
-            let skipped: Vec<Value> = (r.skipped.iter())
-                .map(|s| json!({"namespace": s.namespace, "key": s.key, "reason": s.reason}))
-                .collect();
-            json!({"loaded": r.loaded, "skipped": skipped})
-        }
-        "cache.persist-all" => {
-            let r = bot.cache().persist_all()?;
-            json!({"written": r.written, "deleted": r.deleted})
-        }
-        "cache.stats" => Value::Array(
-            bot.cache_ref()
-                .stats()
-                .into_iter()
-                .map(|s| {
-                    json!({
-                        "name": s.name, "persistence": s.persistence.name(), "size": s.size,
-                        "max-entries": s.max_entries, "dirty": s.dirty, "hits": s.hits,
-                        "misses": s.misses, "evictions": s.evictions, "expirations": s.expirations,
-                    })
-                })
-                .collect(),
-        ),
+        "cache.load-from-storage" => json!(bot.cache().load_from_storage()?),
+        "cache.persist-all" => json!(bot.cache().persist_all()?),
+        "cache.stats" => json!(bot.cache_ref().stats()),
         "cache.forget" => json!(bot.cache().forget(&text(0), &text(1))),
         "cache.forget-namespace" => json!(bot.cache().forget_namespace(&text(0))),
         "cache.forget-all" => json!(bot.cache().forget_all()),
-        "cache.pending-changes" => {
-            let p = bot.cache().pending_changes(&text(0))?;
-            json!({"keys": p.keys, "cleared": p.cleared})
-        }
+        "cache.pending-changes" => json!(bot.cache().pending_changes(&text(0))?),
         "bot.get-chat-settings" => json!(bot.get_chat_settings(id(0))?),
         "bot.set-chat-settings" => bot
             .set_chat_settings(id(0), &text(1), mode(&args[2]))

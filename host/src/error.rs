@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::imports::from_wit;
 use crate::storage::StorageError;
-use crate::CacheError;
+use cache_core::CacheError;
+
+use crate::bindings::exports::gromozeka::cache::types::CacheError as WitCacheError;
 
 /// Why a [`CacheService`](crate::CacheService) call (or opening one) failed.
 ///
@@ -97,8 +98,14 @@ impl From<CacheError> for Error {
             CacheError::InvalidConfig(s) => Error::InvalidConfig(s),
             CacheError::TooLarge(s) => Error::TooLarge(s),
             CacheError::InvalidKey(s) => Error::InvalidKey(s),
-            CacheError::Storage(e) => Error::Storage(from_wit(e)),
+            CacheError::Storage(e) => Error::Storage(e),
         }
+    }
+}
+
+impl From<WitCacheError> for Error {
+    fn from(e: WitCacheError) -> Self {
+        CacheError::from(e).into()
     }
 }
 

@@ -17,24 +17,8 @@ fn to_guest<T>(call: &str, r: Result<T, StorageError>) -> Result<T, rows::Storag
         } else {
             tracing::warn!(call, kind = %e.kind, error = %e.message, "storage call failed");
         }
-        to_wit(e)
+        e.into()
     })
-}
-
-use rows::StorageErrorKind as WitKind;
-cache_core::storage_error_kind_mirror!(WitKind);
-
-/// The WIT form of a storage error.
-pub fn to_wit(e: StorageError) -> rows::StorageError {
-    rows::StorageError {
-        kind: e.kind.into(),
-        message: e.message,
-    }
-}
-
-/// The Rust form of a storage error the component returned.
-pub fn from_wit(e: rows::StorageError) -> StorageError {
-    StorageError::new(e.kind.into(), e.message)
 }
 
 impl<S> HostState<S> {

@@ -67,12 +67,15 @@ pub mod contract;
 pub mod error;
 pub mod imports;
 pub mod limits;
+mod mirror;
 pub mod policy;
 pub mod runtime;
 pub mod service;
 pub mod storage;
 
-/// Bindings generated from `wit/` by `wasmtime::component::bindgen!`.
+/// Bindings generated from `wit/` by `wasmtime::component::bindgen!`: the
+/// guest's exports as wasmtime calls them. The API takes and returns
+/// `cache_core`'s types instead (re-exported here), converted once in `mirror`.
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wasmtime::component::bindgen!({
@@ -82,18 +85,16 @@ pub mod bindings {
     });
 }
 
-pub use bindings::exports::gromozeka::cache::bot::SettingsMode;
-pub use bindings::exports::gromozeka::cache::types::{
-    CacheError, LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, Persistence,
-    SkippedRow,
+pub use cache_core::{
+    LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, Persistence, Read,
+    SettingsMode, SkippedRow, MAX_DEPTH as MAX_VALUE_DEPTH,
 };
-pub use cache_core::{Read, MAX_DEPTH as MAX_VALUE_DEPTH};
 #[cfg(feature = "sqlite")]
 pub use cache_storage_sqlite::owner::{self, OwnerWait};
 pub use contract::Contract;
 pub use error::Error;
 pub use limits::Limits;
-pub use policy::{persistence_by_name, persistence_name, Policy};
+pub use policy::Policy;
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
 pub use service::{CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack};
 #[cfg(feature = "sqlite")]

@@ -50,15 +50,15 @@ struct NamespaceEntry {
     #[serde(alias = "max-entries")]
     max_entries: u32,
     #[serde(deserialize_with = "deserialize_persistence")]
-    persistence: cache_core::Persistence,
+    persistence: Persistence,
 }
 
-/// A persistence policy by its kebab-case name ([`cache_core::Persistence::from_name`]).
+/// A persistence policy by its kebab-case name ([`Persistence::from_name`]).
 fn deserialize_persistence<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<cache_core::Persistence, D::Error> {
+) -> Result<Persistence, D::Error> {
     let name = String::deserialize(d)?;
-    cache_core::Persistence::from_name(&name).ok_or_else(|| {
+    Persistence::from_name(&name).ok_or_else(|| {
         serde::de::Error::custom(format!(
             "unknown persistence {name:?}; expected \"memory-only\", \"on-change\" or \"on-shutdown\""
         ))
@@ -69,44 +69,8 @@ impl Default for Policy {
     /// The seed's table ([`cache_core::config::default_table`]).
     fn default() -> Self {
         Self {
-            namespaces: cache_core::config::default_table()
-                .into_iter()
-                .map(NamespaceConfig::from)
-                .collect(),
+            namespaces: cache_core::config::default_table(),
             write_back: WriteBack::default(),
-        }
-    }
-}
-
-/// The kebab-case name of a persistence policy, as the WIT spells it
-/// (`memory-only`, `on-change`, `on-shutdown`).
-pub fn persistence_name(p: Persistence) -> &'static str {
-    cache_core::Persistence::from(p).name()
-}
-
-/// A persistence policy by its kebab-case name; `None` for any other text.
-pub fn persistence_by_name(name: &str) -> Option<Persistence> {
-    cache_core::Persistence::from_name(name).map(Persistence::from)
-}
-
-cache_core::persistence_mirror!(Persistence);
-
-impl From<cache_core::NamespaceConfig> for NamespaceConfig {
-    fn from(c: cache_core::NamespaceConfig) -> Self {
-        Self {
-            name: c.name,
-            max_entries: c.max_entries,
-            persistence: c.persistence.into(),
-        }
-    }
-}
-
-impl From<&NamespaceConfig> for cache_core::NamespaceConfig {
-    fn from(c: &NamespaceConfig) -> Self {
-        Self {
-            name: c.name.clone(),
-            max_entries: c.max_entries,
-            persistence: c.persistence.into(),
         }
     }
 }
@@ -115,8 +79,7 @@ impl Policy {
     /// A policy of the given namespaces, checked by the same rules as the
     /// component's `configure` ([`cache_core::config::validate_table`]).
     pub fn new(namespaces: Vec<NamespaceConfig>) -> Result<Self, String> {
-        let core: Vec<cache_core::NamespaceConfig> = namespaces.iter().map(Into::into).collect();
-        cache_core::config::validate_table(&core).map_err(|e| match e {
+        cache_core::config::validate_table(&namespaces).map_err(|e| match e {
             cache_core::CacheError::InvalidConfig(why) => why,
             other => other.to_string(),
         })?;
@@ -136,7 +99,7 @@ impl Policy {
             .map(|n| NamespaceConfig {
                 name: n.name,
                 max_entries: n.max_entries,
-                persistence: Persistence::from(n.persistence),
+                persistence: n.persistence,
             })
             .collect();
         let policy = Self::new(namespaces)?;

@@ -12,9 +12,8 @@ use cache_host::{Limits, Runtime, RuntimeOptions};
 use serde_json::{json, Value};
 use wasmtime::Store;
 
-pub use cache_core::{FailRule, MockStorage, StorageError, StorageErrorKind};
-pub use cache_host::bindings::exports::gromozeka::cache::bot::SettingsMode;
-pub use cache_host::{CacheError, NamespaceConfig, NamespaceStats, Persistence};
+pub use cache_core::{CacheError, FailRule, MockStorage, StorageError, StorageErrorKind};
+pub use cache_host::{NamespaceConfig, NamespaceStats, Persistence, SettingsMode};
 
 /// Turns a wasmtime error (a trap) into an `anyhow` one.
 pub fn trap(e: wasmtime::Error) -> anyhow::Error {
@@ -83,8 +82,10 @@ impl Harness {
         &mut self,
         configs: &[NamespaceConfig],
     ) -> wasmtime::Result<Result<(), CacheError>> {
+        let configs: Vec<_> = configs.iter().cloned().map(Into::into).collect();
         let (b, s) = self.parts();
-        b.gromozeka_cache_cache().call_configure(s, configs)
+        let r = b.gromozeka_cache_cache().call_configure(s, &configs)?;
+        Ok(r.map_err(Into::into))
     }
 
     /// Calls the export `name` (its WIT name) with `args` as JSON, its types read
@@ -106,7 +107,8 @@ impl Harness {
     /// `cache.stats`; a trap is an `Err`.
     pub fn stats(&mut self) -> wasmtime::Result<Vec<NamespaceStats>> {
         let (b, s) = self.parts();
-        b.gromozeka_cache_cache().call_stats(s)
+        let stats = b.gromozeka_cache_cache().call_stats(s)?;
+        Ok(stats.into_iter().map(Into::into).collect())
     }
 }
 

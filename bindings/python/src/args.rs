@@ -10,8 +10,6 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::convert::json_to_py;
 
-pub use cache_host::persistence_name;
-
 /// A persistence from its WIT name (or "memory", the seed's short name).
 pub fn parse_persistence(name: &str) -> PyResult<Persistence> {
     let name = if name == "memory" {
@@ -19,7 +17,7 @@ pub fn parse_persistence(name: &str) -> PyResult<Persistence> {
     } else {
         name
     };
-    cache_host::persistence_by_name(name).ok_or_else(|| {
+    Persistence::from_name(name).ok_or_else(|| {
         PyValueError::new_err(format!(
             "unknown persistence {name:?}: use \"memory-only\", \"on-change\" or \"on-shutdown\""
         ))

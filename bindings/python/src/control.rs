@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::args::{json_or_default, parse_persistence, persistence_name};
+use crate::args::{json_or_default, parse_persistence};
 use crate::service::NativeCache;
 
 #[pymethods]
@@ -67,7 +67,7 @@ impl NativeCache {
             d.set_item("size", s.size)?;
             d.set_item("maxSize", s.max_entries)?;
             d.set_item("dirty", s.dirty)?;
-            d.set_item("persistence", persistence_name(s.persistence))?;
+            d.set_item("persistence", s.persistence.name())?;
             d.set_item("hits", s.hits)?;
             d.set_item("misses", s.misses)?;
             d.set_item("evictions", s.evictions)?;

@@ -54,19 +54,8 @@ impl<S: ServiceStorage> CacheService<S> {
                 self.configure(&namespace_table(&args[0])?)?;
                 Ok(Value::Null)
             }
-            "cache.load-from-storage" => {
-                let report = self.load_from_storage()?;
-                let skipped: Vec<Value> = report
-                    .skipped
-                    .iter()
-                    .map(|s| json!({"namespace": s.namespace, "key": s.key, "reason": s.reason}))
-                    .collect();
-                Ok(json!({"loaded": report.loaded, "skipped": skipped}))
-            }
-            "cache.persist-all" => {
-                let report = self.persist_all()?;
-                Ok(json!({"written": report.written, "deleted": report.deleted}))
-            }
+            "cache.load-from-storage" => Ok(json!(self.load_from_storage()?)),
+            "cache.persist-all" => Ok(json!(self.persist_all()?)),
             "cache.expire-after-write" => {
                 let after = (args[1].as_u64())
                     .or_else(|| args[1].as_str()?.parse().ok())
@@ -88,7 +77,6 @@ impl<S: ServiceStorage> CacheService<S> {
 
 /// A `list<namespace-config>` the contract already type-checked.
 fn namespace_table(json: &Value) -> Result<Vec<NamespaceConfig>, Error> {
-    let table = cache_core::NamespaceConfig::table_from_json(json)
-        .ok_or_else(|| Error::BadCall(format!("not a namespace table: {json}")))?;
-    Ok(table.into_iter().map(NamespaceConfig::from).collect())
+    NamespaceConfig::table_from_json(json)
+        .ok_or_else(|| Error::BadCall(format!("not a namespace table: {json}")))
 }

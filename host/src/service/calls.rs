@@ -23,7 +23,7 @@ impl<S: ServiceStorage> CacheService<S> {
             let before = set_memory_limit(s, memory);
             let r = b
                 .gromozeka_cache_cache()
-                .call_configure(&mut *s, namespaces);
+                .call_configure(&mut *s, &crate::mirror::table(namespaces));
             if !matches!(r, Ok(Ok(()))) {
                 set_memory_limit(s, before);
             }
@@ -71,9 +71,10 @@ impl<S: ServiceStorage> CacheService<S> {
     /// namespace table does not cover (its rows are left in storage, untouched).
     pub fn load_from_storage(&self) -> Result<LoadReport, Error> {
         let mut state = self.shared.lock();
-        let mut report = flatten(self.shared.call_locked(&mut state, |b, s| {
+        let mut report: LoadReport = flatten(self.shared.call_locked(&mut state, |b, s| {
             b.gromozeka_cache_cache().call_load_from_storage(s)
-        }))?;
+        }))?
+        .into();
         let state = &mut *state;
         if let Slot::Live(inst) = &mut state.slot {
             report_unknown_namespaces(
@@ -96,8 +97,10 @@ impl<S: ServiceStorage> CacheService<S> {
 
     /// One record per namespace, in configuration order.
     pub fn stats(&self) -> Result<Vec<NamespaceStats>, Error> {
-        self.shared
-            .call(|b, s| b.gromozeka_cache_cache().call_stats(s))
+        let stats = self
+            .shared
+            .call(|b, s| b.gromozeka_cache_cache().call_stats(s))?;
+        Ok(stats.into_iter().map(Into::into).collect())
     }
 
     /// The changes of an on-shutdown namespace not yet written to storage (see
@@ -107,6 +110,7 @@ impl<S: ServiceStorage> CacheService<S> {
             self.shared
                 .call(|b, s| b.gromozeka_cache_cache().call_pending_changes(s, namespace)),
         )
+        .map(Into::into)
     }
 
     /// Drops the cached entry of `key` and its pending change without writing,
@@ -165,7 +169,7 @@ impl<S: ServiceStorage> CacheService<S> {
     ) -> Result<(), Error> {
         flatten(self.shared.call_changing(1, |b, s| {
             b.gromozeka_cache_bot()
-                .call_set_chat_settings(s, chat_id, settings, mode)
+                .call_set_chat_settings(s, chat_id, settings, mode.into())
         }))
     }
 

@@ -28,6 +28,7 @@ use wasmtime::Store;
 use super::flatten;
 use super::lifecycle::{Shared, Slot, State};
 use super::CacheService;
+use crate::bindings::exports::gromozeka::cache::types::CacheError;
 use crate::bindings::gromozeka::cache::rows::StorageErrorKind as WitKind;
 use crate::runtime::Exports as Bindings;
 use crate::runtime::HostState;
@@ -35,7 +36,7 @@ use crate::storage::ServiceStorage;
 use crate::storage::{
     ChangeFeed, FeedEvent, Inspect, RemoteChange, StorageError, StorageErrorKind,
 };
-use crate::{CacheError, Error, PersistReport};
+use crate::{Error, PersistReport};
 
 /// How often the coherence thread checks whether the service stops.
 pub(super) const POLL: Duration = Duration::from_millis(50);
@@ -193,7 +194,7 @@ impl<S: ServiceStorage> Shared<S> {
             match result {
                 Ok(report) => {
                     state.mark_persisted();
-                    return Ok(report);
+                    return Ok(report.into());
                 }
                 Err(Error::Storage(e))
                     if e.kind == StorageErrorKind::Conflict && retries < CONFLICT_RETRIES =>

@@ -173,7 +173,7 @@ impl<S: ServiceStorage> Shared<S> {
         let configured = inst
             .bindings
             .gromozeka_cache_cache()
-            .call_configure(&mut inst.store, namespaces);
+            .call_configure(&mut inst.store, &crate::mirror::table(namespaces));
         match configured {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err((inst.into_storage(), Error::from(e))),
@@ -194,7 +194,8 @@ impl<S: ServiceStorage> Shared<S> {
             .gromozeka_cache_cache()
             .call_load_from_storage(&mut inst.store);
         match loaded {
-            Ok(Ok(mut report)) => {
+            Ok(Ok(report)) => {
+                let mut report = LoadReport::from(report);
                 report_unknown_namespaces(
                     &mut inst.store.data_mut().storage,
                     namespaces,

@@ -40,8 +40,9 @@ pub use lifecycle::{ChangeObserver, StartTiming};
 pub use read_path::{ReadPathStats, MAX_PENDING_HITS};
 pub use write_back::WriteBack;
 
+use crate::bindings::exports::gromozeka::cache::types::CacheError;
 use crate::storage::{DefaultStorage, ServiceStorage};
-use crate::{CacheError, Error, LoadReport, NamespaceConfig, PersistReport, Runtime};
+use crate::{Error, LoadReport, NamespaceConfig, PersistReport, Runtime};
 use lifecycle::{Shared, Slot};
 
 /// The cache, embedded: typed methods for the component's `cache` and `bot`

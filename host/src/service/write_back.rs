@@ -106,7 +106,7 @@ impl<S: ServiceStorage> Shared<S> {
         let stats = self.call_locked(state, |b, s| b.gromozeka_cache_cache().call_stats(s))?;
         Ok(stats
             .iter()
-            .filter(|n| n.persistence == Persistence::OnShutdown)
+            .filter(|n| Persistence::from(n.persistence) == Persistence::OnShutdown)
             .map(|n| u64::from(n.dirty))
             .sum())
     }

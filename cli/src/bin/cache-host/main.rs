@@ -442,7 +442,7 @@ fn print_stats(cache: &Service) -> Result<(), Failure> {
         outln!(
             "{:<14} {:<12} {:>8} {:>8} {:>7} {:>10} {:>10} {:>10}",
             out::shown(&s.name),
-            cache_host::persistence_name(s.persistence),
+            s.persistence.name(),
             s.size,
             s.max_entries,
             s.dirty,
