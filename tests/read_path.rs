@@ -4,8 +4,10 @@
 //! off, and the read path does serve hits from its copies.
 
 use cache_core::{FailRule, MockStorage, StorageError, StorageErrorKind};
+use cache_host::service::MAX_PENDING_HITS;
 use cache_host::{
-    CacheService, CacheServiceBuilder, Error, NamespaceConfig, Persistence, Policy, SettingsMode,
+    CacheService, CacheServiceBuilder, Error, NamespaceConfig, Persistence, Policy, Read,
+    SettingsMode,
 };
 use cache_tests::{component_path, runtime};
 use proptest::prelude::*;
@@ -313,4 +315,118 @@ fn a_get_many_of_copied_keys_is_served_in_key_order() {
             "read path {read_path}"
         );
     }
+}
+
+/// A service over one memory-only namespace "g" of `max_entries`.
+fn service_of(max_entries: u32, read_path: bool) -> CacheService<MockStorage> {
+    let table = vec![NamespaceConfig {
+        name: "g".to_owned(),
+        persistence: Persistence::MemoryOnly,
+        max_entries,
+    }];
+    CacheServiceBuilder::new(component_path())
+        .runtime(runtime().clone())
+        .policy(Policy::new(table).expect("a valid table"))
+        .read_path(read_path)
+        .build(MockStorage::new())
+        .expect("the service starts")
+}
+
+/// The replay runs when it must and only then: once per `MAX_PENDING_HITS`
+/// entries hit from copies, and before a call that enters the component
+/// with hits pending; a call with none pending adds no `sync`.
+#[test]
+fn hits_are_replayed_at_the_bound_and_before_a_call_only() {
+    let n = 2 * MAX_PENDING_HITS + 10;
+    let s = service_of(2 * n as u32, true);
+    let keys: Vec<String> = (0..n).map(|k| k.to_string()).collect();
+    let entries: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), "1".into())).collect();
+    let start = s.read_path_stats().syncs;
+    s.set_many("g", &entries).expect("set-many");
+    for key in &keys {
+        s.get("g", key).expect("get"); // makes the copies
+    }
+    let before = s.read_path_stats();
+    // Only the first read follows a change (the set-many): the reads after it
+    // entered the component without changing an entry, so need no sync.
+    assert_eq!(before.syncs, start + 1, "syncs while making the copies");
+    for key in &keys {
+        assert_eq!(s.get("g", key).expect("get").as_deref(), Some("1"));
+    }
+    let after = s.read_path_stats();
+    assert_eq!(after.served - before.served, n as u64);
+    // The read that finds MAX_PENDING_HITS entries pending replays them first.
+    let at_bound = ((n - 1) / MAX_PENDING_HITS) as u64;
+    assert_eq!(after.syncs - before.syncs, at_bound, "syncs at the bound");
+    s.stats().expect("stats"); // hits pending: replayed first
+    assert_eq!(s.read_path_stats().syncs, after.syncs + 1);
+    s.stats().expect("stats"); // none pending
+    assert_eq!(s.read_path_stats().syncs, after.syncs + 1);
+    let g = &s.stats().expect("stats")[0];
+    assert_eq!(g.hits, 2 * n as u64, "every hit counted");
+    // Repeated hits of one entry take one place in the log: no replay.
+    s.get("g", "0").expect("get");
+    let syncs = s.read_path_stats().syncs;
+    for _ in 0..10 {
+        s.get("g", "0").expect("get");
+    }
+    assert_eq!(
+        s.read_path_stats().syncs,
+        syncs,
+        "repeated hits of one entry"
+    );
+}
+
+/// With the read path off, reads make no copies and no `sync` runs; turning
+/// it off drops the copies and serves no more hits from them.
+#[test]
+fn a_read_path_turned_off_serves_nothing_and_never_syncs() {
+    let off = service_of(10, false);
+    for round in 0..3 {
+        off.set("g", "k", &round.to_string()).expect("set");
+        assert_eq!(off.get("g", "k").expect("get"), Some(round.to_string()));
+        assert_eq!(off.get("g", "k").expect("get"), Some(round.to_string()));
+    }
+    let stats = off.read_path_stats();
+    assert!(!stats.enabled);
+    assert_eq!((stats.copies, stats.served, stats.syncs), (0, 0, 0));
+
+    let s = service_of(10, true);
+    s.set("g", "k", "1").expect("set");
+    s.get("g", "k").expect("get");
+    s.get("g", "k").expect("get");
+    assert_eq!(s.read_path_stats().served, 1);
+    s.set_read_path(false);
+    for _ in 0..3 {
+        assert_eq!(s.get("g", "k").expect("get").as_deref(), Some("1"));
+    }
+    let stats = s.read_path_stats();
+    assert!(!stats.enabled);
+    assert_eq!((stats.copies, stats.served), (0, 1));
+    assert_eq!(s.stats().expect("stats")[0].hits, 5);
+}
+
+/// A copy is kept while its entry is unchanged: a `get-many` that enters the
+/// component for another key does not replace it, so a reader keyed by the
+/// text's identity (the Python binding's memo) keeps finding it.
+#[test]
+fn a_copy_outlives_a_get_many_that_enters_the_component() {
+    let s = service_of(10, true);
+    s.set("g", "a", "1").expect("set");
+    s.set("g", "b", "2").expect("set");
+    let read = Read::Get {
+        namespace: "g",
+        key: "a",
+    };
+    let first = s.read(read).expect("read").expect("a value");
+    let keys = ["a".to_owned(), "b".to_owned()];
+    assert_eq!(
+        s.get_many("g", &keys).expect("get-many"),
+        [Some("1".to_owned()), Some("2".to_owned())]
+    );
+    let again = s.read(read).expect("read").expect("a value");
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "the copy was replaced"
+    );
 }

@@ -406,3 +406,83 @@ fn copy_bytes(read: &Read<Box<str>>, text: &str) -> usize {
     };
     COPY_OVERHEAD + key + text.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(key: &str) -> Read<&str> {
+        Read::Get {
+            namespace: "g",
+            key,
+        }
+    }
+
+    /// A `sync` that found stale copies counts them and drops every copy;
+    /// one that found none keeps the copies.
+    #[test]
+    fn stale_copies_are_counted_and_dropped() {
+        let mut path = ReadPath::new(true);
+        path.insert(get("k"), &Arc::from("1"), |_| false, 10);
+        let clean = SyncReport {
+            changes: Vec::new(),
+            stale: 0,
+        };
+        path.synced(clean);
+        let stats = path.stats();
+        assert_eq!((stats.copies, stats.stale, stats.syncs), (1, 0, 1));
+        path.synced(SyncReport {
+            changes: Vec::new(),
+            stale: 2,
+        });
+        let stats = path.stats();
+        assert_eq!((stats.copies, stats.stale, stats.syncs), (0, 2, 2));
+        assert_eq!(stats.bytes, 0);
+    }
+
+    /// The bytes counted are those of the copies held: a copy replaced is not
+    /// counted twice, and past the bound every copy goes first.
+    #[test]
+    fn copies_are_counted_once_and_bounded() {
+        let mut path = ReadPath::new(true);
+        path.insert(get("a"), &Arc::from("1"), |_| false, 1);
+        let one = path.stats().bytes;
+        assert_eq!(one, (COPY_OVERHEAD + "ga1".len()) as u64);
+        path.insert(get("a"), &Arc::from("1"), |_| false, 1);
+        assert_eq!((path.stats().copies, path.stats().bytes), (1, one));
+        path.insert(get("b"), &Arc::from("1"), |_| false, 1);
+        assert_eq!((path.stats().copies, path.stats().bytes), (2, 2 * one));
+        path.insert(get("c"), &Arc::from("1"), |_| false, 1);
+        assert_eq!((path.stats().copies, path.stats().bytes), (1, one));
+        path.insert(get("d"), &Arc::from("1"), |namespace| namespace == "g", 1);
+        assert_eq!(
+            path.stats().copies,
+            1,
+            "an expiring namespace is not copied"
+        );
+    }
+
+    /// A change of an entry drops every copy read from it, also after one of
+    /// them was made again.
+    #[test]
+    fn a_changed_entry_drops_all_its_copies() {
+        let mut path = ReadPath::new(true);
+        let state = |state_key| Read::UserState {
+            user_id: 1,
+            state_key,
+        };
+        for key in ["a", "b", "a"] {
+            path.insert(state(key), &Arc::from("1"), |_| false, 10);
+        }
+        assert_eq!(path.stats().copies, 2);
+        let counted = 2 * (COPY_OVERHEAD + "a1".len()) as u64;
+        assert_eq!(path.stats().bytes, counted, "a state key and its text");
+        let changed = state("a");
+        let (namespace, key) = changed.entry();
+        path.synced(SyncReport {
+            changes: vec![Change::Entry((namespace.to_string(), key.to_string()))],
+            stale: 0,
+        });
+        assert_eq!((path.stats().copies, path.stats().bytes), (0, 0));
+    }
+}
