@@ -104,6 +104,11 @@ bench *args: build build-rust py-venv
 fuzz target="all" seconds="60": build
     nice -n 10 scripts/fuzz {{target}} {{seconds}}
 
+# Mutation testing of one file with cargo-mutants, in place and with the workspace's one build
+# (see scripts/mutants), e.g. `just mutants host/src/service/read_path.rs -C --test=read_path`.
+mutants file *args: build build-rust
+    scripts/mutants {{file}} {{args}}
+
 # Formatting and lints (clippy with warnings as errors).
 lint: setup
     scripts/check-leftovers
