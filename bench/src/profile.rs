@@ -14,7 +14,7 @@ use crate::raw::{RawCache, RawNoop};
 use crate::workload::{self, Size};
 
 /// The workloads, with what one call is.
-pub const WORKLOADS: [(&str, &str); 9] = [
+pub const WORKLOADS: [(&str, &str); 11] = [
     ("noop64", "no-op component `get`, 64 B value, bare bindings"),
     ("get64", "cache `get` hit, 64 B value, bare bindings"),
     (
@@ -35,6 +35,14 @@ pub const WORKLOADS: [(&str, &str); 9] = [
     (
         "service-set-many64",
         "`set-many` of 100 entries, 64 B, through `CacheService`",
+    ),
+    (
+        "core-set-many64",
+        "`set_many` of 100 entries, 64 B, native `cache_core::Cache` (no sandbox)",
+    ),
+    (
+        "lru-set-many64",
+        "native `lru` + `Mutex`, 100 puts, 64 B (row 3's baseline)",
     ),
 ];
 
@@ -156,6 +164,34 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                 let mut guard = native.lock().map_err(|_| anyhow!("poisoned"))?;
                 let found: Vec<Option<String>> = b.iter().map(|k| guard.get(k).cloned()).collect();
                 black_box(found);
+                Ok(())
+            })
+        }
+        "core-set-many64" => {
+            // The cache's own logic, natively: what `set-many` costs before any
+            // crossing (the entries are cloned, as the guest's are lifted).
+            let mut cache = cache_core::Cache::new(cache_core::MemoryStorage::new());
+            cache
+                .configure(namespaces())
+                .map_err(|e| anyhow!("configure: {e}"))?;
+            let small = entries(Size::Small);
+            let batches: Vec<&[(String, String)]> = small.chunks(100).collect();
+            measured_loop(calls, &mut |i| {
+                let batch = batches[i % batches.len()].to_vec();
+                cache
+                    .set_many("v64", batch)
+                    .map_err(|e| anyhow!("set_many: {e}"))
+            })
+        }
+        "lru-set-many64" => {
+            let native = Mutex::new(lru::LruCache::<String, String>::unbounded());
+            let small = entries(Size::Small);
+            let batches: Vec<&[(String, String)]> = small.chunks(100).collect();
+            measured_loop(calls, &mut |i| {
+                let mut guard = native.lock().map_err(|_| anyhow!("poisoned"))?;
+                for (k, v) in batches[i % batches.len()] {
+                    guard.put(k.clone(), v.clone());
+                }
                 Ok(())
             })
         }
