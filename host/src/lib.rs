@@ -26,6 +26,9 @@
 //! - [`contract`]: [`Contract`], the exported functions with the WIT types the
 //!   compiled component declares; calls by WIT name with values as JSON
 //!   ([`CacheService::call_by_name`], the conformance runners, `cache-host call`).
+//! - `mirror`: the contract's types as the bindgen generates them ([`bindings`])
+//!   converted to `cache_core`'s, which the API takes and returns
+//!   ([`NamespaceConfig`], [`LoadReport`], ...), by `cache_core::contract_mirror!`.
 //! - [`limits`]: [`Limits`]; the guest memory limit follows the namespace table.
 //! - [`service`]: [`CacheService`], the embedding API: one instance behind a mutex,
 //!   typed methods for the `cache` and `bot` interfaces, trap recovery, graceful close;
