@@ -19,11 +19,11 @@
 #[macro_export]
 macro_rules! contract_mirror {
     ($types:ident, $rows:ident, $bot:ident) => {
-        $crate::__enum_mirror!(Persistence, $types::Persistence:
+        $crate::__cases_mirror!(Persistence, $types::Persistence:
             MemoryOnly, OnChange, OnShutdown);
-        $crate::__enum_mirror!(StorageErrorKind, $rows::StorageErrorKind: Busy, Full, ReadOnly,
+        $crate::__cases_mirror!(StorageErrorKind, $rows::StorageErrorKind: Busy, Full, ReadOnly,
             Corrupt, Constraint, Schema, Unavailable, Conflict, Other, Pending);
-        $crate::__enum_mirror!(SettingsMode, $bot::SettingsMode: Merge, Rewrite);
+        $crate::__cases_mirror!(SettingsMode, $bot::SettingsMode: Merge, Rewrite);
         $crate::__record_mirror!(StorageError, $rows::StorageError { kind, message });
         $crate::__record_mirror!(NamespaceConfig, $types::NamespaceConfig {
             name, max_entries, persistence });
@@ -33,16 +33,17 @@ macro_rules! contract_mirror {
         $crate::__record_mirror!(SkippedRow, $types::SkippedRow { namespace, key, reason });
         $crate::__record_mirror!(LoadReport, $types::LoadReport { loaded } lists { skipped });
         $crate::__record_mirror!(PersistReport, $types::PersistReport { written, deleted });
-        $crate::__variant_mirror!(CacheError, $types::CacheError: UnknownNamespace,
-            InvalidJson, InvalidConfig, TooLarge, InvalidKey, Storage);
+        $crate::__cases_mirror!(CacheError, $types::CacheError: UnknownNamespace(why),
+            InvalidJson(why), InvalidConfig(why), TooLarge(why), InvalidKey(why), Storage(e));
     };
 }
 
-/// An enum of payload-less cases, converted case by case.
+/// An enum or a variant, converted case by case: a case with a payload names
+/// a binding for it (`Storage(e)`), and the payload is converted too.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __enum_mirror {
-    ($core:ident, $wit:ty: $($case:ident),+ $(,)?) => {
+macro_rules! __cases_mirror {
+    ($core:ident, $wit:ty: $($case:ident $(($payload:ident))?),+ $(,)?) => {
         const _: () = {
             use $crate::$core as Core;
             type Wit = $wit;
@@ -50,7 +51,7 @@ macro_rules! __enum_mirror {
             impl From<Wit> for Core {
                 fn from(value: Wit) -> Self {
                     match value {
-                        $(Wit::$case => Core::$case,)+
+                        $(Wit::$case $(($payload))? => Core::$case $(($payload.into()))?,)+
                     }
                 }
             }
@@ -58,7 +59,7 @@ macro_rules! __enum_mirror {
             impl From<Core> for Wit {
                 fn from(value: Core) -> Self {
                     match value {
-                        $(Core::$case => Wit::$case,)+
+                        $(Core::$case $(($payload))? => Wit::$case $(($payload.into()))?,)+
                     }
                 }
             }
@@ -90,34 +91,6 @@ macro_rules! __record_mirror {
                     Self {
                         $($field: value.$field.into(),)+
                         $($($list: value.$list.into_iter().map(Into::into).collect(),)+)?
-                    }
-                }
-            }
-        };
-    };
-}
-
-/// A variant whose every case has one payload, converted case by case.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __variant_mirror {
-    ($core:ident, $wit:ty: $($case:ident),+ $(,)?) => {
-        const _: () = {
-            use $crate::$core as Core;
-            type Wit = $wit;
-
-            impl From<Wit> for Core {
-                fn from(value: Wit) -> Self {
-                    match value {
-                        $(Wit::$case(payload) => Core::$case(payload.into()),)+
-                    }
-                }
-            }
-
-            impl From<Core> for Wit {
-                fn from(value: Core) -> Self {
-                    match value {
-                        $(Core::$case(payload) => Wit::$case(payload.into()),)+
                     }
                 }
             }
