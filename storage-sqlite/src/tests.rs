@@ -290,16 +290,19 @@ fn adopts_a_seed_design_file() {
         .expect("the bot tables were created");
 }
 
-#[test]
-fn a_read_only_open_changes_nothing() {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("foreign.db");
+/// A file `name` in `dir` made by `ddl`, its bytes, and a read-only open of it.
+fn read_only_file(
+    dir: &std::path::Path,
+    name: &str,
+    ddl: &str,
+) -> (std::path::PathBuf, Vec<u8>, SqliteStorage) {
+    let path = dir.join(name);
     Connection::open(&path)
         .expect("create")
-        .execute_batch(BOT_DDL)
-        .expect("bot ddl");
+        .execute_batch(ddl)
+        .expect("ddl");
     let bytes = std::fs::read(&path).expect("read");
-    let mut ro = SqliteStorage::open_with(
+    let ro = SqliteStorage::open_with(
         &path,
         &SqliteOptions {
             read_only: true,
@@ -307,6 +310,13 @@ fn a_read_only_open_changes_nothing() {
         },
     )
     .expect("read-only open");
+    (path, bytes, ro)
+}
+
+#[test]
+fn a_read_only_open_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (path, bytes, mut ro) = read_only_file(dir.path(), "foreign.db", BOT_DDL);
     assert_eq!(ro.load("chats", 10).expect("load").len(), 3);
     let err = ro
         .write_chat_settings(1, &SettingsChange::Unset("x".into()))
@@ -340,20 +350,7 @@ fn a_read_only_open_changes_nothing() {
 #[test]
 fn a_read_only_open_of_a_seed_file_stands_in_for_the_missing_tables() {
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("seed.db");
-    Connection::open(&path)
-        .expect("create")
-        .execute_batch(SEED_DDL)
-        .expect("seed ddl");
-    let bytes = std::fs::read(&path).expect("read");
-    let mut ro = SqliteStorage::open_with(
-        &path,
-        &SqliteOptions {
-            read_only: true,
-            ..Default::default()
-        },
-    )
-    .expect("read-only open");
+    let (path, bytes, mut ro) = read_only_file(dir.path(), "seed.db", SEED_DDL);
     assert_eq!(ro.load("chats", 10).expect("load").len(), 3);
     assert_eq!(ro.get_chat_settings(-100).expect("settings"), []);
     assert_eq!(ro.get_user_data(-100, 5).expect("user data"), []);
