@@ -3,9 +3,7 @@
 
 use cache_core::{Cache, CacheError, MemoryStorage, NamespaceConfig, Persistence};
 
-mod support;
-
-use support::one_namespace as cache;
+use crate::support::one_namespace as cache;
 
 /// (size, hits, misses, evictions, expirations) of the namespace.
 fn counts(cache: &Cache<MemoryStorage>) -> (u32, u64, u64, u64, u64) {

@@ -5,11 +5,9 @@ use cache_core::{
     BotCache, Cache, Change, MemoryStorage, NamespaceConfig, Persistence, Read, MAX_JOURNALED_KEYS,
 };
 
-mod support;
-
-/// [`support::one_namespace`], its journal emptied.
+/// [`crate::support::one_namespace`], its journal emptied.
 fn cache(max_entries: u32, persistence: Persistence) -> Cache<MemoryStorage> {
-    let mut cache = support::one_namespace(max_entries, persistence);
+    let mut cache = crate::support::one_namespace(max_entries, persistence);
     assert_eq!(cache.take_changes(), [Change::Everything]);
     cache
 }

@@ -2,11 +2,9 @@
 //! altering them, fills the columns the bot requires, migrates once when
 //! several processes open at once, and a read-only open writes nothing.
 
-mod common;
-
+use crate::common::{server_url, Schema};
 use cache_core::{Batch, BotStorage, Row, SettingsChange, Storage, StorageErrorKind};
 use cache_storage_postgres::{PostgresOptions, PostgresStorage, SCHEMA_VERSION};
-use common::{server_url, Schema};
 use postgres::Client;
 
 /// The bot's DDL as its migrations create it on PostgreSQL (with the later

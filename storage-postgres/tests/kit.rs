@@ -2,16 +2,14 @@
 //! database (the usual case) and once in a `SQL_ASCII` one, where a cell can
 //! hold bytes that are not UTF-8.
 
-mod common;
-
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::common::{admin, server_url, url_of_database, Schema};
 use cache_core::StorageErrorKind;
 use cache_storage_kit::{Backend, BadCell};
 use cache_storage_postgres::{PostgresOptions, PostgresStorage};
-use common::{admin, server_url, url_of_database, Schema};
 use postgres::Client;
 
 /// The kit's constructor: each storage on a fresh schema.

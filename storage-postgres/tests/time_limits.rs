@@ -3,14 +3,12 @@
 //! fails the open with `unavailable` within the connect limit, and a statement past
 //! `statement_timeout` fails with `busy`, the stored data unchanged.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use crate::common::{server_url, Schema};
 use cache_core::{BotStorage, StorageErrorKind};
 use cache_storage_postgres::{PostgresOptions, PostgresStorage};
-use common::{server_url, Schema};
 
 /// A port that accepts TCP connections (the kernel completes them into the
 /// backlog) and never answers.
