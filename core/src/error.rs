@@ -45,6 +45,38 @@ impl CacheError {
         }
     }
 
+    /// The error a `cache-error` stands for in the contract's JSON encoding
+    /// (`{"<case>": "<text>"}`, or `{"storage": {"kind": .., "message": ..}}`,
+    /// as [`case`](Self::case) and [`StorageErrorKind::name`] name them); `None`
+    /// for anything else. A storage kind this build does not know is `other`.
+    pub fn from_json(json: &serde_json::Value) -> Option<Self> {
+        let (case, payload) = json.as_object().filter(|o| o.len() == 1)?.iter().next()?;
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        let cases: [fn(String) -> Self; 5] = [
+            CacheError::UnknownNamespace,
+            CacheError::InvalidJson,
+            CacheError::InvalidConfig,
+            CacheError::TooLarge,
+            CacheError::InvalidKey,
+        ];
+        if let Some(make) = cases
+            .into_iter()
+            .find(|make| make(String::new()).case() == case)
+        {
+            return Some(make(text(payload)?));
+        }
+        let storage = CacheError::Storage(StorageError::new(StorageErrorKind::Other, ""));
+        if storage.case() != case {
+            return None;
+        }
+        let kind = text(&payload["kind"])?;
+        let kind = StorageErrorKind::from_name(&kind).unwrap_or(StorageErrorKind::Other);
+        Some(CacheError::Storage(StorageError::new(
+            kind,
+            text(&payload["message"])?,
+        )))
+    }
+
     /// Wraps a storage error, naming the storage function that failed.
     pub(crate) fn storage(function: &str, error: StorageError) -> Self {
         CacheError::Storage(StorageError {
@@ -145,6 +177,58 @@ impl StorageError {
         StorageError {
             kind,
             message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_case_is_read_back_from_its_json() {
+        let cases = [
+            (
+                "unknown-namespace",
+                CacheError::UnknownNamespace("a".into()),
+            ),
+            ("invalid-json", CacheError::InvalidJson("a".into())),
+            ("invalid-config", CacheError::InvalidConfig("a".into())),
+            ("too-large", CacheError::TooLarge("a".into())),
+            ("invalid-key", CacheError::InvalidKey("a".into())),
+        ];
+        for (case, error) in cases {
+            let json = json!({ case: "a" });
+            assert_eq!(CacheError::from_json(&json), Some(error), "{json}");
+        }
+        for kind in StorageErrorKind::ALL {
+            let json = json!({"storage": {"kind": kind.name(), "message": "m"}});
+            let expected = CacheError::Storage(StorageError::new(kind, "m"));
+            assert_eq!(CacheError::from_json(&json), Some(expected), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_storage_kind_this_build_does_not_know_is_other() {
+        let json = json!({"storage": {"kind": "melted", "message": "m"}});
+        let expected = CacheError::Storage(StorageError::new(StorageErrorKind::Other, "m"));
+        assert_eq!(CacheError::from_json(&json), Some(expected));
+    }
+
+    #[test]
+    fn json_of_another_shape_is_no_error() {
+        for json in [
+            json!("unknown-namespace"),
+            json!({}),
+            json!({"unknown-namespace": "a", "invalid-key": "b"}),
+            json!({"unknown-namespace": 1}),
+            json!({"no-such-case": "a"}),
+            json!({"storage": "busy"}),
+            json!({"storage": {"kind": "busy"}}),
+            json!({"storage": {"message": "m"}}),
+        ] {
+            assert_eq!(CacheError::from_json(&json), None, "{json}");
         }
     }
 }

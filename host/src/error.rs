@@ -114,23 +114,9 @@ impl Error {
     /// [`crate::contract`]: `{"case": payload}`), the same as [`From<CacheError>`]
     /// gives for a typed call.
     pub fn from_answer(err: serde_json::Value) -> Self {
-        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-        let Some((case, payload)) = err.as_object().and_then(|o| o.iter().next()) else {
-            return Error::Runtime(format!("the component answered an unknown error {err}"));
-        };
-        match case.as_str() {
-            "unknown-namespace" => Error::UnknownNamespace(text(payload)),
-            "invalid-json" => Error::InvalidJson(text(payload)),
-            "invalid-config" => Error::InvalidConfig(text(payload)),
-            "too-large" => Error::TooLarge(text(payload)),
-            "invalid-key" => Error::InvalidKey(text(payload)),
-            "storage" => {
-                let kind = payload["kind"].as_str().unwrap_or_default();
-                let kind = crate::StorageErrorKind::from_name(kind)
-                    .unwrap_or(crate::StorageErrorKind::Other);
-                Error::Storage(StorageError::new(kind, text(&payload["message"])))
-            }
-            _ => Error::Runtime(format!("the component answered an unknown error {err}")),
+        match CacheError::from_json(&err) {
+            Some(error) => error.into(),
+            None => Error::Runtime(format!("the component answered an unknown error {err}")),
         }
     }
 
