@@ -21,6 +21,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -186,23 +187,82 @@ fn shallow_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 /// A copy of a value built by [`json_to_py`]: new `dict`s and `list`s all the way
 /// down, immutable leaves shared.
 fn fresh_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if let Ok(dict) = value.cast_exact::<PyDict>() {
-        let copy = dict.copy()?;
-        for (k, v) in dict.iter() {
-            if v.cast_exact::<PyDict>().is_ok() || v.cast_exact::<PyList>().is_ok() {
-                copy.set_item(k, fresh_copy(&v)?)?;
+    // SAFETY: `value` is a live object and the GIL is held (its `py()`), as
+    // `copy_raw` needs; it returns a new reference, or NULL with an exception set,
+    // which is what `from_owned_ptr_or_err` takes.
+    unsafe { Bound::from_owned_ptr_or_err(value.py(), copy_raw(value.as_ptr())) }
+}
+
+/// Whether `object` is exactly a `dict` or a `list`, the containers
+/// [`json_to_py`] builds.
+///
+/// # Safety
+/// `object` is a live object and the GIL is held.
+unsafe fn is_container(object: *mut ffi::PyObject) -> bool {
+    // SAFETY: as the caller promises.
+    unsafe { ffi::PyDict_CheckExact(object) != 0 || ffi::PyList_CheckExact(object) != 0 }
+}
+
+/// [`fresh_copy`] through the C API: a hit copies every container of its value,
+/// and PyO3's iterators add a size check and two reference counts per item,
+/// which the copy does not need (it walks the memo's own objects, which nothing
+/// else mutates, and reads each item once). Returns a new reference, or NULL
+/// with a Python exception set.
+///
+/// # Safety
+/// `object` is a live object and the GIL is held.
+unsafe fn copy_raw(object: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY (the whole body): the GIL is held and `object` is live (the caller's
+    // promise); `PyDict_Next` and `PyList_GetItem` give borrowed references that
+    // `object` keeps alive, since only the copy is changed; `PyList_SetItem`
+    // takes over `inner`; each new reference is released on every path.
+    unsafe {
+        if ffi::PyDict_CheckExact(object) != 0 {
+            let copy = ffi::PyDict_Copy(object);
+            if copy.is_null() {
+                return copy;
             }
-        }
-        return Ok(copy.into_any());
-    }
-    if let Ok(list) = value.cast_exact::<PyList>() {
-        let copy = list.get_slice(0, list.len());
-        for (i, item) in list.iter().enumerate() {
-            if item.cast_exact::<PyDict>().is_ok() || item.cast_exact::<PyList>().is_ok() {
-                copy.set_item(i, fresh_copy(&item)?)?;
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut key = std::ptr::null_mut();
+            let mut item = std::ptr::null_mut();
+            while ffi::PyDict_Next(object, &mut pos, &mut key, &mut item) != 0 {
+                if is_container(item) {
+                    let inner = copy_raw(item);
+                    let failed = inner.is_null() || ffi::PyDict_SetItem(copy, key, inner) < 0;
+                    ffi::Py_XDECREF(inner);
+                    if failed {
+                        ffi::Py_DECREF(copy);
+                        return std::ptr::null_mut();
+                    }
+                }
             }
+            return copy;
         }
-        return Ok(copy.into_any());
+        if ffi::PyList_CheckExact(object) != 0 {
+            let len = ffi::PyList_Size(object);
+            let copy = ffi::PyList_GetSlice(object, 0, len);
+            if copy.is_null() {
+                return copy;
+            }
+            for i in 0..len {
+                // NULL (an `IndexError` set) only if the list shrank during the
+                // walk, which the memo's own objects never do; checked all the same.
+                let item = ffi::PyList_GetItem(object, i);
+                if item.is_null() {
+                    ffi::Py_DECREF(copy);
+                    return item;
+                }
+                if is_container(item) {
+                    let inner = copy_raw(item);
+                    if inner.is_null() || ffi::PyList_SetItem(copy, i, inner) < 0 {
+                        ffi::Py_DECREF(copy);
+                        return std::ptr::null_mut();
+                    }
+                }
+            }
+            return copy;
+        }
+        ffi::Py_INCREF(object);
+        object
     }
-    Ok(value.clone())
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +311,28 @@ def test_results_are_fresh_objects_the_caller_may_mutate(cache: CacheService) ->
     settings = cache.getChatSettings(5)
     settings["a"] = "2"
     assert cache.getChatSettings(5) == {"a": "1"}
+
+
+def test_a_copied_hit_leaks_neither_containers_nor_references(cache: CacheService) -> None:
+    # Each hit copies the memo's containers through the C API (memo.rs, copy_raw):
+    # every new reference must be released again, the shared leaves' too.
+    state = {"step": "leaf text one", "draft": {"tags": ["leaf text two", {"deep": [1.5]}]}}
+    cache.setUserState(7, "s", state)
+    leaf = cache.getUserState(7, "s")["draft"]["tags"][0]
+    for _ in range(100):
+        cache.getUserState(7, "s")
+    references = sys.getrefcount(leaf)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(20_000):
+            cache.getUserState(7, "s")
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert sys.getrefcount(leaf) == references
+    # 20,000 leaked copies of four containers would be megabytes.
+    assert grown < 200_000, grown
 
 
 def test_values_nest_at_most_100_levels_on_every_way_in(cache: CacheService, db_path: Path) -> None:
