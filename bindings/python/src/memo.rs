@@ -205,17 +205,19 @@ unsafe fn is_container(object: *mut ffi::PyObject) -> bool {
 
 /// [`fresh_copy`] through the C API: a hit copies every container of its value,
 /// and PyO3's iterators add a size check and two reference counts per item,
-/// which the copy does not need (it walks the memo's own objects, which nothing
-/// else mutates, and reads each item once). Returns a new reference, or NULL
+/// where only the nested containers need them. Returns a new reference, or NULL
 /// with a Python exception set.
 ///
 /// # Safety
 /// `object` is a live object and the GIL is held.
 unsafe fn copy_raw(object: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY (the whole body): the GIL is held and `object` is live (the caller's
-    // promise); `PyDict_Next` and `PyList_GetItem` give borrowed references that
-    // `object` keeps alive, since only the copy is changed; `PyList_SetItem`
-    // takes over `inner`; each new reference is released on every path.
+    // promise). `PyDict_Next` and `PyList_GetItem` give borrowed references; a
+    // nested container and its key are held while the copy is made, since
+    // `PyDict_SetItem` may run a key's `__hash__`, which could change `object`
+    // (never for the memo's own objects, whose keys are `str`, but a shared
+    // object may have reached a caller). `PyList_SetItem` takes over `inner`.
+    // Every new reference is released on every path.
     unsafe {
         if ffi::PyDict_CheckExact(object) != 0 {
             let copy = ffi::PyDict_Copy(object);
@@ -227,9 +229,13 @@ unsafe fn copy_raw(object: *mut ffi::PyObject) -> *mut ffi::PyObject {
             let mut item = std::ptr::null_mut();
             while ffi::PyDict_Next(object, &mut pos, &mut key, &mut item) != 0 {
                 if is_container(item) {
+                    ffi::Py_INCREF(key);
+                    ffi::Py_INCREF(item);
                     let inner = copy_raw(item);
                     let failed = inner.is_null() || ffi::PyDict_SetItem(copy, key, inner) < 0;
                     ffi::Py_XDECREF(inner);
+                    ffi::Py_DECREF(item);
+                    ffi::Py_DECREF(key);
                     if failed {
                         ffi::Py_DECREF(copy);
                         return std::ptr::null_mut();
@@ -246,14 +252,16 @@ unsafe fn copy_raw(object: *mut ffi::PyObject) -> *mut ffi::PyObject {
             }
             for i in 0..len {
                 // NULL (an `IndexError` set) only if the list shrank during the
-                // walk, which the memo's own objects never do; checked all the same.
+                // walk (see above).
                 let item = ffi::PyList_GetItem(object, i);
                 if item.is_null() {
                     ffi::Py_DECREF(copy);
                     return item;
                 }
                 if is_container(item) {
+                    ffi::Py_INCREF(item);
                     let inner = copy_raw(item);
+                    ffi::Py_DECREF(item);
                     if inner.is_null() || ffi::PyList_SetItem(copy, i, inner) < 0 {
                         ffi::Py_DECREF(copy);
                         return std::ptr::null_mut();
