@@ -82,6 +82,8 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
         .map(|c| c.iter().map(|&i| keys[i].clone()).collect())
         .collect();
     let key_at = |i: usize| keys[pattern[i % pattern.len()]].as_str();
+    let small = entries(Size::Small);
+    let entry_batches: Vec<&[(String, String)]> = small.chunks(100).collect();
     match workload {
         "noop64" | "noop2k" => {
             let rt = Runtime::load(root.join("target/bench-noop.wasm"))?;
@@ -156,8 +158,11 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
         }
         "lru-get-many64" => {
             let native = Mutex::new(lru::LruCache::<String, String>::unbounded());
-            for (k, v) in entries(Size::Small) {
-                native.lock().map_err(|_| anyhow!("poisoned"))?.put(k, v);
+            for (k, v) in &small {
+                native
+                    .lock()
+                    .map_err(|_| anyhow!("poisoned"))?
+                    .put(k.clone(), v.clone());
             }
             measured_loop(calls, &mut |i| {
                 let b = &batches[i % batches.len()];
@@ -174,10 +179,8 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             cache
                 .configure(namespaces())
                 .map_err(|e| anyhow!("configure: {e}"))?;
-            let small = entries(Size::Small);
-            let batches: Vec<&[(String, String)]> = small.chunks(100).collect();
             measured_loop(calls, &mut |i| {
-                let batch = batches[i % batches.len()].to_vec();
+                let batch = entry_batches[i % entry_batches.len()].to_vec();
                 cache
                     .set_many("v64", batch)
                     .map_err(|e| anyhow!("set_many: {e}"))
@@ -185,11 +188,9 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
         }
         "lru-set-many64" => {
             let native = Mutex::new(lru::LruCache::<String, String>::unbounded());
-            let small = entries(Size::Small);
-            let batches: Vec<&[(String, String)]> = small.chunks(100).collect();
             measured_loop(calls, &mut |i| {
                 let mut guard = native.lock().map_err(|_| anyhow!("poisoned"))?;
-                for (k, v) in batches[i % batches.len()] {
+                for (k, v) in entry_batches[i % entry_batches.len()] {
                     guard.put(k.clone(), v.clone());
                 }
                 Ok(())
@@ -203,9 +204,7 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                 .write_back(WriteBack::NEVER)
                 .load_on_start(false)
                 .open_sqlite(tmp.path().join("profile.db"))?;
-            let small = entries(Size::Small);
             svc.set_many("v64", &small)?;
-            let entry_batches: Vec<&[(String, String)]> = small.chunks(100).collect();
             match workload {
                 "service-get64" => measured_loop(calls, &mut |i| {
                     black_box(svc.get("v64", key_at(i))?);

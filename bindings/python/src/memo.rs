@@ -162,8 +162,8 @@ fn set_of(text: &Arc<str>) -> usize {
 
 /// Whether `value` holds no `dict` or `list` below its top level.
 fn is_flat(value: &Bound<'_, PyAny>) -> bool {
-    let container =
-        |v: &Bound<'_, PyAny>| v.cast_exact::<PyDict>().is_ok() || v.cast_exact::<PyList>().is_ok();
+    // SAFETY: a `Bound` is a live object with the GIL held.
+    let container = |v: &Bound<'_, PyAny>| unsafe { is_container(v.as_ptr()) };
     if let Ok(dict) = value.cast_exact::<PyDict>() {
         return !dict.iter().any(|(_, v)| container(&v));
     }
