@@ -16,15 +16,23 @@ pub fn python_async(root: &Path, tmp: &Path, quick: bool, report: &mut Report) -
     for (call, what) in [
         (
             "aioGetChatSettings",
-            "`await getChatSettings` hit (10 settings)",
+            "`await getChatSettings` hit (10 settings, a new dict)",
         ),
         (
             "aioGetChatUserData",
-            "`await getChatUserData` hit (3 items)",
+            "`await getChatUserData` hit (3 items, a new dict)",
         ),
         (
             "getUserState",
             "`getUserState` hit (sync method of the asyncio class)",
+        ),
+        (
+            "aioGetChatSettingsShared",
+            "`await getChatSettings` hit, `shareValues(\"chats\")` (the cache's own dict, as the bot's)",
+        ),
+        (
+            "aioGetChatUserDataShared",
+            "`await getChatUserData` hit, `shareValues(\"chatUsers\")`",
         ),
     ] {
         let (pkg, base) = (
@@ -38,7 +46,8 @@ pub fn python_async(root: &Path, tmp: &Path, quick: bool, report: &mut Report) -
             baseline: format!("bot algorithm {}", ns(base)),
             value: pkg / base,
             unit: "×",
-            goal: Goal::AtMost(1.5),
+            // Issue 16's goal for hits; the asyncio API's own issue asked ≤ 1.5×.
+            goal: Goal::AtMost(1.0),
         });
     }
     let (hit, hit_p99) = (
@@ -84,7 +93,8 @@ pub fn python_async(root: &Path, tmp: &Path, quick: bool, report: &mut Report) -
          `RLock`, `async def` methods, the cached dict itself returned) written for the bench; both \
          over one in-memory async database of the bot's shape, warmed so that every timed call is a \
          hit (the slow run samples 16 users kept recent, and warns if one was a miss); interleaved \
-         rounds, median. The package returns a new dict per hit; the baseline returns its cached one."
+         rounds, median. The package returns a new dict per hit (with `shareValues`, its own one); the \
+         baseline returns its cached one."
             .into(),
     );
     Ok(())

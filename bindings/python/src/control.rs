@@ -115,8 +115,8 @@ impl NativeCache {
     /// `namespace` and to the bot's reads of it (`chats`: settings and info,
     /// `chatUsers`: user data, `users`: user state).
     #[pyo3(name = "shareValues", signature = (namespace, on = true))]
-    fn share_values(&self, namespace: &str, on: bool) {
-        self.memo.share(namespace, on);
+    fn share_values(&self, py: Python<'_>, namespace: &str, on: bool) -> PyResult<()> {
+        self.memo.share(py, namespace, on)
     }
 
     /// The read path's figures: `enabled`, `copies` held, their `bytes`, hits

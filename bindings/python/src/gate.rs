@@ -13,6 +13,7 @@ use pyo3::types::{PyAny, PyDict};
 use crate::args::load_report;
 
 use crate::errors::{reentrant, to_py};
+use crate::memo::Found;
 use crate::service::{NativeCache, Service};
 use crate::storage::AnyStorage;
 
@@ -90,34 +91,47 @@ impl NativeCache {
         read: Read<&str>,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = match self.service.try_read_copy(read) {
-            Some(text) => Some(text),
-            None => self.run(py, |s| s.read(read))?,
+        let namespace = Some(read.namespace());
+        let found = match self.find_copy(py, read, namespace) {
+            Some(found) => found,
+            None => match self.run(py, |s| s.read(read))? {
+                Some(text) => Found::Text(text),
+                None => return Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+            },
         };
-        match text {
-            Some(text) => self.memo.to_py(py, &text, read.namespace()),
-            None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
-        }
+        self.memo.answer(py, found, namespace)
     }
 
     /// The answer of `read` from the host's copy, if one may be served now
     /// (as in [`read_py`](Self::read_py)), else `None` without entering the
-    /// component. `kept`: the memo's own objects (see [`crate::memo::ValueMemo::kept`]).
+    /// component. `kept`: the memo's own objects, for callers in this package
+    /// that never mutate them nor hand them out.
     pub(crate) fn peek_py<'py>(
         &self,
         py: Python<'py>,
         read: Read<&str>,
         kept: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(text) = self.service.try_read_copy(read) else {
-            return Ok(None);
-        };
-        let value = if kept {
-            self.memo.kept(py, &text)?
-        } else {
-            self.memo.to_py(py, &text, read.namespace())?
-        };
-        Ok(Some(value))
+        let namespace = (!kept).then(|| read.namespace());
+        match self.find_copy(py, read, namespace) {
+            Some(found) => Ok(Some(self.memo.answer(py, found, namespace)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// What the memo holds for the host's copy of `read`'s answer, if one may
+    /// be served now. The memo is asked while the service is held, so that
+    /// the copy's text needs no reference of its own (see
+    /// [`crate::memo::ValueMemo::find`], which runs no Python code and so
+    /// cannot call the service back).
+    fn find_copy<'py>(
+        &self,
+        py: Python<'py>,
+        read: Read<&str>,
+        namespace: Option<&str>,
+    ) -> Option<Found<'py>> {
+        self.service
+            .with_read_copy(read, |text| self.memo.find(py, text, namespace))
     }
 
     /// Replaces the storage under the gate (starting its change feed, if it has

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod expiry;
 mod gate;
+mod gil_cell;
 mod kit;
 mod logging;
 mod memo;

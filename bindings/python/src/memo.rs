@@ -19,13 +19,14 @@
 //! Bounded: 2 × [`SETS`] slots, and at most [`MAX_BYTES`] of text held by the
 //! memo's slots (a text that would pass it is parsed, not kept).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::json_to_py;
+use crate::gil_cell::GilCell;
 
 /// Sets of the table (a power of two), of two slots each: room for the
 /// answers of a few full default namespaces (1000 entries each) without
@@ -53,16 +54,37 @@ struct Table {
     shared: Vec<Box<str>>,
 }
 
+impl Table {
+    /// Whether a hit from an entry of `namespace` gets the memo's own objects
+    /// (`None`: always).
+    fn shares(&self, namespace: Option<&str>) -> bool {
+        namespace.is_none_or(|namespace| self.shared.iter().any(|ns| &**ns == namespace))
+    }
+}
+
+/// What the memo holds for a text (see [`ValueMemo::find`]).
+pub enum Found<'py> {
+    /// The memo's own objects, to be returned as they are.
+    Shared(Bound<'py, PyAny>),
+    /// The memo's own objects, to be copied (shallowly when `flat`).
+    Copied {
+        value: Bound<'py, PyAny>,
+        flat: bool,
+    },
+    /// Nothing held (or the table was busy): the text, to be parsed.
+    Text(Arc<str>),
+}
+
 /// The memo of one cache (see the module doc).
 pub struct ValueMemo {
-    table: Mutex<Table>,
+    table: GilCell<Table>,
 }
 
 impl ValueMemo {
     /// An empty memo.
     pub fn new() -> Self {
         Self {
-            table: Mutex::new(Table {
+            table: GilCell::new(Table {
                 sets: (0..SETS).map(|_| Set::default()).collect(),
                 bytes: 0,
                 shared: Vec::new(),
@@ -71,64 +93,87 @@ impl ValueMemo {
     }
 
     /// Whether hits in `namespace` return the memo's own objects rather than
-    /// fresh copies (see `shareValues` in `service.rs`).
-    pub fn share(&self, namespace: &str, on: bool) {
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+    /// fresh copies (see `shareValues` in `service.rs`). Waits for nothing: a
+    /// table in use by a caller up the stack (Python code run inside a hit)
+    /// is a `RuntimeError`.
+    pub fn share(&self, py: Python<'_>, namespace: &str, on: bool) -> PyResult<()> {
+        let Some(mut table) = self.table.try_borrow_mut(py) else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "shareValues called while the cache converts a value; call it again",
+            ));
+        };
         table.shared.retain(|ns| &**ns != namespace);
         if on {
             table.shared.push(namespace.into());
         }
+        Ok(())
     }
 
-    /// `text` (an answer of the read path, from an entry of `namespace`) as
-    /// new Python objects, or as the memo's own when `namespace` shares them.
-    pub fn to_py<'py>(
+    /// What the memo holds for `text` (an answer of the read path, from an
+    /// entry of `namespace`; `None` for callers in this package that never
+    /// mutate the objects nor hand them out, and get the memo's own). Runs no
+    /// Python code and only takes references, so a host may call it while
+    /// its service is held; [`answer`](Self::answer) finishes the work.
+    pub fn find<'py>(
         &self,
         py: Python<'py>,
         text: &Arc<str>,
-        namespace: &str,
+        namespace: Option<&str>,
+    ) -> Found<'py> {
+        if let Some(mut table) = self.table.try_borrow_mut(py) {
+            let shared = table.shares(namespace);
+            let set = &mut table.sets[set_of(text)];
+            for way in 0..2 {
+                if let Some((memo_text, value, flat)) = set.ways[way].as_ref() {
+                    if Arc::ptr_eq(memo_text, text) {
+                        set.last = way;
+                        let value = value.bind(py).clone();
+                        return if shared {
+                            Found::Shared(value)
+                        } else {
+                            Found::Copied { value, flat: *flat }
+                        };
+                    }
+                }
+            }
+        }
+        Found::Text(Arc::clone(text))
+    }
+
+    /// What [`find`](Self::find) found, as the caller's objects: the memo's
+    /// own, a fresh copy of them, or a parse of the text (kept for the next
+    /// hit while the memo's bounds allow).
+    pub fn answer<'py>(
+        &self,
+        py: Python<'py>,
+        found: Found<'py>,
+        namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.convert(py, text, Some(namespace))
+        match found {
+            Found::Shared(value) => Ok(value),
+            Found::Copied { value, flat: true } => shallow_copy(&value),
+            Found::Copied { value, flat: false } => fresh_copy(&value),
+            Found::Text(text) => self.parse(py, &text, namespace),
+        }
     }
 
-    /// `text` as the memo's own objects whatever the namespace, for callers in
-    /// this package that never mutate them nor hand them out: the same object
-    /// while the copy is unchanged (a new one when it is not memoized).
-    pub fn kept<'py>(&self, py: Python<'py>, text: &Arc<str>) -> PyResult<Bound<'py, PyAny>> {
-        self.convert(py, text, None)
-    }
-
-    /// `namespace`: `None` means shared.
-    fn convert<'py>(
+    /// `text`, which the memo does not hold, parsed and kept in its set.
+    fn parse<'py>(
         &self,
         py: Python<'py>,
         text: &Arc<str>,
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        // Only ever locked with the GIL held, briefly; if another thread holds it
-        // (a free-threaded build), parse instead of waiting.
-        let Ok(mut table) = self.table.try_lock() else {
+        // Held across the parse, which may run Python code (a garbage
+        // collection): a hit inside it, or on a thread it lets run, parses
+        // instead of waiting.
+        let Some(mut table) = self.table.try_borrow_mut(py) else {
             return json_to_py(py, text);
         };
         let table = &mut *table;
-        let shared =
-            namespace.is_none_or(|namespace| table.shared.iter().any(|ns| &**ns == namespace));
-        let set = &mut table.sets[set_of(text)];
-        for way in 0..2 {
-            if let Some((memo_text, value, flat)) = set.ways[way].as_ref() {
-                if Arc::ptr_eq(memo_text, text) {
-                    set.last = way;
-                    return if shared {
-                        Ok(value.bind(py).clone())
-                    } else if *flat {
-                        shallow_copy(value.bind(py))
-                    } else {
-                        fresh_copy(value.bind(py))
-                    };
-                }
-            }
-        }
+        let shared = table.shares(namespace);
         let value = json_to_py(py, text)?;
+        let set = &mut table.sets[set_of(text)];
         let victim = 1 - set.last;
         let freed = set.ways[victim].as_ref().map_or(0, |(t, _, _)| t.len());
         if table.bytes - freed + text.len() > MAX_BYTES {

@@ -152,6 +152,36 @@ def test_async_hits_are_served_from_the_host_copy_and_see_every_change(aio: Cach
     asyncio.run(main())
 
 
+def test_shared_async_hits_return_one_object_until_the_entry_changes(aio: CacheService[Key, Value]) -> None:
+    db = AsyncBotDatabase()
+    db.chatSettings.settings[(5, "lang")] = ("de", 1)
+    db.userData.data[(7, 5, "k")] = json.dumps([1])
+
+    async def main() -> None:
+        await aio.injectDatabase(db)
+        aio.shareValues("chats")
+        aio.shareValues("chatUsers")
+        first = await aio.getChatSettings(5)
+        assert await aio.getChatSettings(5) is first, "the bot's semantics: its own dict"
+        await aio.getChatUserData(5, 7)  # read from the database: no copy of it is kept
+        data = await aio.getChatUserData(5, 7)
+        assert await aio.getChatUserData(5, 7) is data and data == {"k": [1]}
+        aio.useSettingsTypes(Key, Value)  # the sharing outlives new settings types
+        typed = await aio.getChatSettings(5)
+        assert await aio.getChatSettings(5) is typed and typed[Key.LANG] == Value("de")
+        await aio.setChatSetting(5, Key.LANG, Value("en"), userId=3)
+        changed = await aio.getChatSettings(5)
+        assert changed is not typed and changed[Key.LANG] == Value("en")
+        await aio.setChatUserData(5, 7, "k", 2)
+        assert (await aio.getChatUserData(5, 7)) == {"k": 2} and data == {"k": [1]}
+        aio.shareValues("chats", False)
+        aio.shareValues("chatUsers", False)
+        assert await aio.getChatSettings(5) is not await aio.getChatSettings(5)
+        assert await aio.getChatUserData(5, 7) is not await aio.getChatUserData(5, 7)
+
+    asyncio.run(main())
+
+
 def test_on_create_runs_once_on_the_instance_and_a_failure_keeps_none() -> None:
     calls: list[Any] = []
 

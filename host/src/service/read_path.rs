@@ -143,8 +143,13 @@ impl ReadPath {
         }
     }
 
-    /// The copy of `read`'s answer, if one may be served now.
-    pub(super) fn lookup(&mut self, read: Read<&str>) -> Lookup {
+    /// `answer` of the copy of `read`'s answer, if one may be served now (the
+    /// hit is then logged).
+    pub(super) fn lookup<T>(
+        &mut self,
+        read: Read<&str>,
+        answer: impl FnOnce(&Arc<str>) -> T,
+    ) -> Lookup<T> {
         let Some(copy) = self.copies.get(&read) else {
             return Lookup::Absent;
         };
@@ -153,7 +158,7 @@ impl ReadPath {
         }
         log_hit(&mut self.hits, &mut self.saturated, &copy.entry);
         self.served += 1;
-        Lookup::Served(Arc::clone(&copy.text))
+        Lookup::Served(answer(&copy.text))
     }
 
     /// The copies of `get(namespace, key)` for every key of a `get-many`, if

@@ -39,11 +39,11 @@ impl<S: ServiceStorage> Shared<S> {
         if state.reads.hits_full() {
             self.sync_reads(&mut state)?;
         }
-        match state.reads.lookup(read) {
+        match state.reads.lookup(read, Arc::clone) {
             Lookup::Served(text) => return Ok(Some(text)),
             Lookup::NeedsSync => {
                 self.sync_reads(&mut state)?;
-                if let Lookup::Served(text) = state.reads.lookup(read) {
+                if let Lookup::Served(text) = state.reads.lookup(read, Arc::clone) {
                     return Ok(Some(text));
                 }
             }
@@ -176,12 +176,24 @@ impl<S: ServiceStorage> CacheService<S> {
     /// `None` means "ask [`read`](Self::read)". For hosts whose callers must not
     /// block (the Python binding, under the GIL).
     pub fn try_read_copy(&self, read: Read<&str>) -> Option<Arc<str>> {
+        self.with_read_copy(read, Arc::clone)
+    }
+
+    /// [`try_read_copy`](Self::try_read_copy), handing the copy's text to
+    /// `answer` instead of sharing it: `answer` runs while the service is held,
+    /// so a host that only needs the text's identity or bytes takes no
+    /// reference. `answer` must not call this service (it would wait for itself).
+    pub fn with_read_copy<T>(
+        &self,
+        read: Read<&str>,
+        answer: impl FnOnce(&Arc<str>) -> T,
+    ) -> Option<T> {
         let mut state = self.shared.state.try_lock().ok()?;
         if state.reads.hits_full() {
             return None;
         }
-        match state.reads.lookup(read) {
-            Lookup::Served(text) => Some(text),
+        match state.reads.lookup(read, answer) {
+            Lookup::Served(answer) => Some(answer),
             Lookup::NeedsSync | Lookup::Absent => None,
         }
     }

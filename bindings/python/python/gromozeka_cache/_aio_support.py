@@ -132,24 +132,28 @@ class SettingsObjects(Generic[K, V]):
 
     SLOTS = 65536
 
-    def __init__(self, key: Callable[[str], K], value: Callable[[str], V]) -> None:
+    def __init__(self, key: Callable[[str], K], value: Callable[[str], V], *, shared: bool = False) -> None:
         self._key = key
         self._value = value
+        #: Whether :meth:`out` returns the kept dict itself (``shareValues("chats")``)
+        #: rather than a new one.
+        self.shared = shared
         # slot -> (texts, {text key: (key object, value object)}, the result dict or None)
         self._made: dict[Any, tuple[dict[str, str], dict[str, tuple[K, V]], dict[K, V] | None]] = {}
 
     def out(self, slot: Any, stored: dict[str, str]) -> dict[K, V]:
-        """``stored`` (text key -> text value) as a new dict of the bot's objects.
-        ``stored`` is kept, never mutated: the caller hands it over (the read
-        path's memo passes the same dict while the settings are unchanged, so
-        a hit is an identity check)."""
+        """``stored`` (text key -> text value) as a new dict of the bot's objects,
+        or, when :attr:`shared`, as the one dict kept for these texts. ``stored``
+        is kept, never mutated: the caller hands it over (the read path's memo
+        passes the same dict while the settings are unchanged, so a hit is an
+        identity check)."""
         made = self._made.get(slot)
         if made is not None and made[2] is not None:
             if made[0] is stored:
-                return dict(made[2])
+                return made[2] if self.shared else made[2].copy()
             if made[0] == stored:
                 self._made[slot] = (stored, made[1], made[2])  # identity from now on
-                return dict(made[2])
+                return made[2] if self.shared else made[2].copy()
         texts, pairs = (made[0], made[1]) if made is not None else ({}, {})
         fresh: dict[str, tuple[K, V]] = {}
         for k, v in stored.items():
@@ -159,7 +163,7 @@ class SettingsObjects(Generic[K, V]):
         if made is None and len(self._made) >= self.SLOTS:
             self._made.clear()
         self._made[slot] = (stored, fresh, result)
-        return dict(result)
+        return result if self.shared else result.copy()
 
     def remember(self, slot: Any, text_key: str, text_value: str, key: K, value: V) -> None:
         """The caller set ``key`` to ``value`` (stored as the two texts): the next

@@ -171,7 +171,21 @@ class CacheService(Generic[K, V]):
         """Chat settings come out as ``{key(k): value(v)}`` (e.g. the bot's
         ``ChatSettingsKey`` and ``ChatSettingsValue``); values go in through their
         ``toStr()`` (or ``str()``). The default is plain ``str``."""
-        self._settings = SettingsObjects(key, value)
+        self._settings = SettingsObjects(key, value, shared=self._settings.shared)
+
+    def shareValues(self, namespace: str, on: bool = True) -> None:
+        """Whether hits in ``namespace`` return the cache's own object rather than
+        a new one (off by default): ``chats`` for ``getChatSettings`` (its dict of
+        settings objects) and ``getChatInfo``, ``chatUsers`` for
+        ``getChatUserData``, ``users`` for ``getUserState``. On, a hit returns the
+        same object each time while the entry is unchanged, as the bot's own cache
+        returns its dict, and costs the same for every size of value. The object
+        must then be treated as read-only: mutating it changes what later hits of
+        the unchanged entry return in this process, never what the cache or the
+        database holds."""
+        self._native.shareValues(namespace, on)
+        if namespace == "chats":
+            self._settings.shared = on
 
     # ----- the database -----
 
