@@ -235,6 +235,12 @@ def main() -> None:
         gc.shareValues("chats", share)
         for call, loops in seed_and_package().items():
             results[call + suffix] = side_by_side(loops, ops, warmup, reps)
+    # Shared hits after other work: diskcache's SQLite work in the same rounds, as
+    # in the first rows.
+    for call, loops in seed_and_package().items():
+        other = [(i, "step") if call == "getUserState" else ("settings", i) for i in ids]
+        loops["diskcache"] = one_arg_loop(dc.get, other)
+        results[call + "SharedBusy"] = side_by_side(loops, ops, warmup, reps)
     gc.shareValues("users", False)
     gc.shareValues("chats", False)
     # Value size: a hit that copies against Python's own deepcopy of the value,

@@ -85,6 +85,8 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
         ("getChatSettingsWarm", "`getChatSettings` hit, warm (nothing else in the rounds)", 1.0),
         ("getUserStateShared", "`getUserState` hit, `shareValues(\"users\")` (the cache's own object, as the seed returns its own)", 0.3),
         ("getChatSettingsShared", "`getChatSettings` hit, `shareValues(\"chats\")`", 0.3),
+        ("getUserStateSharedBusy", "`getUserState` hit, `shareValues(\"users\")`, after other work (diskcache in the rounds, as in the first rows)", 0.3),
+        ("getChatSettingsSharedBusy", "`getChatSettings` hit, `shareValues(\"chats\")`, after other work", 0.3),
     ] {
         let (pkg, seed) = (get(call, "gromozeka_cache")?, get(call, "seed")?);
         report.lines.push(Line {

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use cache_core::Read;
 use hashbrown::HashMap;
-use lru::LruCache;
 
+use super::hit_log::{HitLog, SATURATED};
 use crate::bindings::exports::gromozeka::cache::types::{Change, HitBatch, SyncReport};
 
 /// Entries with hits served from copies that are replayed at the latest when
@@ -51,10 +51,18 @@ struct EntryId {
     key: Box<str>,
 }
 
-/// A copy of an answer, and the entry it came from.
+/// A copy of an answer, and the slot of the entry it came from.
 struct Copy {
     text: Arc<str>,
+    slot: u32,
+}
+
+/// An entry with copies, or with hits pending replay: its name and the reads
+/// whose copies came from it. Its index is its slot, used by the copies and
+/// the hit log, and reused once the entry has neither.
+struct Slot {
     entry: Arc<EntryId>,
+    reads: Vec<Read<Box<str>>>,
 }
 
 /// What the read path holds and did since the service started.
@@ -90,12 +98,12 @@ pub(super) enum Lookup<T = Arc<str>> {
 pub(super) struct ReadPath {
     enabled: bool,
     copies: HashMap<Read<Box<str>>, Copy>,
-    by_entry: HashMap<Arc<EntryId>, Vec<Read<Box<str>>>>,
-    /// The entries hit since the last `sync`, least recently hit first, with
-    /// their hits; keyed by the entry's address, which its `Arc` held here keeps.
-    hits: LruCache<usize, (Arc<EntryId>, u32)>,
-    /// An entry's pending hits reached [`SATURATED`]: a `sync` is due.
-    saturated: bool,
+    /// Slots in use (`None`: free, listed in `free`), and each one's index by entry.
+    slots: Vec<Option<Slot>>,
+    by_entry: HashMap<Arc<EntryId>, u32>,
+    free: Vec<u32>,
+    /// The slots hit since the last `sync`, with their hits.
+    hits: HitLog,
     /// A call entered the component since the last `sync`: its changes are unknown.
     unsynced: bool,
     bytes: usize,
@@ -112,9 +120,10 @@ impl ReadPath {
         Self {
             enabled,
             copies: HashMap::new(),
+            slots: Vec::new(),
             by_entry: HashMap::new(),
-            hits: LruCache::unbounded(),
-            saturated: false,
+            free: Vec::new(),
+            hits: HitLog::new(),
             unsynced: false,
             bytes: 0,
             served: 0,
@@ -156,7 +165,7 @@ impl ReadPath {
         if self.unsynced {
             return Lookup::NeedsSync;
         }
-        log_hit(&mut self.hits, &mut self.saturated, &copy.entry);
+        self.hits.hit(copy.slot);
         self.served += 1;
         Lookup::Served(answer(&copy.text))
     }
@@ -189,7 +198,7 @@ impl ReadPath {
         let texts = found
             .into_iter()
             .map(|copy| {
-                log_hit(&mut self.hits, &mut self.saturated, &copy.entry);
+                self.hits.hit(copy.slot);
                 Arc::clone(&copy.text)
             })
             .collect();
@@ -209,12 +218,12 @@ impl ReadPath {
 
     /// Whether hits wait to be replayed.
     pub(super) fn has_pending_hits(&self) -> bool {
-        !self.hits.is_empty()
+        self.hits.len() > 0
     }
 
     /// Whether the pending hits reached their bound.
     pub(super) fn hits_full(&self) -> bool {
-        self.hits.len() >= MAX_PENDING_HITS || self.saturated
+        self.hits.len() >= MAX_PENDING_HITS || self.hits.is_saturated()
     }
 
     /// Whether a `sync` must run before a copy is served.
@@ -241,7 +250,10 @@ impl ReadPath {
             entries: Vec::with_capacity(self.hits.len()),
             keys: String::new(),
         };
-        for (_, (entry, hits)) in self.hits.iter().rev() {
+        for (slot, hits) in self.hits.drain() {
+            let Some(Slot { entry, reads }) = &self.slots[slot as usize] else {
+                continue; // never: a slot with pending hits stays in use
+            };
             let namespace = match batch
                 .namespaces
                 .iter()
@@ -256,11 +268,12 @@ impl ReadPath {
             // Keys are at most 1 KiB and namespaces few: both fit in a u32.
             let index = u32::try_from(namespace).unwrap_or(u32::MAX);
             let len = u32::try_from(entry.key.len()).unwrap_or(u32::MAX);
-            batch.entries.push((index, len, *hits));
+            batch.entries.push((index, len, hits));
             batch.keys.push_str(&entry.key);
+            if reads.is_empty() {
+                self.release(slot);
+            }
         }
-        self.hits.clear();
-        self.saturated = false;
         batch
     }
 
@@ -285,10 +298,8 @@ impl ReadPath {
                         namespace: namespace.into(),
                         key: key.into(),
                     };
-                    if let Some(reads) = self.by_entry.remove(&id) {
-                        for read in reads {
-                            self.remove_copy(&read);
-                        }
+                    if let Some(&slot) = self.by_entry.get(&id) {
+                        self.drop_entry(slot);
                     }
                 }
             }
@@ -318,87 +329,130 @@ impl ReadPath {
         }
         let owned = read.into_owned();
         self.remove_copy(&owned);
-        let entry = match self.by_entry.get_key_value(&entry) {
-            Some((existing, _)) => Arc::clone(existing),
-            None => Arc::new(entry),
+        let slot = match self.by_entry.get(&entry) {
+            Some(&slot) => slot,
+            None => match self.claim(entry) {
+                Some(slot) => slot,
+                None => return,
+            },
         };
+        if let Some(held) = &mut self.slots[slot as usize] {
+            held.reads.push(owned.clone());
+        }
         self.bytes += copy_bytes(&owned, text);
-        self.by_entry
-            .entry(Arc::clone(&entry))
-            .or_default()
-            .push(owned.clone());
         self.copies.insert(
             owned,
             Copy {
                 text: Arc::clone(text),
-                entry,
+                slot,
             },
         );
+    }
+
+    /// A slot for `entry`, which has none; `None` past `u32::MAX - 1` slots
+    /// (the copies' bound keeps them far fewer), when no copy is made.
+    fn claim(&mut self, entry: EntryId) -> Option<u32> {
+        let entry = Arc::new(entry);
+        let held = Some(Slot {
+            entry: Arc::clone(&entry),
+            reads: Vec::new(),
+        });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = held;
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&slot| slot < u32::MAX)?;
+                self.slots.push(held);
+                self.hits.cover(self.slots.len());
+                slot
+            }
+        };
+        self.by_entry.insert(entry, slot);
+        Some(slot)
+    }
+
+    /// Frees `slot`, which has no copies left, unless its hits are pending:
+    /// it then names its entry until the `sync` that replays them.
+    fn release(&mut self, slot: u32) {
+        if self.hits.is_pending(slot) {
+            return;
+        }
+        if let Some(held) = self.slots[slot as usize].take() {
+            self.by_entry.remove(&held.entry);
+            self.free.push(slot);
+        }
+    }
+
+    /// Drops every copy read from the entry of `slot`.
+    fn drop_entry(&mut self, slot: u32) {
+        let reads = match &mut self.slots[slot as usize] {
+            Some(held) => std::mem::take(&mut held.reads),
+            None => return,
+        };
+        for read in reads {
+            if let Some(copy) = self.copies.remove(&read) {
+                self.bytes = self.bytes.saturating_sub(copy_bytes(&read, &copy.text));
+            }
+        }
+        self.release(slot);
     }
 
     /// Drops every copy and forgets the pending hits: the instance they
     /// belonged to is gone.
     pub(super) fn reset(&mut self) {
-        self.drop_copies();
+        self.copies.clear();
+        self.slots.clear();
+        self.by_entry.clear();
+        self.free.clear();
         self.hits.clear();
-        self.saturated = false;
+        self.bytes = 0;
         self.unsynced = false;
     }
 
+    /// Drops every copy; the slots with pending hits stay until the `sync`.
     fn drop_copies(&mut self) {
         self.copies.clear();
-        self.by_entry.clear();
         self.bytes = 0;
+        for slot in 0..self.slots.len() {
+            if let Some(held) = &mut self.slots[slot] {
+                held.reads.clear();
+                // Slots are fewer than `u32::MAX` (`claim`).
+                self.release(slot as u32);
+            }
+        }
     }
 
     fn drop_namespace(&mut self, namespace: &str) {
-        let gone: Vec<Arc<EntryId>> = self
+        let gone: Vec<u32> = self
             .by_entry
-            .keys()
-            .filter(|e| &*e.namespace == namespace)
-            .cloned()
+            .iter()
+            .filter(|(entry, _)| &*entry.namespace == namespace)
+            .map(|(_, &slot)| slot)
             .collect();
-        for entry in gone {
-            if let Some(reads) = self.by_entry.remove(&entry) {
-                for read in reads {
-                    self.remove_copy(&read);
-                }
-            }
+        for slot in gone {
+            self.drop_entry(slot);
         }
     }
 
-    /// Removes one copy (its entry's list is the caller's to fix).
+    /// Removes one copy, and frees its entry's slot if it was the last.
     fn remove_copy(&mut self, read: &Read<Box<str>>) {
-        if let Some(copy) = self.copies.remove(read) {
-            self.bytes = self.bytes.saturating_sub(copy_bytes(read, &copy.text));
-            if let Some(reads) = self.by_entry.get_mut(&copy.entry) {
-                reads.retain(|r| r != read);
-                if reads.is_empty() {
-                    self.by_entry.remove(&copy.entry);
-                }
+        let Some(copy) = self.copies.remove(read) else {
+            return;
+        };
+        self.bytes = self.bytes.saturating_sub(copy_bytes(read, &copy.text));
+        let last = match &mut self.slots[copy.slot as usize] {
+            Some(held) => {
+                held.reads.retain(|r| r != read);
+                held.reads.is_empty()
             }
-        }
-    }
-}
-
-/// A pending hit count at which the hits are replayed before the next read:
-/// far below `u32::MAX`, so that one `get-many` cannot overflow a count.
-const SATURATED: u32 = 1 << 31;
-
-/// Logs one hit of `entry` as its most recent (see [`ReadPath::take_hits`]).
-fn log_hit(
-    hits: &mut LruCache<usize, (Arc<EntryId>, u32)>,
-    saturated: &mut bool,
-    entry: &Arc<EntryId>,
-) {
-    let address = Arc::as_ptr(entry) as usize;
-    match hits.get_mut(&address) {
-        Some((_, count)) => {
-            *count += 1;
-            *saturated |= *count >= SATURATED;
-        }
-        None => {
-            hits.put(address, (Arc::clone(entry), 1));
+            None => false,
+        };
+        if last {
+            self.release(copy.slot);
         }
     }
 }
@@ -465,6 +519,106 @@ mod tests {
             1,
             "an expiring namespace is not copied"
         );
+    }
+
+    /// The entries named by a batch, with their hits, in order.
+    fn replayed(batch: &HitBatch) -> Vec<(String, String, u32)> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        for &(namespace, len, hits) in &batch.entries {
+            let key = &batch.keys[at..at + len as usize];
+            at += len as usize;
+            out.push((
+                batch.namespaces[namespace as usize].clone(),
+                key.to_string(),
+                hits,
+            ));
+        }
+        out
+    }
+
+    /// An entry whose copies go while its hits are pending is still replayed
+    /// under its own name, its slot is not given to another entry before
+    /// that, and is reused after.
+    #[test]
+    fn pending_hits_outlive_their_copies() {
+        let mut path = ReadPath::new(true);
+        path.insert(get("a"), &Arc::from("1"), |_| false, 10);
+        path.insert(get("b"), &Arc::from("2"), |_| false, 10);
+        for key in ["a", "b", "a"] {
+            assert!(matches!(
+                path.lookup(get(key), Arc::clone),
+                Lookup::Served(_)
+            ));
+        }
+        path.synced(SyncReport {
+            changes: vec![Change::Entry(("g".into(), "a".into()))],
+            stale: 0,
+        });
+        assert_eq!(path.stats().copies, 1);
+        path.insert(get("c"), &Arc::from("3"), |_| false, 10);
+        assert!(matches!(
+            path.lookup(get("c"), Arc::clone),
+            Lookup::Served(_)
+        ));
+        let batch = path.take_hits();
+        assert_eq!(
+            replayed(&batch),
+            [("g", "b", 1), ("g", "a", 2), ("g", "c", 1)].map(|(n, k, h)| (
+                n.to_string(),
+                k.to_string(),
+                h
+            ))
+        );
+        assert_eq!(
+            path.slots.len(),
+            3,
+            "c took a new slot while a's hits were pending"
+        );
+        path.insert(get("d"), &Arc::from("4"), |_| false, 10);
+        assert_eq!(
+            path.slots.len(),
+            3,
+            "d reuses a's slot, freed by the replay"
+        );
+        assert!(matches!(
+            path.lookup(get("d"), Arc::clone),
+            Lookup::Served(_)
+        ));
+        assert_eq!(
+            replayed(&path.take_hits()),
+            [("g".to_string(), "d".to_string(), 1)]
+        );
+    }
+
+    /// With every copy dropped, pending hits are still replayed; a reset
+    /// forgets them with the instance they belonged to.
+    #[test]
+    fn dropping_every_copy_keeps_pending_hits_and_a_reset_forgets_them() {
+        let mut path = ReadPath::new(true);
+        path.insert(get("a"), &Arc::from("1"), |_| false, 10);
+        assert!(matches!(
+            path.lookup(get("a"), Arc::clone),
+            Lookup::Served(_)
+        ));
+        path.set_enabled(false);
+        assert!(matches!(path.lookup(get("a"), Arc::clone), Lookup::Absent));
+        assert!(path.has_pending_hits());
+        assert_eq!(
+            replayed(&path.take_hits()),
+            [("g".to_string(), "a".to_string(), 1)]
+        );
+        assert!(!path.has_pending_hits());
+        path.set_enabled(true);
+        path.insert(get("a"), &Arc::from("1"), |_| false, 10);
+        assert!(matches!(
+            path.lookup(get("a"), Arc::clone),
+            Lookup::Served(_)
+        ));
+        path.reset();
+        assert!(!path.has_pending_hits());
+        assert_eq!(path.stats().copies, 0);
+        assert!(path.take_hits().entries.is_empty());
     }
 
     /// A change of an entry drops every copy read from it, also after one of
