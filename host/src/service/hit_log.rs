@@ -1,11 +1,14 @@
 //! [`HitLog`]: the hits the read path served and has not replayed yet, per
 //! entry, in the order of each entry's last hit.
 //!
-//! An entry is a small index (a *slot*, see `read_path.rs`), and the log is a
-//! doubly linked list threaded through one dense array of links, one per
-//! slot. A hit moves its slot to the end of the list and counts it: no hash,
-//! no allocation, and three links touched, where a map keyed by entry cost a
-//! hash, a probe and a heap node per entry.
+//! Entries are small indexes (*slots*, see `read_path.rs`). The log is a
+//! doubly linked list threaded through a dense array with one link per
+//! *pending* entry, found by slot through a small map: both hold only the
+//! entries hit since the last replay (at most about
+//! [`MAX_PENDING_HITS`](super::read_path::MAX_PENDING_HITS)), so they stay in
+//! the CPU caches whatever the size of the cache, and a hit allocates nothing.
+
+use hashbrown::HashMap;
 
 /// The end of the list.
 const NONE: u32 = u32::MAX;
@@ -14,53 +17,40 @@ const NONE: u32 = u32::MAX;
 /// far below `u32::MAX`, so that one `get-many` cannot overflow a count.
 pub(super) const SATURATED: u32 = 1 << 31;
 
-/// One slot's place in the list and its pending hits (0: not in the list).
-#[derive(Clone, Copy)]
+/// A pending entry: its slot, its neighbours in the list, and its hits.
 struct Link {
+    slot: u32,
     prev: u32,
     next: u32,
     hits: u32,
 }
 
-const UNLINKED: Link = Link {
-    prev: NONE,
-    next: NONE,
-    hits: 0,
-};
-
 /// The pending hits (see the module doc).
 pub(super) struct HitLog {
+    /// Each pending slot's index in `links`.
+    index: HashMap<u32, u32>,
     links: Vec<Link>,
-    /// The least recently hit slot in the list, and the most recently hit one.
+    /// The least recently hit entry in the list, and the most recently hit one.
     head: u32,
     tail: u32,
-    /// Slots in the list.
-    pending: usize,
-    /// A slot's count reached [`SATURATED`].
+    /// An entry's count reached [`SATURATED`].
     saturated: bool,
 }
 
 impl HitLog {
     pub(super) fn new() -> Self {
         Self {
+            index: HashMap::new(),
             links: Vec::new(),
             head: NONE,
             tail: NONE,
-            pending: 0,
             saturated: false,
-        }
-    }
-
-    /// Makes room for slots `0..slots`.
-    pub(super) fn cover(&mut self, slots: usize) {
-        if self.links.len() < slots {
-            self.links.resize(slots, UNLINKED);
         }
     }
 
     /// Entries with pending hits.
     pub(super) fn len(&self) -> usize {
-        self.pending
+        self.links.len()
     }
 
     /// Whether some entry's count reached [`SATURATED`].
@@ -70,20 +60,35 @@ impl HitLog {
 
     /// Whether `slot` has pending hits.
     pub(super) fn is_pending(&self, slot: u32) -> bool {
-        self.links[slot as usize].hits > 0
+        self.index.contains_key(&slot)
     }
 
-    /// Logs one hit of `slot` as the most recent. `slot` must be covered.
+    /// Logs one hit of `slot` as the most recent.
     pub(super) fn hit(&mut self, slot: u32) {
-        let link = self.links[slot as usize];
-        if link.hits == 0 {
-            self.pending += 1;
-            self.append(slot);
-        } else if self.tail != slot {
-            self.unlink(slot, link);
-            self.append(slot);
-        }
-        let hits = &mut self.links[slot as usize].hits;
+        let at = match self.index.get(&slot) {
+            Some(&at) => {
+                if self.tail != at {
+                    self.unlink(at);
+                    self.append(at);
+                }
+                at
+            }
+            None => {
+                // Pending entries are far fewer than `u32::MAX`: every read
+                // replays them past `MAX_PENDING_HITS`.
+                let at = u32::try_from(self.links.len()).unwrap_or(NONE - 1);
+                self.links.push(Link {
+                    slot,
+                    prev: NONE,
+                    next: NONE,
+                    hits: 0,
+                });
+                self.index.insert(slot, at);
+                self.append(at);
+                at
+            }
+        };
+        let hits = &mut self.links[at as usize].hits;
         *hits += 1;
         self.saturated |= *hits >= SATURATED;
     }
@@ -91,53 +96,51 @@ impl HitLog {
     /// Takes every pending slot with its hits, least recently hit first, and
     /// empties the log.
     pub(super) fn drain(&mut self) -> Vec<(u32, u32)> {
-        let mut out = Vec::with_capacity(self.pending);
-        let mut slot = self.head;
-        while slot != NONE {
-            let link = std::mem::replace(&mut self.links[slot as usize], UNLINKED);
-            out.push((slot, link.hits));
-            slot = link.next;
+        let mut out = Vec::with_capacity(self.links.len());
+        let mut at = self.head;
+        while at != NONE {
+            let link = &self.links[at as usize];
+            out.push((link.slot, link.hits));
+            at = link.next;
         }
-        self.head = NONE;
-        self.tail = NONE;
-        self.pending = 0;
-        self.saturated = false;
+        self.clear();
         out
     }
 
-    /// Forgets every pending hit and every slot.
+    /// Forgets every pending hit.
     pub(super) fn clear(&mut self) {
+        self.index.clear();
         self.links.clear();
         self.head = NONE;
         self.tail = NONE;
-        self.pending = 0;
         self.saturated = false;
     }
 
-    fn unlink(&mut self, slot: u32, link: Link) {
-        match link.prev {
-            NONE => self.head = link.next,
-            prev => self.links[prev as usize].next = link.next,
+    fn unlink(&mut self, at: u32) {
+        let (prev, next) = {
+            let link = &self.links[at as usize];
+            (link.prev, link.next)
+        };
+        match prev {
+            NONE => self.head = next,
+            prev => self.links[prev as usize].next = next,
         }
-        match link.next {
-            NONE => self.tail = link.prev,
-            next => self.links[next as usize].prev = link.prev,
+        match next {
+            NONE => self.tail = prev,
+            next => self.links[next as usize].prev = prev,
         }
-        let link = &mut self.links[slot as usize];
-        link.prev = NONE;
-        link.next = NONE;
     }
 
-    fn append(&mut self, slot: u32) {
+    fn append(&mut self, at: u32) {
         let tail = self.tail;
-        let link = &mut self.links[slot as usize];
+        let link = &mut self.links[at as usize];
         link.prev = tail;
         link.next = NONE;
         match tail {
-            NONE => self.head = slot,
-            tail => self.links[tail as usize].next = slot,
+            NONE => self.head = at,
+            tail => self.links[tail as usize].next = at,
         }
-        self.tail = slot;
+        self.tail = at;
     }
 }
 
@@ -147,7 +150,6 @@ mod tests {
 
     fn log_of(hits: &[u32]) -> HitLog {
         let mut log = HitLog::new();
-        log.cover(8);
         for &slot in hits {
             log.hit(slot);
         }
@@ -180,7 +182,7 @@ mod tests {
         assert_eq!(log.drain(), vec![(5, 2)]);
     }
 
-    /// After a drain the log starts over; a clear forgets the slots too.
+    /// After a drain or a clear the log starts over.
     #[test]
     fn drains_and_clears_start_over() {
         let mut log = log_of(&[1, 2]);
@@ -191,7 +193,6 @@ mod tests {
         log.hit(4);
         log.clear();
         assert_eq!((log.len(), log.drain()), (0, vec![]));
-        log.cover(1);
         log.hit(0);
         assert_eq!(log.drain(), vec![(0, 1)]);
     }
@@ -200,7 +201,7 @@ mod tests {
     #[test]
     fn saturation_is_reported_until_drained() {
         let mut log = log_of(&[1]);
-        log.links[1].hits = SATURATED - 2;
+        log.links[0].hits = SATURATED - 2;
         log.hit(1);
         assert!(!log.is_saturated());
         log.hit(1);

@@ -367,7 +367,6 @@ impl ReadPath {
                     .ok()
                     .filter(|&slot| slot < u32::MAX)?;
                 self.slots.push(held);
-                self.hits.cover(self.slots.len());
                 slot
             }
         };
