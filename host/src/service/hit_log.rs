@@ -11,7 +11,7 @@
 use hashbrown::HashMap;
 
 /// The end of the list.
-const NONE: u32 = u32::MAX;
+const NONE: usize = usize::MAX;
 
 /// A pending hit count at which the hits are replayed before the next read:
 /// far below `u32::MAX`, so that one `get-many` cannot overflow a count.
@@ -20,19 +20,19 @@ pub(super) const SATURATED: u32 = 1 << 31;
 /// A pending entry: its slot, its neighbours in the list, and its hits.
 struct Link {
     slot: u32,
-    prev: u32,
-    next: u32,
     hits: u32,
+    prev: usize,
+    next: usize,
 }
 
 /// The pending hits (see the module doc).
 pub(super) struct HitLog {
     /// Each pending slot's index in `links`.
-    index: HashMap<u32, u32>,
+    index: HashMap<u32, usize>,
     links: Vec<Link>,
     /// The least recently hit entry in the list, and the most recently hit one.
-    head: u32,
-    tail: u32,
+    head: usize,
+    tail: usize,
     /// An entry's count reached [`SATURATED`].
     saturated: bool,
 }
@@ -74,9 +74,7 @@ impl HitLog {
                 at
             }
             None => {
-                // Pending entries are far fewer than `u32::MAX`: every read
-                // replays them past `MAX_PENDING_HITS`.
-                let at = u32::try_from(self.links.len()).unwrap_or(NONE - 1);
+                let at = self.links.len();
                 self.links.push(Link {
                     slot,
                     prev: NONE,
@@ -88,7 +86,7 @@ impl HitLog {
                 at
             }
         };
-        let hits = &mut self.links[at as usize].hits;
+        let hits = &mut self.links[at].hits;
         *hits += 1;
         self.saturated |= *hits >= SATURATED;
     }
@@ -99,7 +97,7 @@ impl HitLog {
         let mut out = Vec::with_capacity(self.links.len());
         let mut at = self.head;
         while at != NONE {
-            let link = &self.links[at as usize];
+            let link = &self.links[at];
             out.push((link.slot, link.hits));
             at = link.next;
         }
@@ -116,29 +114,29 @@ impl HitLog {
         self.saturated = false;
     }
 
-    fn unlink(&mut self, at: u32) {
+    fn unlink(&mut self, at: usize) {
         let (prev, next) = {
-            let link = &self.links[at as usize];
+            let link = &self.links[at];
             (link.prev, link.next)
         };
         match prev {
             NONE => self.head = next,
-            prev => self.links[prev as usize].next = next,
+            prev => self.links[prev].next = next,
         }
         match next {
             NONE => self.tail = prev,
-            next => self.links[next as usize].prev = prev,
+            next => self.links[next].prev = prev,
         }
     }
 
-    fn append(&mut self, at: u32) {
+    fn append(&mut self, at: usize) {
         let tail = self.tail;
-        let link = &mut self.links[at as usize];
+        let link = &mut self.links[at];
         link.prev = tail;
         link.next = NONE;
         match tail {
             NONE => self.head = at,
-            tail => self.links[tail as usize].next = at,
+            tail => self.links[tail].next = at,
         }
         self.tail = at;
     }
@@ -195,6 +193,36 @@ mod tests {
         assert_eq!((log.len(), log.drain()), (0, vec![]));
         log.hit(0);
         assert_eq!(log.drain(), vec![(0, 1)]);
+    }
+
+    /// Against a model (each slot's last position and count), over a long
+    /// mixed sequence: every move keeps the rest of the list linked.
+    #[test]
+    fn matches_a_model_over_a_long_sequence() {
+        let mut log = HitLog::new();
+        let mut last = [None; 10];
+        let mut counts = [0u32; 10];
+        let mut x = 7u32;
+        for i in 0..500 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let slot = (x >> 16) % 10;
+            log.hit(slot);
+            last[slot as usize] = Some(i);
+            counts[slot as usize] += 1;
+            if i % 97 == 96 {
+                let mut expected: Vec<(usize, u32)> = (0..10)
+                    .filter_map(|s| last[s].map(|at| (at, s as u32)))
+                    .collect();
+                expected.sort();
+                let expected: Vec<(u32, u32)> = expected
+                    .into_iter()
+                    .map(|(_, s)| (s, counts[s as usize]))
+                    .collect();
+                assert_eq!(log.drain(), expected, "after hit {i}");
+                last = [None; 10];
+                counts = [0; 10];
+            }
+        }
     }
 
     /// A count reaching SATURATED is reported until the next drain.
