@@ -18,11 +18,11 @@ def _namespace_name(namespace: Any) -> str:
     return str(getattr(namespace, "value", namespace))
 
 
-def _settings_slot(key: str) -> tuple[str, Any]:
+def _settings_slot(key: str) -> Any:
     """Where :class:`SettingsObjects` keeps the objects of the chat entry ``key``:
-    the slot ``getChatSettings`` uses for a chat id."""
+    the slot ``getChatSettings`` uses for a chat id (the id itself)."""
     try:
-        return ("chat", int(key))
+        return int(key)
     except ValueError:
         return ("chats", key)
 

@@ -305,7 +305,8 @@ class CacheService(Generic[K, V]):
         stored = self._native._peekChatSettings(chatId)
         if stored is None:
             stored = await self._call(("chat", chatId), self._native.getChatSettings, chatId)
-        return self._settings.out(("chat", chatId), stored)
+        # The chat id is the slot: an int hashes faster than a tuple, on every hit.
+        return self._settings.out(chatId, stored)
 
     async def setChatSetting(self, chatId: int, key: K, value: V, *, userId: int) -> None:
         """Writes one setting (``updatedBy=userId``) to the database, then the cached copy."""
@@ -318,7 +319,7 @@ class CacheService(Generic[K, V]):
             await self._call(("chat", chatId), self._native.setChatSettings, chatId, {text_key: text_value})
         finally:
             UPDATED_BY.reset(token)
-        self._settings.remember(("chat", chatId), text_key, text_value, key, value)
+        self._settings.remember(chatId, text_key, text_value, key, value)
 
     async def unsetChatSetting(self, chatId: int, key: K) -> None:
         """Deletes one setting from the database and the cached copy."""
