@@ -101,12 +101,14 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
     }
     let small = get("size64", "copy")?;
     let small_shared = get("size64", "shared")?;
+    let small_seed = get("size64", "seed")?;
     for size in [64, 512, 2048, 16384] {
         let call = format!("size{size}");
-        let (copied, deep, shared) = (
+        let (copied, deep, shared, seed) = (
             get(&call, "copy")?,
             get(&call, "deepcopy")?,
             get(&call, "shared")?,
+            get(&call, "seed")?,
         );
         report.lines.push(Line {
             row: "Py-size",
@@ -125,7 +127,11 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
                 "`getUserState` hit of a {size} B dict, shared: its time ÷ the 64 B shared hit"
             ),
             subject: format!("{} /call", ns(shared)),
-            baseline: format!("64 B shared hit {}", ns(small_shared)),
+            baseline: format!(
+                "64 B shared hit {}; the seed's hit of this value ÷ of the 64 B one: {:.2}×",
+                ns(small_shared),
+                seed / small_seed
+            ),
             value: shared / small_shared,
             unit: "×",
             goal: Goal::AtMost(1.2),

@@ -182,6 +182,25 @@ def test_shared_async_hits_return_one_object_until_the_entry_changes(aio: CacheS
     asyncio.run(main())
 
 
+def test_a_subclass_override_of_get_user_state_is_kept() -> None:
+    class Service(CacheService[Key, Value]):
+        def getUserState(self, userId: int, stateKey: Any, default: Any = None) -> Any:
+            return ("overridden", super().getUserState(userId, stateKey, default))
+
+    Service._instance = None
+    try:
+        cache = Service.getInstance()
+        cache.setUserState(1, "s", 2)
+        assert cache.getUserState(1, "s") == ("overridden", 2)
+    finally:
+        Service._instance = None
+    CacheService._instance = None
+    plain = CacheService.getInstance()
+    plain.setUserState(1, "s", 3)
+    assert plain.getUserState(1, "s") == 3 and plain.getUserState(2, "s", "d") == "d"
+    CacheService._instance = None
+
+
 def test_on_create_runs_once_on_the_instance_and_a_failure_keeps_none() -> None:
     calls: list[Any] = []
 
