@@ -13,6 +13,9 @@ use hashbrown::HashMap;
 /// The end of the list.
 const NONE: usize = usize::MAX;
 
+/// A hint for [`HitLog::hit`] that names no link.
+pub(super) const NO_HINT: u32 = u32::MAX;
+
 /// A pending hit count at which the hits are replayed before the next read:
 /// far below `u32::MAX`, so that one `get-many` cannot overflow a count.
 pub(super) const SATURATED: u32 = 1 << 31;
@@ -63,10 +66,18 @@ impl HitLog {
         self.index.contains_key(&slot)
     }
 
-    /// Logs one hit of `slot` as the most recent.
-    pub(super) fn hit(&mut self, slot: u32) {
-        let at = match self.index.get(&slot) {
-            Some(&at) => {
+    /// Logs one hit of `slot` as the most recent. `hint` is where the
+    /// caller last saw the slot's link (any value will do: it is checked, and
+    /// updated); a right one saves the map's lookup, whose lines a hit would
+    /// otherwise touch.
+    pub(super) fn hit(&mut self, slot: u32, hint: &mut u32) {
+        let hinted = match self.links.get(*hint as usize) {
+            // A slot has at most one link: this one is the slot's.
+            Some(link) if link.slot == slot => Some(*hint as usize),
+            _ => self.index.get(&slot).copied(),
+        };
+        let at = match hinted {
+            Some(at) => {
                 if self.tail != at {
                     self.unlink(at);
                     self.append(at);
@@ -89,6 +100,7 @@ impl HitLog {
         let hits = &mut self.links[at].hits;
         *hits += 1;
         self.saturated |= *hits >= SATURATED;
+        *hint = u32::try_from(at).unwrap_or(NO_HINT);
     }
 
     /// Takes every pending slot with its hits, least recently hit first, and
@@ -146,10 +158,16 @@ impl HitLog {
 mod tests {
     use super::*;
 
+    /// Hits without a hint worth anything.
+    fn hit(log: &mut HitLog, slot: u32) {
+        let mut hint = NO_HINT;
+        log.hit(slot, &mut hint);
+    }
+
     fn log_of(hits: &[u32]) -> HitLog {
         let mut log = HitLog::new();
         for &slot in hits {
-            log.hit(slot);
+            hit(&mut log, slot);
         }
         log
     }
@@ -170,13 +188,13 @@ mod tests {
     #[test]
     fn moves_from_every_position() {
         let mut log = log_of(&[0, 1, 2]);
-        log.hit(0); // head -> tail: 1 2 0
-        log.hit(2); // middle -> tail: 1 0 2
-        log.hit(2); // tail stays: 1 0 2
-        log.hit(1); // head -> tail: 0 2 1
+        hit(&mut log, 0); // head -> tail: 1 2 0
+        hit(&mut log, 2); // middle -> tail: 1 0 2
+        hit(&mut log, 2); // tail stays: 1 0 2
+        hit(&mut log, 1); // head -> tail: 0 2 1
         assert_eq!(log.drain(), vec![(0, 2), (2, 3), (1, 2)]);
         let mut log = log_of(&[5]);
-        log.hit(5);
+        hit(&mut log, 5);
         assert_eq!(log.drain(), vec![(5, 2)]);
     }
 
@@ -185,28 +203,31 @@ mod tests {
     fn drains_and_clears_start_over() {
         let mut log = log_of(&[1, 2]);
         log.drain();
-        log.hit(2);
-        log.hit(1);
+        hit(&mut log, 2);
+        hit(&mut log, 1);
         assert_eq!(log.drain(), vec![(2, 1), (1, 1)]);
-        log.hit(4);
+        hit(&mut log, 4);
         log.clear();
         assert_eq!((log.len(), log.drain()), (0, vec![]));
-        log.hit(0);
+        hit(&mut log, 0);
         assert_eq!(log.drain(), vec![(0, 1)]);
     }
 
     /// Against a model (each slot's last position and count), over a long
-    /// mixed sequence: every move keeps the rest of the list linked.
+    /// mixed sequence: every move keeps the rest of the list linked. Each
+    /// slot has two hints (two copies of one entry), kept across drains, so
+    /// hints are right, stale, or point at another slot's link.
     #[test]
     fn matches_a_model_over_a_long_sequence() {
         let mut log = HitLog::new();
+        let mut hints = [[NO_HINT; 2]; 10];
         let mut last = [None; 10];
         let mut counts = [0u32; 10];
         let mut x = 7u32;
         for i in 0..500 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let slot = (x >> 16) % 10;
-            log.hit(slot);
+            log.hit(slot, &mut hints[slot as usize][(x >> 8) as usize % 2]);
             last[slot as usize] = Some(i);
             counts[slot as usize] += 1;
             if i % 97 == 96 {
@@ -225,14 +246,30 @@ mod tests {
         }
     }
 
+    /// A right hint finds the slot's link without the map; a wrong one
+    /// (another slot's link, or past the end) falls back to it.
+    #[test]
+    fn a_right_hint_is_used_and_a_wrong_one_is_not() {
+        let mut log = HitLog::new();
+        let (mut three, mut five) = (NO_HINT, NO_HINT);
+        log.hit(3, &mut three);
+        log.hit(5, &mut five);
+        assert_eq!((three, five), (0, 1));
+        let mut wrong = three; // link 0 is slot 3's: not used for 5
+        log.hit(5, &mut wrong);
+        log.index.clear(); // only the hint can find slot 3's link now
+        log.hit(3, &mut three);
+        assert_eq!(log.drain(), vec![(5, 2), (3, 2)]);
+    }
+
     /// A count reaching SATURATED is reported until the next drain.
     #[test]
     fn saturation_is_reported_until_drained() {
         let mut log = log_of(&[1]);
         log.links[0].hits = SATURATED - 2;
-        log.hit(1);
+        hit(&mut log, 1);
         assert!(!log.is_saturated());
-        log.hit(1);
+        hit(&mut log, 1);
         assert!(log.is_saturated());
         assert_eq!(log.drain(), vec![(1, SATURATED)]);
         assert!(!log.is_saturated());

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use cache_core::Read;
 use hashbrown::HashMap;
 
-use super::hit_log::{HitLog, SATURATED};
+use super::hit_log::{HitLog, NO_HINT, SATURATED};
 use crate::bindings::exports::gromozeka::cache::types::{Change, HitBatch, SyncReport};
 
 /// Entries with hits served from copies that are replayed at the latest when
@@ -51,10 +51,12 @@ struct EntryId {
     key: Box<str>,
 }
 
-/// A copy of an answer, and the slot of the entry it came from.
+/// A copy of an answer, the slot of the entry it came from, and where its
+/// last hit found the entry in the hit log (a hint, see [`HitLog::hit`]).
 struct Copy {
     text: Arc<str>,
     slot: u32,
+    hint: u32,
 }
 
 /// An entry with copies, or with hits pending replay: its name and the reads
@@ -159,13 +161,13 @@ impl ReadPath {
         read: Read<&str>,
         answer: impl FnOnce(&Arc<str>) -> T,
     ) -> Lookup<T> {
-        let Some(copy) = self.copies.get(&read) else {
+        let Some(copy) = self.copies.get_mut(&read) else {
             return Lookup::Absent;
         };
         if self.unsynced {
             return Lookup::NeedsSync;
         }
-        self.hits.hit(copy.slot);
+        self.hits.hit(copy.slot, &mut copy.hint);
         self.served += 1;
         Lookup::Served(answer(&copy.text))
     }
@@ -198,7 +200,9 @@ impl ReadPath {
         let texts = found
             .into_iter()
             .map(|copy| {
-                self.hits.hit(copy.slot);
+                // The copies are borrowed shared here: their hints stay as they are.
+                let mut hint = copy.hint;
+                self.hits.hit(copy.slot, &mut hint);
                 Arc::clone(&copy.text)
             })
             .collect();
@@ -345,6 +349,7 @@ impl ReadPath {
             Copy {
                 text: Arc::clone(text),
                 slot,
+                hint: NO_HINT,
             },
         );
     }
