@@ -256,7 +256,9 @@ impl ReadPath {
         };
         for (slot, hits) in self.hits.drain() {
             let Some(Slot { entry, reads }) = &self.slots[slot as usize] else {
-                continue; // never: a slot with pending hits stays in use
+                // Never: a slot with pending hits stays in use until this replay.
+                tracing::error!(slot, "a pending hit named a free slot; it is not replayed");
+                continue;
             };
             let namespace = match batch
                 .namespaces
