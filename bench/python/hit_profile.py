@@ -18,9 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gromozeka_cache  # noqa: E402
 import seed_cache_service  # noqa: E402
-from service_bench import state  # noqa: E402
+from service_bench import USERS, state  # noqa: E402
 
-USERS = 1000
 mode, n = sys.argv[1], int(sys.argv[2])
 if mode == "seed":
     cache = seed_cache_service.CacheService.getInstance()

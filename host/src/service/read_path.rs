@@ -342,9 +342,12 @@ impl ReadPath {
                 None => return,
             },
         };
-        if let Some(held) = &mut self.slots[slot as usize] {
-            held.reads.push(owned.clone());
-        }
+        // Never `None` (`by_entry` names slots in use); if it were, a copy its
+        // entry could not drop must not be made.
+        let Some(held) = self.slots[slot as usize].as_mut() else {
+            return;
+        };
+        held.reads.push(owned.clone());
         self.bytes += copy_bytes(&owned, text);
         self.copies.insert(
             owned,
