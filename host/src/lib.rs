@@ -99,7 +99,9 @@ pub use error::Error;
 pub use limits::Limits;
 pub use policy::Policy;
 pub use runtime::{ArtifactSource, Runtime, RuntimeOptions};
-pub use service::{CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack};
+pub use service::{
+    Attachment, CacheService, CacheServiceBuilder, ReadPathStats, StartTiming, WriteBack,
+};
 #[cfg(feature = "sqlite")]
 pub use storage::sqlite::{SqliteOptions, SqliteStorage};
 pub use storage::ServiceStorage;

@@ -13,7 +13,7 @@ use pyo3::types::{PyAny, PyDict};
 use crate::args::load_report;
 
 use crate::errors::{reentrant, to_py};
-use crate::memo::Found;
+use crate::memo::{bury, Found};
 use crate::service::{NativeCache, Service};
 use crate::storage::AnyStorage;
 
@@ -73,6 +73,9 @@ impl NativeCache {
         } else {
             py.detach(call)
         };
+        // Objects the call dropped with the host's copies, released now that
+        // no lock of the cache is held (see `memo::Kept`).
+        bury(py);
         let signal = self.deferred_signal.swap(0, Ordering::AcqRel);
         if signal != 0 {
             py.import("gromozeka_cache._shutdown")?
@@ -99,7 +102,28 @@ impl NativeCache {
                 None => return Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
             },
         };
-        self.memo.answer(py, found, namespace)
+        self.answer(py, read, found, namespace)
+    }
+
+    /// What the memo found for `read`, as the caller's objects; objects parsed
+    /// from a text are kept with the host's copy of it for the next hit.
+    fn answer<'py>(
+        &self,
+        py: Python<'py>,
+        read: Read<&str>,
+        found: Found<'py>,
+        namespace: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (value, parsed) = self.memo.answer(py, found, namespace)?;
+        if let Some((text, kept)) = parsed {
+            // Refused when the copy is gone or changed, or another call holds
+            // the service: the next hit parses again, nothing is lost.
+            if let Err(kept) = self.service.attach(read, &text, kept) {
+                drop(kept);
+                bury(py);
+            }
+        }
+        Ok(value)
     }
 
     /// The answer of `read` from the host's copy, if one may be served now
@@ -114,7 +138,7 @@ impl NativeCache {
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let namespace = (!kept).then(|| read.namespace());
         match self.find_copy(py, read, namespace) {
-            Some(found) => Ok(Some(self.memo.answer(py, found, namespace)?)),
+            Some(found) => Ok(Some(self.answer(py, read, found, namespace)?)),
             None => Ok(None),
         }
     }
@@ -131,7 +155,7 @@ impl NativeCache {
         namespace: Option<&str>,
     ) -> Option<Found<'py>> {
         self.service
-            .with_read_copy(read, |text| self.memo.find(py, text, namespace))
+            .with_read_copy(read, |text, kept| self.memo.find(py, text, kept, namespace))
     }
 
     /// Replaces the storage under the gate (starting its change feed, if it has

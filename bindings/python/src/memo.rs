@@ -1,25 +1,27 @@
 //! [`ValueMemo`]: the Python objects of an answer, built once per answer.
 //!
 //! The host's read path (see `cache_host::CacheService::read`) answers a
-//! repeated read with the very same shared text (an `Arc<str>`) for as long as
-//! the entry is unchanged. This memo keeps the Python objects built for recent
-//! texts, keyed by that identity, so a hit costs a pointer comparison whatever
-//! the value's size. A changed entry gets a new text, hence a new slot.
+//! repeated read from its copy of the component's answer for as long as the
+//! entry is unchanged. The Python objects parsed from that answer are kept with
+//! the copy itself (a [`Kept`], the host's [`cache_host::Attachment`]), so a hit
+//! finds them in the same lookup as the copy, whatever the value's size, and
+//! they go when the copy goes (the entry changed, or the copies were dropped).
 //!
 //! What the caller gets is a *fresh structural copy* of those objects (new
 //! `dict`s and `list`s, the immutable leaves `str`, `int`, `float`, `bool` and
 //! `None` shared; an immutable value is returned as it is). The caller can
-//! mutate what it got without touching the memo or another caller's result,
-//! exactly as with a fresh parse.
+//! mutate what it got without touching the kept objects or another caller's
+//! result, exactly as with a fresh parse.
 //!
-//! Opt-in per namespace ([`ValueMemo::share`]), a hit returns the memo's own
-//! objects instead: the same object every time, as the bot's own cache
-//! returns its dict, for a caller that treats it as read-only.
+//! Opt-in per namespace ([`ValueMemo::share`]), a hit returns the kept objects
+//! themselves: the same object every time, as the bot's own cache returns its
+//! dict, for a caller that treats it as read-only.
 //!
-//! Bounded: 2 × [`SETS`] slots, and at most [`MAX_BYTES`] of text held by the
-//! memo's slots (a text that would pass it is parsed, not kept).
+//! Bounded by the read path's copies: one [`Kept`] per copy at most.
 
-use std::sync::Arc;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -28,167 +30,155 @@ use pyo3::types::{PyDict, PyList};
 use crate::convert::json_to_py;
 use crate::gil_cell::GilCell;
 
-/// Sets of the table (a power of two), of two slots each: room for the
-/// answers of a few full default namespaces (1000 entries each) without
-/// crowding, at 24 bytes a slot.
-const SETS: usize = 8192;
-/// Bytes of text the slots may keep alive, in total.
-pub const MAX_BYTES: usize = 32 << 20;
-
-/// A text, its Python objects, and whether those are flat (a `dict` or `list`
-/// of immutable values only, so a shallow copy is a full one).
-type Slot = Option<(Arc<str>, Py<PyAny>, bool)>;
-
-/// One set: two slots, and which of them was used last (the other is replaced).
-#[derive(Default)]
-struct Set {
-    ways: [Slot; 2],
-    last: usize,
+/// The Python objects of one answer, kept with the host's copy of it, and
+/// whether they are flat (a `dict` or `list` of immutable values only, so a
+/// shallow copy is a full one).
+///
+/// Dropped by the host under its lock, maybe with the GIL held, maybe on a
+/// thread without it: dropping the objects there could run Python code (a
+/// `__del__` of something a caller put into a shared object) that calls the
+/// cache back. So a drop only moves the objects to [`GRAVEYARD`], and
+/// [`bury`] releases them once no lock of the cache is held.
+pub struct Kept {
+    value: ManuallyDrop<Py<PyAny>>,
+    flat: bool,
 }
 
-/// The slots, the bytes of text they keep, and the namespaces whose hits
-/// share the memo's objects.
-struct Table {
-    sets: Vec<Set>,
-    bytes: usize,
-    shared: Vec<Box<str>>,
-}
-
-impl Table {
-    /// Whether a hit from an entry of `namespace` gets the memo's own objects
-    /// (`None`: always).
-    fn shares(&self, namespace: Option<&str>) -> bool {
-        namespace.is_none_or(|namespace| self.shared.iter().any(|ns| &**ns == namespace))
+impl Drop for Kept {
+    fn drop(&mut self) {
+        // SAFETY: `value` is taken once, here, and never used after.
+        let value = unsafe { ManuallyDrop::take(&mut self.value) };
+        GRAVEYARD
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(value);
+        BURIED.store(true, Ordering::Release);
     }
 }
 
-/// What the memo holds for a text (see [`ValueMemo::find`]).
+/// Objects of dropped [`Kept`]s, released by [`bury`].
+static GRAVEYARD: Mutex<Vec<Py<PyAny>>> = Mutex::new(Vec::new());
+/// Whether [`GRAVEYARD`] may hold objects.
+static BURIED: AtomicBool = AtomicBool::new(false);
+
+/// Releases the objects of dropped [`Kept`]s. Call with no lock of the cache
+/// held: their release may run Python code.
+pub fn bury(_py: Python<'_>) {
+    if !BURIED.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let dead = std::mem::take(&mut *GRAVEYARD.lock().unwrap_or_else(|e| e.into_inner()));
+    drop(dead);
+}
+
+/// What the memo has for a copy (see [`ValueMemo::find`]).
 pub enum Found<'py> {
-    /// The memo's own objects, to be returned as they are.
+    /// The kept objects, to be returned as they are.
     Shared(Bound<'py, PyAny>),
-    /// The memo's own objects, to be copied (shallowly when `flat`).
+    /// The kept objects, to be copied (shallowly when `flat`).
     Copied {
         value: Bound<'py, PyAny>,
         flat: bool,
     },
-    /// Nothing held (or the table was busy): the text, to be parsed.
+    /// Nothing kept yet: the text, to be parsed (and its objects kept).
     Text(Arc<str>),
 }
 
-/// The memo of one cache (see the module doc).
+/// Which namespaces' hits share the kept objects (see the module doc).
 pub struct ValueMemo {
-    table: GilCell<Table>,
+    shared: GilCell<Vec<Box<str>>>,
 }
 
 impl ValueMemo {
-    /// An empty memo.
+    /// No namespace shares.
     pub fn new() -> Self {
         Self {
-            table: GilCell::new(Table {
-                sets: (0..SETS).map(|_| Set::default()).collect(),
-                bytes: 0,
-                shared: Vec::new(),
-            }),
+            shared: GilCell::new(Vec::new()),
         }
     }
 
-    /// Whether hits in `namespace` return the memo's own objects rather than
-    /// fresh copies (see `shareValues` in `service.rs`). Waits for nothing: a
-    /// table in use by a caller up the stack (Python code run inside a hit)
-    /// is a `RuntimeError`.
+    /// Whether hits in `namespace` return the kept objects rather than fresh
+    /// copies (see `shareValues` in `control.rs`). Waits for nothing: the
+    /// list in use by a caller up the stack is a `RuntimeError`.
     pub fn share(&self, py: Python<'_>, namespace: &str, on: bool) -> PyResult<()> {
-        let Some(mut table) = self.table.try_borrow_mut(py) else {
+        let Some(mut shared) = self.shared.try_borrow_mut(py) else {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
                 "shareValues called while the cache converts a value; call it again",
             ));
         };
-        table.shared.retain(|ns| &**ns != namespace);
+        shared.retain(|ns| &**ns != namespace);
         if on {
-            table.shared.push(namespace.into());
+            shared.push(namespace.into());
         }
         Ok(())
     }
 
-    /// What the memo holds for `text` (an answer of the read path, from an
-    /// entry of `namespace`; `None` for callers in this package that never
-    /// mutate the objects nor hand them out, and get the memo's own). Runs no
-    /// Python code and only takes references, so a host may call it while
-    /// its service is held; [`answer`](Self::answer) finishes the work.
+    /// Whether a hit from an entry of `namespace` gets the kept objects
+    /// (`None`: always).
+    fn shares(&self, py: Python<'_>, namespace: Option<&str>) -> bool {
+        let Some(namespace) = namespace else {
+            return true;
+        };
+        self.shared
+            .try_borrow_mut(py)
+            .is_some_and(|shared| shared.iter().any(|ns| &**ns == namespace))
+    }
+
+    /// What is kept with a copy whose text is `text` (from an entry of
+    /// `namespace`; `None` for callers in this package that never mutate the
+    /// objects nor hand them out, and get the kept ones). Runs no Python code
+    /// and only takes references, so a host may call it while its service is
+    /// held; [`answer`](Self::answer) finishes the work.
     pub fn find<'py>(
         &self,
         py: Python<'py>,
         text: &Arc<str>,
+        kept: &Option<Kept>,
         namespace: Option<&str>,
     ) -> Found<'py> {
-        if let Some(mut table) = self.table.try_borrow_mut(py) {
-            let shared = table.shares(namespace);
-            let set = &mut table.sets[set_of(text)];
-            for way in 0..2 {
-                if let Some((memo_text, value, flat)) = set.ways[way].as_ref() {
-                    if Arc::ptr_eq(memo_text, text) {
-                        set.last = way;
-                        let value = value.bind(py).clone();
-                        return if shared {
-                            Found::Shared(value)
-                        } else {
-                            Found::Copied { value, flat: *flat }
-                        };
+        match kept {
+            Some(kept) => {
+                let value = kept.value.bind(py).clone();
+                if self.shares(py, namespace) {
+                    Found::Shared(value)
+                } else {
+                    Found::Copied {
+                        value,
+                        flat: kept.flat,
                     }
                 }
             }
+            None => Found::Text(Arc::clone(text)),
         }
-        Found::Text(Arc::clone(text))
     }
 
-    /// What [`find`](Self::find) found, as the caller's objects: the memo's
-    /// own, a fresh copy of them, or a parse of the text (kept for the next
-    /// hit while the memo's bounds allow).
+    /// What [`find`](Self::find) found, as the caller's objects: the kept
+    /// ones, a fresh copy of them, or a parse of the text, whose objects are
+    /// then returned to be kept with the copy.
     pub fn answer<'py>(
         &self,
         py: Python<'py>,
         found: Found<'py>,
         namespace: Option<&str>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<(Bound<'py, PyAny>, Option<(Arc<str>, Kept)>)> {
         match found {
-            Found::Shared(value) => Ok(value),
-            Found::Copied { value, flat: true } => shallow_copy(&value),
-            Found::Copied { value, flat: false } => fresh_copy(&value),
-            Found::Text(text) => self.parse(py, &text, namespace),
+            Found::Shared(value) => Ok((value, None)),
+            Found::Copied { value, flat: true } => Ok((shallow_copy(&value)?, None)),
+            Found::Copied { value, flat: false } => Ok((fresh_copy(&value)?, None)),
+            Found::Text(text) => {
+                let value = json_to_py(py, &text)?;
+                let out = if self.shares(py, namespace) {
+                    value.clone()
+                } else {
+                    fresh_copy(&value)?
+                };
+                let kept = Kept {
+                    flat: is_flat(&value),
+                    value: ManuallyDrop::new(value.unbind()),
+                };
+                Ok((out, Some((text, kept))))
+            }
         }
-    }
-
-    /// `text`, which the memo does not hold, parsed and kept in its set.
-    fn parse<'py>(
-        &self,
-        py: Python<'py>,
-        text: &Arc<str>,
-        namespace: Option<&str>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        // Held across the parse, which may run Python code (a garbage
-        // collection): a hit inside it, or on a thread it lets run, parses
-        // instead of waiting.
-        let Some(mut table) = self.table.try_borrow_mut(py) else {
-            return json_to_py(py, text);
-        };
-        let table = &mut *table;
-        let shared = table.shares(namespace);
-        let value = json_to_py(py, text)?;
-        let set = &mut table.sets[set_of(text)];
-        let victim = 1 - set.last;
-        let freed = set.ways[victim].as_ref().map_or(0, |(t, _, _)| t.len());
-        if table.bytes - freed + text.len() > MAX_BYTES {
-            return Ok(value);
-        }
-        let out = if shared {
-            value.clone()
-        } else {
-            fresh_copy(&value)?
-        };
-        table.bytes = table.bytes - freed + text.len();
-        let flat = is_flat(&value);
-        set.ways[victim] = Some((Arc::clone(text), value.unbind(), flat));
-        set.last = victim;
-        Ok(out)
     }
 }
 
@@ -196,13 +186,6 @@ impl Default for ValueMemo {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The set of a text: its address, mixed (allocations are aligned, so the
-/// low bits alone would crowd a few sets).
-fn set_of(text: &Arc<str>) -> usize {
-    let address = Arc::as_ptr(text).cast::<u8>() as usize as u64;
-    (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize & (SETS - 1)
 }
 
 /// Whether `value` holds no `dict` or `list` below its top level.

@@ -27,13 +27,13 @@ use pyo3::types::{PyDict, PyList};
 use crate::args::load_report;
 use crate::convert::{json_to_py, py_to_json};
 use crate::errors::to_py;
-use crate::memo::ValueMemo;
+use crate::memo::{Kept, ValueMemo};
 use crate::object_storage::ObjectStorage;
 use crate::staged::{staged_storage, AsyncStorage};
 use crate::storage::AnyStorage;
 
 /// The host's service over the storage `injectDatabase` chose.
-pub(crate) type Service = CacheService<AnyStorage>;
+pub(crate) type Service = CacheService<AnyStorage, Kept>;
 
 /// The cache: one sandboxed component instance over one storage, shared by every
 /// thread. Methods raise `gromozeka_cache.errors.CacheError` subclasses; a failed
@@ -49,7 +49,8 @@ pub struct NativeCache {
     /// A signal whose handler could not persist because it ran inside a storage
     /// callback; delivered again when the running call returns.
     pub(crate) deferred_signal: AtomicI32,
-    /// Python objects of recently returned JSON texts (see `memo.rs`).
+    /// Which namespaces' hits share the Python objects kept with the host's
+    /// copies (see `memo.rs`).
     pub(crate) memo: ValueMemo,
     /// Whether calls keep the GIL: the storage never blocks and never calls
     /// Python (see `gate.rs`).
@@ -105,7 +106,7 @@ impl NativeCache {
                 if let Some(limit) = call_time {
                     builder = builder.call_time_limit(limit);
                 }
-                builder.build(AnyStorage::Memory(MemoryStorage::new()))
+                builder.build_with_attachments(AnyStorage::Memory(MemoryStorage::new()))
             })
             .map_err(|e| to_py(py, e))?;
         Ok(Self {

@@ -96,3 +96,28 @@ def test_shared_values_are_the_same_object_until_the_entry_changes(cache: CacheS
     assert cache.getChatSettings(5) is not cache.getChatSettings(5)
     cache.shareValues("users", False)
     assert cache.getUserState(1, "step") is not cache.getUserState(1, "step")
+
+
+def test_objects_kept_with_a_copy_are_released_outside_the_cache(cache: CacheService) -> None:
+    # A caller broke the read-only promise of a shared value and put an object
+    # with a finaliser into it: when the entry changes, the kept objects go,
+    # (at the first read after the change, which learns of it), and that
+    # finaliser calls the cache. It runs after the call that dropped them, with
+    # no lock held, so it neither deadlocks nor is refused.
+    seen: list[Any] = []
+
+    class Finaliser:
+        def __del__(self) -> None:
+            seen.append(cache.getUserState(2, "step"))
+
+    cache.shareValues("users")
+    cache.setUserState(1, "step", {"menu": [1]})
+    cache.setUserState(2, "step", "other")
+    cache.getUserState(2, "step")
+    shared = cache.getUserState(1, "step")
+    shared["finaliser"] = Finaliser()
+    del shared
+    assert seen == []
+    cache.setUserState(1, "step", {"menu": [2]})
+    assert cache.getUserState(1, "step") == {"menu": [2]}
+    assert seen == ["other"]

@@ -1,6 +1,7 @@
 //! [`CacheServiceBuilder`]: where the component is, the sandbox limits, the namespace
 //! policy, and the storage.
 
+use super::Attachment;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex};
@@ -144,7 +145,16 @@ impl CacheServiceBuilder {
     ///
     /// If the storage is shared and has a change feed ([`SharedStorage::change_feed`](crate::storage::SharedStorage::change_feed)),
     /// it starts listening before the load, and a coherence thread applies it.
-    pub fn build<S: ServiceStorage>(self, mut storage: S) -> Result<CacheService<S>, Error> {
+    pub fn build<S: ServiceStorage>(self, storage: S) -> Result<CacheService<S>, Error> {
+        self.build_with_attachments(storage)
+    }
+
+    /// [`build`](Self::build), for a host that keeps its own form of answers
+    /// with the read path's copies ([`CacheService::attach`]).
+    pub fn build_with_attachments<S: ServiceStorage, A: Attachment>(
+        self,
+        mut storage: S,
+    ) -> Result<CacheService<S, A>, Error> {
         let runtime = match self.runtime {
             Some(rt) => rt,
             None => Runtime::load_with(&self.wasm_path, &self.runtime_options)?,

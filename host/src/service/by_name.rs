@@ -3,6 +3,7 @@
 //! methods. The conformance runners and `cache-host call` use it, so a function
 //! added to `wit/` needs no table of its own there.
 
+use super::Attachment;
 use cache_core::Read;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ impl Outcome for Answer {
     }
 }
 
-impl<S: ServiceStorage> CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
     /// Calls the export `name` (`interface.function`, e.g. `"bot.get-user-data"`)
     /// with `args` in WIT order, each as JSON (the encoding of [`crate::contract`]);
     /// returns its `ok` value as JSON, and its `err` as the [`Error`] the typed

@@ -2,6 +2,7 @@
 //! each, under the service's lock.
 
 use super::lifecycle::report_unknown_namespaces;
+use super::Attachment;
 use super::{flatten, CacheService, Slot};
 use crate::runtime::set_memory_limit;
 use crate::storage::ServiceStorage;
@@ -9,7 +10,7 @@ use crate::{
     Error, LoadReport, NamespaceConfig, NamespaceStats, Pending, PersistReport, SettingsMode,
 };
 
-impl<S: ServiceStorage> CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
     // ----- the `cache` interface -----
 
     /// Replaces the namespace table (see `configure` in `wit/cache.wit`); the new

@@ -4,6 +4,7 @@
 //! cost of at most one extra crossing per step. The expiry settings live in the
 //! component; the service keeps a copy to apply again to a restarted instance.
 
+use super::Attachment;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{flatten, CacheService};
@@ -96,7 +97,7 @@ impl Clock {
     }
 }
 
-impl<S: ServiceStorage> CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
     /// Entries of `namespace` expire `after` they were written (`None`: never).
     /// Memory-only namespaces only ([`Error::InvalidConfig`] otherwise); see
     /// `expire-after-write` in `wit/cache.wit`. Kept across restarts of the

@@ -18,6 +18,7 @@
 //! within that when the service stops, so the last handle's drop (which joins it
 //! before the shared instance is dropped) never waits long and never runs on it.
 
+use super::Attachment;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -56,7 +57,7 @@ impl<T> Outcome for Result<T, CacheError> {
     }
 }
 
-fn storage_of<S: ServiceStorage>(state: &mut State<S>) -> Option<&mut S> {
+fn storage_of<S: ServiceStorage, A: Attachment>(state: &mut State<S, A>) -> Option<&mut S> {
     match &mut state.slot {
         Slot::Live(inst) => Some(&mut inst.store.data_mut().storage),
         Slot::Down(storage) => Some(storage),
@@ -64,7 +65,7 @@ fn storage_of<S: ServiceStorage>(state: &mut State<S>) -> Option<&mut S> {
     }
 }
 
-impl<S: ServiceStorage> Shared<S> {
+impl<S: ServiceStorage, A: Attachment> Shared<S, A> {
     /// [`call`](Self::call) of a method that may leave up to `changes` on-shutdown
     /// changes pending (see [`super::write_back`]). If storage refused it with
     /// `conflict`, the stale copies it named are dropped before the lock is released
@@ -163,7 +164,7 @@ impl<S: ServiceStorage> Shared<S> {
 
     /// Forgets the rows the storage refused with `conflict` (copy and pending
     /// change): the newer stored row wins. Returns how many.
-    pub(super) fn forget_conflicts(&self, state: &mut State<S>) -> usize {
+    pub(super) fn forget_conflicts(&self, state: &mut State<S, A>) -> usize {
         let rows = storage_of(state)
             .and_then(|s| s.shared())
             .map(|s| s.take_conflicts())
@@ -185,7 +186,7 @@ impl<S: ServiceStorage> Shared<S> {
     /// `persist-all`; on `conflict`, forgets the conflicting rows and retries (up
     /// to [`CONFLICT_RETRIES`] times), so a stale copy is never written and the rest
     /// is. Other failures are returned at once, every change still pending.
-    pub(super) fn persist_locked(&self, state: &mut State<S>) -> Result<PersistReport, Error> {
+    pub(super) fn persist_locked(&self, state: &mut State<S, A>) -> Result<PersistReport, Error> {
         let mut retries = 0;
         loop {
             let result = flatten(
@@ -237,8 +238,8 @@ pub(super) fn change_feed(storage: &mut impl Inspect) -> Result<Option<ChangeFee
 
 /// Starts the coherence thread of `shared` over `feed`, the feed of storage
 /// `generation`.
-pub(super) fn spawn<S: ServiceStorage>(
-    shared: &Arc<Shared<S>>,
+pub(super) fn spawn<S: ServiceStorage, A: Attachment>(
+    shared: &Arc<Shared<S, A>>,
     feed: ChangeFeed,
     generation: u64,
 ) -> Result<JoinHandle<()>, Error> {
@@ -249,7 +250,7 @@ pub(super) fn spawn<S: ServiceStorage>(
         .map_err(|e| Error::Runtime(format!("cannot start the coherence thread: {e}")))
 }
 
-impl<S: ServiceStorage> CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
     /// Makes `storage` the service's storage and returns the previous one.
     ///
     /// The cached entries stay (call `load_from_storage` to fill free capacity

@@ -1,6 +1,7 @@
 //! The one instance behind the service's mutex: starting it (configure, load),
 //! calling it with the CPU bound armed, replacing it after a trap, closing it.
 
+use super::Attachment;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -22,12 +23,12 @@ use crate::{Error, LoadReport, NamespaceConfig, PersistReport, SkippedRow};
 /// service's lock, so it may call the service.
 pub type ChangeObserver = Arc<dyn Fn(&FeedEvent) + Send + Sync>;
 
-pub(super) struct Shared<S: ServiceStorage> {
+pub(super) struct Shared<S: ServiceStorage, A: Attachment> {
     pub(super) runtime: Runtime,
     pub(super) pre: BotServicePre<HostState<S>>,
     pub(super) limits: Limits,
     pub(super) call_ticks: AtomicU64,
-    pub(super) state: Mutex<State<S>>,
+    pub(super) state: Mutex<State<S, A>>,
     /// Wakes the service's background threads: a write-back deadline appeared or
     /// changed, or the service is stopping.
     pub(super) wake: Condvar,
@@ -41,7 +42,7 @@ pub(super) struct Shared<S: ServiceStorage> {
     pub(super) observer: Option<ChangeObserver>,
 }
 
-pub(super) struct State<S: ServiceStorage> {
+pub(super) struct State<S: ServiceStorage, A: Attachment> {
     pub(super) slot: Slot<S>,
     /// The namespace table of the last successful `configure` (or the policy).
     pub(super) namespaces: Vec<NamespaceConfig>,
@@ -65,10 +66,10 @@ pub(super) struct State<S: ServiceStorage> {
     /// The live instance's clock and expiry settings (see `clock.rs`).
     pub(super) clock: super::clock::Clock,
     /// Copies of answers served without entering the instance (see `read_path.rs`).
-    pub(super) reads: ReadPath,
+    pub(super) reads: ReadPath<A>,
 }
 
-impl<S: ServiceStorage> State<S> {
+impl<S: ServiceStorage, A: Attachment> State<S, A> {
     pub(super) fn new(
         namespaces: Vec<NamespaceConfig>,
         write_back: WriteBack,
@@ -138,8 +139,8 @@ pub(super) enum Slot<S: ServiceStorage> {
     Empty,
 }
 
-impl<S: ServiceStorage> Shared<S> {
-    pub(super) fn lock(&self) -> MutexGuard<'_, State<S>> {
+impl<S: ServiceStorage, A: Attachment> Shared<S, A> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State<S, A>> {
         // A panic while holding the lock leaves the state consistent enough: the slot
         // is re-checked on every call.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -223,7 +224,7 @@ impl<S: ServiceStorage> Shared<S> {
     }
 
     /// Makes sure a live instance is in the slot, restarting one if needed.
-    pub(super) fn ensure_live(&self, state: &mut State<S>) -> Result<(), Error> {
+    pub(super) fn ensure_live(&self, state: &mut State<S, A>) -> Result<(), Error> {
         if state.closed {
             return Err(Error::Closed);
         }
@@ -255,7 +256,7 @@ impl<S: ServiceStorage> Shared<S> {
     /// instance.
     pub(super) fn call_locked<R>(
         &self,
-        state: &mut State<S>,
+        state: &mut State<S, A>,
         f: impl FnOnce(&Bindings, &mut Store<HostState<S>>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         self.ensure_live(state)?;
@@ -289,7 +290,7 @@ impl<S: ServiceStorage> Shared<S> {
     }
 
     /// Drops the trapped instance and starts a fresh one from storage.
-    pub(super) fn recover(&self, state: &mut State<S>, e: &wasmtime::Error) -> Error {
+    pub(super) fn recover(&self, state: &mut State<S, A>, e: &wasmtime::Error) -> Error {
         let reason = trap_reason(e);
         tracing::error!(%reason, detail = %format!("{e:?}"), "the cache component trapped; restarting it from storage");
         state.restarts += 1;
@@ -326,7 +327,7 @@ impl<S: ServiceStorage> Shared<S> {
 
     /// `persist-all` (with the conflict handling of [`super::coherence`]) then stop
     /// the instance, keeping the storage.
-    pub(super) fn close(&self, state: &mut State<S>) -> Result<PersistReport, Error> {
+    pub(super) fn close(&self, state: &mut State<S, A>) -> Result<PersistReport, Error> {
         if state.closed {
             return Ok(PersistReport {
                 written: 0,
@@ -348,7 +349,7 @@ impl<S: ServiceStorage> Shared<S> {
     }
 }
 
-impl<S: ServiceStorage> Drop for Shared<S> {
+impl<S: ServiceStorage, A: Attachment> Drop for Shared<S, A> {
     fn drop(&mut self) {
         let mut state = std::mem::replace(
             self.state.get_mut().unwrap_or_else(|e| e.into_inner()),

@@ -38,7 +38,7 @@ use std::time::Duration;
 
 pub use builder::CacheServiceBuilder;
 pub use lifecycle::{ChangeObserver, StartTiming};
-pub use read_path::{ReadPathStats, MAX_PENDING_HITS};
+pub use read_path::{Attachment, ReadPathStats, MAX_PENDING_HITS};
 pub use write_back::WriteBack;
 
 use crate::bindings::exports::gromozeka::cache::types::CacheError;
@@ -52,15 +52,15 @@ use lifecycle::{Shared, Slot};
 /// `Send + Sync`; clones share the same instance. JSON goes in as `&str` (or
 /// `serde_json::Value` in the `_json` helpers) and comes out as `String`; failures are
 /// [`Error`]s. Nothing in here panics on bad input.
-pub struct CacheService<S: ServiceStorage = DefaultStorage> {
+pub struct CacheService<S: ServiceStorage = DefaultStorage, A: Attachment = ()> {
     // Declared first, so it is dropped first: the last handle's drop stops and joins
     // the background threads, then drops the last `Arc<Shared>` (whose drop persists),
     // on the dropping thread.
-    background: Arc<Background<S>>,
-    shared: Arc<Shared<S>>,
+    background: Arc<Background<S, A>>,
+    shared: Arc<Shared<S, A>>,
 }
 
-impl<S: ServiceStorage> Clone for CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> Clone for CacheService<S, A> {
     fn clone(&self) -> Self {
         Self {
             background: Arc::clone(&self.background),
@@ -72,12 +72,12 @@ impl<S: ServiceStorage> Clone for CacheService<S> {
 /// The service's background threads (the write-back timer, and the coherence
 /// thread of a shared storage). Each holds an `Arc<Shared>` and returns when
 /// [`Shared::stopping`] is set (the coherence thread within its poll interval).
-struct Background<S: ServiceStorage> {
-    shared: Arc<Shared<S>>,
+struct Background<S: ServiceStorage, A: Attachment> {
+    shared: Arc<Shared<S, A>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-impl<S: ServiceStorage> Background<S> {
+impl<S: ServiceStorage, A: Attachment> Background<S, A> {
     /// Adds a started thread, joined when the service stops. Threads that already
     /// returned (the coherence threads of replaced storages) are joined now, so
     /// replacing the storage again and again holds no handles.
@@ -99,7 +99,7 @@ fn join_logged(thread: JoinHandle<()>) {
     }
 }
 
-impl<S: ServiceStorage> Drop for Background<S> {
+impl<S: ServiceStorage, A: Attachment> Drop for Background<S, A> {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::Release);
         {
@@ -113,7 +113,7 @@ impl<S: ServiceStorage> Drop for Background<S> {
     }
 }
 
-impl<S: ServiceStorage> std::fmt::Debug for CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> std::fmt::Debug for CacheService<S, A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CacheService")
             .field("runtime", &self.shared.runtime)
@@ -126,7 +126,7 @@ fn flatten<T>(r: Result<Result<T, CacheError>, Error>) -> Result<T, Error> {
     r?.map_err(Error::from)
 }
 
-impl<S: ServiceStorage> CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
     /// Runs `persist-all` and stops the instance; later calls return
     /// [`Error::Closed`]. Calling it again is a no-op returning an empty report. On
     /// error nothing is closed and the pending changes stay pending (retry it).

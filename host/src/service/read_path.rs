@@ -15,6 +15,9 @@
 //!   `close` drop every copy.
 //! - The copies are bounded ([`ReadPath::insert`]) and their bytes counted
 //!   ([`ReadPathStats`]).
+//! - A host may keep its own form of an answer with its copy (an
+//!   [`Attachment`]: the Python binding keeps the answer's Python objects), so
+//!   that a hit finds both in one lookup; it goes with the copy.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -51,10 +54,21 @@ struct EntryId {
     key: Box<str>,
 }
 
-/// A copy of an answer, the slot of the entry it came from, and where its
-/// last hit found the entry in the hit log (a hint, see [`HitLog::hit`]).
-struct Copy {
+/// What a host keeps with a copy besides its text (see
+/// [`CacheService::with_read_copy`](super::CacheService::with_read_copy)):
+/// dropped with the copy, under the service's lock, possibly on a background
+/// thread (a change of another process), so its `Drop` must not call the
+/// service. `()` (the default) keeps nothing.
+pub trait Attachment: Send + 'static {}
+
+impl<T: Send + 'static> Attachment for T {}
+
+/// A copy of an answer, the host's attachment, the slot of the entry it came
+/// from, and where its last hit found the entry in the hit log (a hint, see
+/// [`HitLog::hit`]).
+struct Copy<A> {
     text: Arc<str>,
+    attachment: Option<A>,
     slot: u32,
     hint: u32,
 }
@@ -97,9 +111,9 @@ pub(super) enum Lookup<T = Arc<str>> {
 }
 
 /// The copies, the pending hits and whether a `sync` is due (see the module doc).
-pub(super) struct ReadPath {
+pub(super) struct ReadPath<A> {
     enabled: bool,
-    copies: HashMap<Read<Box<str>>, Copy>,
+    copies: HashMap<Read<Box<str>>, Copy<A>>,
     /// Slots in use (`None`: free, listed in `free`), and each one's index by entry.
     slots: Vec<Option<Slot>>,
     by_entry: HashMap<Arc<EntryId>, u32>,
@@ -117,7 +131,7 @@ pub(super) struct ReadPath {
 /// Bytes of bookkeeping counted per copy besides its texts.
 const COPY_OVERHEAD: usize = 96;
 
-impl ReadPath {
+impl<A> ReadPath<A> {
     pub(super) fn new(enabled: bool) -> Self {
         Self {
             enabled,
@@ -154,12 +168,12 @@ impl ReadPath {
         }
     }
 
-    /// `answer` of the copy of `read`'s answer, if one may be served now (the
-    /// hit is then logged).
+    /// `answer` of the copy of `read`'s answer and its attachment, if one may
+    /// be served now (the hit is then logged).
     pub(super) fn lookup<T>(
         &mut self,
         read: Read<&str>,
-        answer: impl FnOnce(&Arc<str>) -> T,
+        answer: impl FnOnce(&Arc<str>, &mut Option<A>) -> T,
     ) -> Lookup<T> {
         let Some(copy) = self.copies.get_mut(&read) else {
             return Lookup::Absent;
@@ -169,7 +183,25 @@ impl ReadPath {
         }
         self.hits.hit(copy.slot, &mut copy.hint);
         self.served += 1;
-        Lookup::Served(answer(&copy.text))
+        Lookup::Served(answer(&copy.text, &mut copy.attachment))
+    }
+
+    /// Keeps `attachment` with the copy of `read`'s answer if that copy still
+    /// holds `text` (the very answer the attachment was made from); otherwise
+    /// hands it back. Logs no hit.
+    pub(super) fn attach(
+        &mut self,
+        read: Read<&str>,
+        text: &Arc<str>,
+        attachment: A,
+    ) -> Result<(), A> {
+        match self.copies.get_mut(&read) {
+            Some(copy) if Arc::ptr_eq(&copy.text, text) => {
+                copy.attachment = Some(attachment);
+                Ok(())
+            }
+            _ => Err(attachment),
+        }
     }
 
     /// The copies of `get(namespace, key)` for every key of a `get-many`, if
@@ -353,6 +385,7 @@ impl ReadPath {
             owned,
             Copy {
                 text: Arc::clone(text),
+                attachment: None,
                 slot,
                 hint: NO_HINT,
             },
@@ -475,6 +508,11 @@ fn copy_bytes(read: &Read<Box<str>>, text: &str) -> usize {
     COPY_OVERHEAD + key + text.len()
 }
 
+/// A lookup's answer that is the copy's text.
+pub(super) fn text_of<A>(text: &Arc<str>, _: &mut Option<A>) -> Arc<str> {
+    Arc::clone(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,7 +528,7 @@ mod tests {
     /// one that found none keeps the copies.
     #[test]
     fn stale_copies_are_counted_and_dropped() {
-        let mut path = ReadPath::new(true);
+        let mut path = ReadPath::<()>::new(true);
         path.insert(get("k"), &Arc::from("1"), |_| false, 10);
         let clean = SyncReport {
             changes: Vec::new(),
@@ -512,7 +550,7 @@ mod tests {
     /// counted twice, and past the bound every copy goes first.
     #[test]
     fn copies_are_counted_once_and_bounded() {
-        let mut path = ReadPath::new(true);
+        let mut path = ReadPath::<()>::new(true);
         path.insert(get("a"), &Arc::from("1"), |_| false, 1);
         let one = path.stats().bytes;
         assert_eq!(one, (COPY_OVERHEAD + "ga1".len()) as u64);
@@ -551,14 +589,11 @@ mod tests {
     /// that, and is reused after.
     #[test]
     fn pending_hits_outlive_their_copies() {
-        let mut path = ReadPath::new(true);
+        let mut path = ReadPath::<()>::new(true);
         path.insert(get("a"), &Arc::from("1"), |_| false, 10);
         path.insert(get("b"), &Arc::from("2"), |_| false, 10);
         for key in ["a", "b", "a"] {
-            assert!(matches!(
-                path.lookup(get(key), Arc::clone),
-                Lookup::Served(_)
-            ));
+            assert!(matches!(path.lookup(get(key), text_of), Lookup::Served(_)));
         }
         path.synced(SyncReport {
             changes: vec![Change::Entry(("g".into(), "a".into()))],
@@ -566,10 +601,7 @@ mod tests {
         });
         assert_eq!(path.stats().copies, 1);
         path.insert(get("c"), &Arc::from("3"), |_| false, 10);
-        assert!(matches!(
-            path.lookup(get("c"), Arc::clone),
-            Lookup::Served(_)
-        ));
+        assert!(matches!(path.lookup(get("c"), text_of), Lookup::Served(_)));
         let batch = path.take_hits();
         assert_eq!(
             replayed(&batch),
@@ -590,10 +622,7 @@ mod tests {
             3,
             "d reuses a's slot, freed by the replay"
         );
-        assert!(matches!(
-            path.lookup(get("d"), Arc::clone),
-            Lookup::Served(_)
-        ));
+        assert!(matches!(path.lookup(get("d"), text_of), Lookup::Served(_)));
         assert_eq!(
             replayed(&path.take_hits()),
             [("g".to_string(), "d".to_string(), 1)]
@@ -604,14 +633,11 @@ mod tests {
     /// forgets them with the instance they belonged to.
     #[test]
     fn dropping_every_copy_keeps_pending_hits_and_a_reset_forgets_them() {
-        let mut path = ReadPath::new(true);
+        let mut path = ReadPath::<()>::new(true);
         path.insert(get("a"), &Arc::from("1"), |_| false, 10);
-        assert!(matches!(
-            path.lookup(get("a"), Arc::clone),
-            Lookup::Served(_)
-        ));
+        assert!(matches!(path.lookup(get("a"), text_of), Lookup::Served(_)));
         path.set_enabled(false);
-        assert!(matches!(path.lookup(get("a"), Arc::clone), Lookup::Absent));
+        assert!(matches!(path.lookup(get("a"), text_of), Lookup::Absent));
         assert!(path.has_pending_hits());
         assert_eq!(
             replayed(&path.take_hits()),
@@ -620,10 +646,7 @@ mod tests {
         assert!(!path.has_pending_hits());
         path.set_enabled(true);
         path.insert(get("a"), &Arc::from("1"), |_| false, 10);
-        assert!(matches!(
-            path.lookup(get("a"), Arc::clone),
-            Lookup::Served(_)
-        ));
+        assert!(matches!(path.lookup(get("a"), text_of), Lookup::Served(_)));
         path.reset();
         assert!(!path.has_pending_hits());
         assert_eq!(path.stats().copies, 0);
@@ -634,7 +657,7 @@ mod tests {
     /// them was made again.
     #[test]
     fn a_changed_entry_drops_all_its_copies() {
-        let mut path = ReadPath::new(true);
+        let mut path = ReadPath::<()>::new(true);
         let state = |state_key| Read::UserState {
             user_id: 1,
             state_key,
@@ -652,5 +675,42 @@ mod tests {
             stale: 0,
         });
         assert_eq!((path.stats().copies, path.stats().bytes), (0, 0));
+    }
+
+    /// An attachment is kept only with the copy of the very text it was made
+    /// from, is handed to each hit of that copy, and goes with the copy.
+    #[test]
+    fn attachments_go_with_their_copy() {
+        let alive = Arc::new(());
+        let mut path = ReadPath::<Arc<()>>::new(true);
+        let text: Arc<str> = Arc::from("1");
+        assert!(
+            path.attach(get("a"), &text, Arc::clone(&alive)).is_err(),
+            "no copy yet"
+        );
+        path.insert(get("a"), &text, |_| false, 10);
+        let other: Arc<str> = Arc::from("1");
+        assert!(
+            path.attach(get("a"), &other, Arc::clone(&alive)).is_err(),
+            "another text"
+        );
+        assert_eq!(Arc::strong_count(&alive), 1);
+        assert!(path.attach(get("a"), &text, Arc::clone(&alive)).is_ok());
+        let seen = |path: &mut ReadPath<Arc<()>>| match path.lookup(get("a"), |_, a| a.is_some()) {
+            Lookup::Served(seen) => seen,
+            _ => panic!("the copy was not served"),
+        };
+        assert!(seen(&mut path) && seen(&mut path));
+        assert_eq!(Arc::strong_count(&alive), 2);
+        path.insert(get("b"), &Arc::from("2"), |_| false, 10);
+        path.synced(SyncReport {
+            changes: vec![Change::Entry(("g".into(), "a".into()))],
+            stale: 0,
+        });
+        assert_eq!(Arc::strong_count(&alive), 1, "dropped with a's copy");
+        path.insert(get("a"), &text, |_| false, 10);
+        assert!(path.attach(get("a"), &text, Arc::clone(&alive)).is_ok());
+        path.insert(get("a"), &Arc::from("3"), |_| false, 10);
+        assert_eq!(Arc::strong_count(&alive), 1, "dropped with a replaced copy");
     }
 }

@@ -2,19 +2,20 @@
 //! (see `read_path.rs`), otherwise by the component, whose storage-free
 //! answers are then copied.
 
+use super::Attachment;
 use std::sync::Arc;
 
 use super::lifecycle::{Shared, Slot, State};
-use super::read_path::{Lookup, ReadPathStats};
+use super::read_path::{text_of, Lookup, ReadPathStats};
 use super::CacheService;
 use crate::storage::ServiceStorage;
 use crate::Error;
 use cache_core::Read;
 
-impl<S: ServiceStorage> Shared<S> {
+impl<S: ServiceStorage, A: Attachment> Shared<S, A> {
     /// Replays the pending hits into the live instance and applies the changes
     /// it reports (the `sync` export).
-    pub(super) fn sync_reads(&self, state: &mut State<S>) -> Result<(), Error> {
+    pub(super) fn sync_reads(&self, state: &mut State<S, A>) -> Result<(), Error> {
         let hits = state.reads.take_hits();
         let Slot::Live(inst) = &mut state.slot else {
             return Ok(());
@@ -39,11 +40,11 @@ impl<S: ServiceStorage> Shared<S> {
         if state.reads.hits_full() {
             self.sync_reads(&mut state)?;
         }
-        match state.reads.lookup(read, Arc::clone) {
+        match state.reads.lookup(read, text_of) {
             Lookup::Served(text) => return Ok(Some(text)),
             Lookup::NeedsSync => {
                 self.sync_reads(&mut state)?;
-                if let Lookup::Served(text) = state.reads.lookup(read, Arc::clone) {
+                if let Lookup::Served(text) = state.reads.lookup(read, text_of) {
                     return Ok(Some(text));
                 }
             }
@@ -131,7 +132,7 @@ impl<S: ServiceStorage> Shared<S> {
     /// applied first, so that they cannot drop these newer copies.
     fn keep_copies(
         &self,
-        state: &mut State<S>,
+        state: &mut State<S, A>,
         was_unsynced: bool,
         found: &[(Read<&str>, &Arc<str>)],
     ) -> Result<(), Error> {
@@ -162,7 +163,7 @@ fn always(answer: Option<Arc<str>>, call: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::Runtime(format!("{call} returned no value")))
 }
 
-impl<S: ServiceStorage> CacheService<S> {
+impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
     /// The answer of one of the component's reads, shared rather than copied:
     /// the typed methods ([`get`](Self::get), [`get_chat_settings`](Self::get_chat_settings),
     /// ...) return the same text as a `String`. Served from the host's copy when
@@ -176,17 +177,19 @@ impl<S: ServiceStorage> CacheService<S> {
     /// `None` means "ask [`read`](Self::read)". For hosts whose callers must not
     /// block (the Python binding, under the GIL).
     pub fn try_read_copy(&self, read: Read<&str>) -> Option<Arc<str>> {
-        self.with_read_copy(read, Arc::clone)
+        self.with_read_copy(read, text_of)
     }
 
-    /// [`try_read_copy`](Self::try_read_copy), handing the copy's text to
-    /// `answer` instead of sharing it: `answer` runs while the service is held,
-    /// so a host that only needs the text's identity or bytes takes no
-    /// reference. `answer` must not call this service (it would wait for itself).
+    /// [`try_read_copy`](Self::try_read_copy), handing the copy's text and the
+    /// host's [`Attachment`] kept with it (see [`attach`](Self::attach)) to
+    /// `answer` instead of sharing the text: `answer` runs while the service is
+    /// held, so a host that only needs the text's identity or bytes, or its own
+    /// attachment, takes no reference. `answer` must not call this service (it
+    /// would get `None`, or wait for itself).
     pub fn with_read_copy<T>(
         &self,
         read: Read<&str>,
-        answer: impl FnOnce(&Arc<str>) -> T,
+        answer: impl FnOnce(&Arc<str>, &mut Option<A>) -> T,
     ) -> Option<T> {
         let mut state = self.shared.state.try_lock().ok()?;
         if state.reads.hits_full() {
@@ -195,6 +198,20 @@ impl<S: ServiceStorage> CacheService<S> {
         match state.reads.lookup(read, answer) {
             Lookup::Served(answer) => Some(answer),
             Lookup::NeedsSync | Lookup::Absent => None,
+        }
+    }
+
+    /// Keeps `attachment` with the host's copy of `read`'s answer, if that copy
+    /// still holds `text` (the answer the attachment was made from, as
+    /// [`read`](Self::read) or [`with_read_copy`](Self::with_read_copy) gave
+    /// it) and no other call holds the service; otherwise hands it back. It is
+    /// then handed to `with_read_copy`'s `answer` with each hit of the copy, and
+    /// dropped with the copy: when the entry changes, the copy is replaced or
+    /// evicted from the copies, or the read path is reset or turned off.
+    pub fn attach(&self, read: Read<&str>, text: &Arc<str>, attachment: A) -> Result<(), A> {
+        match self.shared.state.try_lock() {
+            Ok(mut state) => state.reads.attach(read, text, attachment),
+            Err(_) => Err(attachment),
         }
     }
 

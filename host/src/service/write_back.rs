@@ -6,6 +6,7 @@
 //! when that upper bound reaches the limit, and a background thread runs
 //! `persist-all` when the age deadline passes.
 
+use super::Attachment;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
@@ -77,10 +78,10 @@ impl Default for WriteBack {
     }
 }
 
-impl<S: ServiceStorage> Shared<S> {
+impl<S: ServiceStorage, A: Attachment> Shared<S, A> {
     /// Records that a successful call may have left `changes` more changes pending,
     /// and writes back if the count bound may be reached.
-    pub(super) fn note_changes(&self, state: &mut State<S>, changes: u64) {
+    pub(super) fn note_changes(&self, state: &mut State<S, A>, changes: u64) {
         state.unpersisted = state.unpersisted.saturating_add(changes);
         if state.dirty_since.is_none() {
             state.dirty_since = Some(Instant::now());
@@ -102,7 +103,7 @@ impl<S: ServiceStorage> Shared<S> {
     }
 
     /// The component's exact count of pending on-shutdown changes.
-    fn pending_count(&self, state: &mut State<S>) -> Result<u64, Error> {
+    fn pending_count(&self, state: &mut State<S, A>) -> Result<u64, Error> {
         let stats = self.call_locked(state, |b, s| b.gromozeka_cache_cache().call_stats(s))?;
         Ok(stats
             .iter()
@@ -113,7 +114,7 @@ impl<S: ServiceStorage> Shared<S> {
 
     /// Runs `persist-all` now; a failure is logged and counted, and retried after
     /// another interval (or another `max-pending` changes).
-    fn write_back(&self, state: &mut State<S>, trigger: &str) {
+    fn write_back(&self, state: &mut State<S, A>, trigger: &str) {
         match self.persist_locked(state) {
             Ok(report) => {
                 tracing::debug!(
@@ -127,7 +128,7 @@ impl<S: ServiceStorage> Shared<S> {
         }
     }
 
-    fn write_back_failed(&self, state: &mut State<S>, e: &Error) {
+    fn write_back_failed(&self, state: &mut State<S, A>, e: &Error) {
         state.write_back_failures += 1;
         state.unpersisted = 0;
         state.dirty_since = Some(Instant::now());
@@ -161,9 +162,9 @@ impl<S: ServiceStorage> Shared<S> {
 
     fn wait<'a>(
         &self,
-        state: MutexGuard<'a, State<S>>,
+        state: MutexGuard<'a, State<S, A>>,
         timeout: Option<Duration>,
-    ) -> MutexGuard<'a, State<S>> {
+    ) -> MutexGuard<'a, State<S, A>> {
         match timeout {
             None => self.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
             Some(t) => {
@@ -177,7 +178,9 @@ impl<S: ServiceStorage> Shared<S> {
 }
 
 /// Starts the write-back thread of `shared`.
-pub(super) fn spawn<S: ServiceStorage>(shared: &Arc<Shared<S>>) -> Result<JoinHandle<()>, Error> {
+pub(super) fn spawn<S: ServiceStorage, A: Attachment>(
+    shared: &Arc<Shared<S, A>>,
+) -> Result<JoinHandle<()>, Error> {
     let shared = Arc::clone(shared);
     std::thread::Builder::new()
         .name("cache-write-back".into())
