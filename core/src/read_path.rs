@@ -176,35 +176,42 @@ impl<S: AsRef<str>> Read<S> {
     }
 }
 
-impl Read<&str> {
+impl<'a> Read<&'a str> {
     /// The same read, owning its strings.
     pub fn into_owned(self) -> Read<Box<str>> {
+        self.map_strings(Box::from)
+    }
+
+    /// The same read with each string made by `owned` (a host's own string
+    /// type for the reads it keeps; see [`matches`](Self::matches)).
+    pub fn map_strings<O>(self, mut owned: impl FnMut(&'a str) -> O) -> Read<O> {
         match self {
             Read::Get { namespace, key } => Read::Get {
-                namespace: namespace.into(),
-                key: key.into(),
+                namespace: owned(namespace),
+                key: owned(key),
             },
             Read::ChatSettings(c) => Read::ChatSettings(c),
             Read::ChatInfo(c) => Read::ChatInfo(c),
             Read::UserData { chat_id, user_id } => Read::UserData { chat_id, user_id },
             Read::UserState { user_id, state_key } => Read::UserState {
                 user_id,
-                state_key: state_key.into(),
+                state_key: owned(state_key),
             },
         }
     }
-}
 
-impl hashbrown::Equivalent<Read<Box<str>>> for Read<&str> {
-    fn equivalent(&self, owned: &Read<Box<str>>) -> bool {
-        match (*self, owned) {
+    /// Whether `owned` is this read (as [`map_strings`](Self::map_strings)
+    /// made it): the equality a host's map of reads looks them up by, since a
+    /// `Read<&str>` and the same read owning its strings hash alike.
+    pub fn matches<S: AsRef<str>>(self, owned: &Read<S>) -> bool {
+        match (self, owned) {
             (
                 Read::Get { namespace, key },
                 Read::Get {
                     namespace: n,
                     key: k,
                 },
-            ) => namespace == &**n && key == &**k,
+            ) => namespace == n.as_ref() && key == k.as_ref(),
             (Read::ChatSettings(c), Read::ChatSettings(oc))
             | (Read::ChatInfo(c), Read::ChatInfo(oc)) => c == *oc,
             (
@@ -220,9 +227,15 @@ impl hashbrown::Equivalent<Read<Box<str>>> for Read<&str> {
                     user_id: u,
                     state_key: k,
                 },
-            ) => user_id == *u && state_key == &**k,
+            ) => user_id == *u && state_key == k.as_ref(),
             _ => false,
         }
+    }
+}
+
+impl hashbrown::Equivalent<Read<Box<str>>> for Read<&str> {
+    fn equivalent(&self, owned: &Read<Box<str>>) -> bool {
+        self.matches(owned)
     }
 }
 

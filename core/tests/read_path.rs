@@ -285,6 +285,12 @@ fn a_borrowed_read_finds_exactly_its_owned_twin() {
                 i == j,
                 "{a:?} ~ {b:?}"
             );
+            // Any owned string type a host keeps its reads in.
+            assert_eq!(
+                a.matches(&b.map_strings(String::from)),
+                i == j,
+                "{a:?} ~ {b:?}"
+            );
         }
     }
     for near in [

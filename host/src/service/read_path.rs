@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use cache_core::Read;
 use hashbrown::HashMap;
+use smol_str::SmolStr;
 
 use super::hit_log::{HitLog, NO_HINT, SATURATED};
 use crate::bindings::exports::gromozeka::cache::types::{Change, HitBatch, SyncReport};
@@ -44,6 +45,26 @@ fn entry_of(read: Read<&str>) -> EntryId {
     EntryId {
         namespace: namespace.into(),
         key: key.into(),
+    }
+}
+
+/// A read whose answer is copied, as the copies are keyed: its strings
+/// inline up to 23 bytes (a namespace, a state key, most keys), so that a
+/// lookup compares them without reading another cache line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CopyKey(Read<SmolStr>);
+
+impl CopyKey {
+    fn of(read: Read<&str>) -> Self {
+        Self(read.map_strings(SmolStr::new))
+    }
+}
+
+// `Read<&str>` and `CopyKey` hash alike: `CopyKey` hashes its one field, and
+// `Read`'s derived `Hash` hashes a `SmolStr` as its `str`.
+impl hashbrown::Equivalent<CopyKey> for Read<&str> {
+    fn equivalent(&self, key: &CopyKey) -> bool {
+        self.matches(&key.0)
     }
 }
 
@@ -78,7 +99,7 @@ struct Copy<A> {
 /// the hit log, and reused once the entry has neither.
 struct Slot {
     entry: Arc<EntryId>,
-    reads: Vec<Read<Box<str>>>,
+    reads: Vec<CopyKey>,
 }
 
 /// What the read path holds and did since the service started.
@@ -113,7 +134,7 @@ pub(super) enum Lookup<T = Arc<str>> {
 /// The copies, the pending hits and whether a `sync` is due (see the module doc).
 pub(super) struct ReadPath<A> {
     enabled: bool,
-    copies: HashMap<Read<Box<str>>, Copy<A>>,
+    copies: HashMap<CopyKey, Copy<A>>,
     /// Slots in use (`None`: free, listed in `free`), and each one's index by entry.
     slots: Vec<Option<Slot>>,
     by_entry: HashMap<Arc<EntryId>, u32>,
@@ -365,7 +386,7 @@ impl<A> ReadPath<A> {
         if self.copies.len() >= max_entries.saturating_mul(COPIES_PER_ENTRY) {
             self.drop_copies();
         }
-        let owned = read.into_owned();
+        let owned = CopyKey::of(read);
         self.remove_copy(&owned);
         let slot = match self.by_entry.get(&entry) {
             Some(&slot) => slot,
@@ -481,7 +502,7 @@ impl<A> ReadPath<A> {
     }
 
     /// Removes one copy, and frees its entry's slot if it was the last.
-    fn remove_copy(&mut self, read: &Read<Box<str>>) {
+    fn remove_copy(&mut self, read: &CopyKey) {
         let Some(copy) = self.copies.remove(read) else {
             return;
         };
@@ -499,8 +520,8 @@ impl<A> ReadPath<A> {
     }
 }
 
-fn copy_bytes(read: &Read<Box<str>>, text: &str) -> usize {
-    let key = match read {
+fn copy_bytes(read: &CopyKey, text: &str) -> usize {
+    let key = match &read.0 {
         Read::Get { namespace, key } => namespace.len() + key.len(),
         Read::UserState { state_key, .. } => state_key.len(),
         _ => 0,
