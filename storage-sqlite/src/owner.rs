@@ -69,6 +69,12 @@ struct Held {
 /// A sidecar's device and inode.
 type FileId = (u64, u64);
 
+/// How long a lock whose sidecar records no owner is retried before it counts
+/// as owned. Such a lock lasts moments: a new owner has not written its record
+/// yet, or a departed owner's descriptor is still open in a child process it
+/// forked just before letting go (until the child's `exec` closes it).
+const UNRECORDED_GRACE: Duration = Duration::from_secs(2);
+
 /// The sidecars this process holds, by device and inode, so that a second open of the
 /// same database in this process shares the lock instead of failing against itself.
 static HELD: Mutex<Vec<(FileId, Weak<Held>)>> = Mutex::new(Vec::new());
@@ -134,7 +140,8 @@ impl OwnerLock {
                         OwnerWait::No => true,
                         OwnerWait::Forever => false,
                         OwnerWait::Up(limit) => started.elapsed() >= limit,
-                    };
+                    } && (started.elapsed() >= UNRECORDED_GRACE
+                        || records_owner(&mut file));
                     if give_up {
                         return Err(owned_error(db, &mut file, wait));
                     }
@@ -293,6 +300,15 @@ fn describe(file: &mut File) -> String {
     format!("process {pid}{program}{since}")
 }
 
+/// Whether the sidecar names an owner now (read once).
+fn records_owner(file: &mut File) -> bool {
+    let mut text = String::new();
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text));
+    read.is_ok() && text.contains("pid=")
+}
+
 fn owned_error(db: &Path, file: &mut File, wait: OwnerWait) -> StorageError {
     let waited = match wait {
         OwnerWait::Up(d) => format!(" (waited {d:?})"),
@@ -377,5 +393,37 @@ mod tests {
         drop(second);
         assert_eq!(std::fs::read(owner_path(&db)).unwrap().len(), 0);
         foreign_attempt(&db).unwrap();
+    }
+
+    /// A lock with no owner recorded (a departed owner's descriptor still open
+    /// in a forked child) is waited for briefly, not reported as an owner; a
+    /// recorded owner is refused at once.
+    #[test]
+    fn a_lock_without_a_recorded_owner_is_retried_briefly() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("c.db");
+        drop(OwnerLock::acquire(&db, OwnerWait::No).unwrap());
+        let lingering = File::options().write(true).open(owner_path(&db)).unwrap();
+        lingering.try_lock().unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(lingering);
+        });
+        let started = Instant::now();
+        let lock = OwnerLock::acquire(&db, OwnerWait::No).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        release.join().unwrap();
+        drop(lock);
+
+        let mut owner = File::options().write(true).open(owner_path(&db)).unwrap();
+        owner.try_lock().unwrap();
+        owner.write_all(b"pid=1\nsince=0\n").unwrap();
+        let started = Instant::now();
+        let refused = OwnerLock::acquire(&db, OwnerWait::No).unwrap_err();
+        assert!(refused.message.contains("process 1"), "{}", refused.message);
+        assert!(
+            started.elapsed() < UNRECORDED_GRACE,
+            "a recorded owner is not waited for"
+        );
     }
 }
