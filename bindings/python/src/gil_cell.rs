@@ -1,8 +1,8 @@
 //! [`GilCell`]: state that only code holding the GIL touches, without an
 //! atomic operation per access where the interpreter has a GIL.
 //!
-//! A hit takes the memo's table once; a `Mutex` there cost two locked
-//! instructions per hit, as much as the rest of the memo's work. With a GIL,
+//! A hit reads the list of namespaces that share their values; a `Mutex`
+//! there would cost two locked instructions per hit. With a GIL,
 //! holding `Python<'py>` already excludes every other thread, so a `RefCell`'s
 //! plain borrow flag is enough: it only has to catch re-entry on the same
 //! thread (Python code run by a garbage collection inside an access, which may

@@ -84,6 +84,9 @@ pub enum Found<'py> {
     Text(Arc<str>),
 }
 
+/// Objects parsed from a text, to be kept with the copy holding that text.
+pub type Parsed = (Arc<str>, Kept);
+
 /// Which namespaces' hits share the kept objects (see the module doc).
 pub struct ValueMemo {
     shared: GilCell<Vec<Box<str>>>,
@@ -160,7 +163,7 @@ impl ValueMemo {
         py: Python<'py>,
         found: Found<'py>,
         namespace: Option<&str>,
-    ) -> PyResult<(Bound<'py, PyAny>, Option<(Arc<str>, Kept)>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Option<Parsed>)> {
         match found {
             Found::Shared(value) => Ok((value, None)),
             Found::Copied { value, flat: true } => Ok((shallow_copy(&value)?, None)),
