@@ -69,8 +69,9 @@ struct Held {
 /// A sidecar's device and inode.
 type FileId = (u64, u64);
 
-/// How long a lock whose sidecar records no owner is retried before it counts
-/// as owned. Such a lock lasts moments: a new owner has not written its record
+/// How long [`OwnerWait::No`] retries a lock whose sidecar records no owner
+/// before it counts as owned (a wait with a limit keeps to its limit). Such a
+/// lock lasts moments: a new owner has not written its record
 /// yet, or a departed owner's descriptor is still open in a child process it
 /// forked just before letting go (until the child's `exec` closes it).
 const UNRECORDED_GRACE: Duration = Duration::from_secs(2);
@@ -137,11 +138,12 @@ impl OwnerLock {
                 Err(TryLockError::WouldBlock) => {
                     drop(held);
                     let give_up = match wait {
-                        OwnerWait::No => true,
+                        OwnerWait::No => {
+                            started.elapsed() >= UNRECORDED_GRACE || records_owner(&mut file)
+                        }
                         OwnerWait::Forever => false,
                         OwnerWait::Up(limit) => started.elapsed() >= limit,
-                    } && (started.elapsed() >= UNRECORDED_GRACE
-                        || records_owner(&mut file));
+                    };
                     if give_up {
                         return Err(owned_error(db, &mut file, wait));
                     }
