@@ -430,3 +430,63 @@ fn a_copy_outlives_a_get_many_that_enters_the_component() {
         "the copy was replaced"
     );
 }
+
+/// A host's attachment, through a real service: kept with the copy of the very
+/// answer it was made from, handed to each hit served from that copy (each
+/// hit counted, as by `read`), and dropped when a write changes the entry.
+/// `with_read_copy` and `attach` never wait: while the service's write-back
+/// thread holds it they give up, so the test asks again.
+#[test]
+fn an_attachment_is_served_with_its_copy_and_dropped_when_the_entry_changes() {
+    let s: CacheService<MockStorage, std::sync::Arc<()>> =
+        CacheServiceBuilder::new(component_path())
+            .runtime(runtime().clone())
+            .policy(Policy::new(table(false)).expect("a valid table"))
+            .build_with_attachments(MockStorage::new())
+            .expect("the service starts");
+    let alive = std::sync::Arc::new(());
+    let read = Read::UserState {
+        user_id: 1,
+        state_key: "step",
+    };
+    s.set_user_state(1, "step", "1").unwrap();
+    let text = s.read(read).unwrap().expect("the state");
+    assert!(!until_some(|| s.with_read_copy(read, |_, a| a.is_some())));
+    let stale: std::sync::Arc<str> = std::sync::Arc::from("1");
+    assert!(
+        s.attach(read, &stale, alive.clone()).is_err(),
+        "another text"
+    );
+    assert_eq!(
+        std::sync::Arc::strong_count(&alive),
+        1,
+        "handed back and dropped"
+    );
+    until_some(|| s.attach(read, &text, alive.clone()).ok());
+    let served = s.read_path_stats().served;
+    let seen = until_some(|| s.with_read_copy(read, |t, a| (t.to_string(), a.is_some())));
+    assert_eq!(seen, ("1".to_owned(), true));
+    assert_eq!(s.read_path_stats().served, served + 1);
+    assert_eq!(std::sync::Arc::strong_count(&alive), 2);
+
+    s.set_user_state(1, "step", "2").unwrap();
+    assert_eq!(s.with_read_copy(read, |_, _| ()), None, "a sync is due");
+    assert_eq!(s.read(read).unwrap().as_deref(), Some("2"));
+    assert_eq!(
+        std::sync::Arc::strong_count(&alive),
+        1,
+        "dropped with the copy"
+    );
+    assert!(!until_some(|| s.with_read_copy(read, |_, a| a.is_some())));
+}
+
+/// `f`'s answer, asked until it gives one (a few thousand times at most).
+fn until_some<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..10_000 {
+        if let Some(answer) = f() {
+            return answer;
+        }
+        std::thread::yield_now();
+    }
+    panic!("no answer in 10000 attempts");
+}

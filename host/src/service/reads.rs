@@ -172,20 +172,15 @@ impl<S: ServiceStorage, A: Attachment> CacheService<S, A> {
         self.shared.read(read)
     }
 
-    /// The answer of `read` if the host holds a copy it may serve now and no
-    /// other call holds the service: never waits, never enters the component.
-    /// `None` means "ask [`read`](Self::read)". For hosts whose callers must not
-    /// block (the Python binding, under the GIL).
-    pub fn try_read_copy(&self, read: Read<&str>) -> Option<Arc<str>> {
-        self.with_read_copy(read, text_of)
-    }
-
-    /// [`try_read_copy`](Self::try_read_copy), handing the copy's text and the
-    /// host's [`Attachment`] kept with it (see [`attach`](Self::attach)) to
-    /// `answer` instead of sharing the text: `answer` runs while the service is
-    /// held, so a host that only needs the text's identity or bytes, or its own
-    /// attachment, takes no reference. `answer` must not call this service (it
-    /// would get `None`, or wait for itself).
+    /// `answer` of the host's copy of `read`'s answer and the host's
+    /// [`Attachment`] kept with it (see [`attach`](Self::attach)), if a copy
+    /// may be served now and no other call holds the service: never waits,
+    /// never enters the component, and logs the hit as [`read`](Self::read)
+    /// would. `None` means "ask `read`". For hosts whose callers must not
+    /// block (the Python binding, under the GIL). `answer` runs while the
+    /// service is held, so a host that only needs the text's identity or
+    /// bytes, or its own attachment, takes no reference; it must not call
+    /// this service (it would get `None`, or wait for itself).
     pub fn with_read_copy<T>(
         &self,
         read: Read<&str>,
