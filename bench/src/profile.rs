@@ -156,6 +156,40 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             println!("persisted {:?}", svc.persist_all()?);
             Ok(())
         }
+        "debug-scale-get" => {
+            // Row 6's hot `get` at 100k entries (10k uniform random keys read
+            // in a loop), for a cache simulation of what a replayed hit misses.
+            let n = 100_000;
+            let policy = Policy::new(vec![NamespaceConfig {
+                name: "s".into(),
+                max_entries: n as u32,
+                persistence: Persistence::MemoryOnly,
+            }])
+            .map_err(|e| anyhow!(e))?;
+            let tmp = tempfile::tempdir()?;
+            let svc = CacheService::builder(&wasm)
+                .policy(policy)
+                .write_back(WriteBack::NEVER)
+                .load_on_start(false)
+                .open_sqlite(tmp.path().join("scale.db"))?;
+            let rows: Vec<(String, String)> = (0..n)
+                .map(|i| (workload::key(i), workload::value(i, Size::Small)))
+                .collect();
+            for c in rows.chunks(1000) {
+                svc.set_many("s", c)?;
+            }
+            let seq: Vec<String> = workload::pattern(10_000, n)
+                .into_iter()
+                .map(workload::key)
+                .collect();
+            for k in &seq {
+                black_box(svc.get("s", k)?);
+            }
+            measured_loop(calls, &mut |i| {
+                black_box(svc.get("s", &seq[i % seq.len()])?);
+                Ok(())
+            })
+        }
         "lru-get-many64" => {
             let native = Mutex::new(lru::LruCache::<String, String>::unbounded());
             for (k, v) in &small {

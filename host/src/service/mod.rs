@@ -25,6 +25,7 @@ mod by_name;
 mod calls;
 mod clock;
 pub mod coherence;
+mod entries;
 mod hit_log;
 mod lifecycle;
 mod read_path;

@@ -26,6 +26,7 @@ use cache_core::Read;
 use hashbrown::HashMap;
 use smol_str::SmolStr;
 
+use super::entries::Entries;
 use super::hit_log::{HitLog, NO_HINT, SATURATED};
 use crate::bindings::exports::gromozeka::cache::types::{Change, HitBatch, SyncReport};
 
@@ -38,15 +39,6 @@ pub const MAX_PENDING_HITS: usize = 1024;
 /// `max-entries`): a copy exists only for an entry the component holds, but a
 /// user's state has one read per item.
 const COPIES_PER_ENTRY: usize = 2;
-
-/// The entry a read's answer comes from, as the core defines it.
-fn entry_of(read: Read<&str>) -> EntryId {
-    let (namespace, key) = read.entry();
-    EntryId {
-        namespace: namespace.into(),
-        key: key.into(),
-    }
-}
 
 /// A read whose answer is copied, as the copies are keyed: its strings
 /// inline up to 23 bytes (a namespace, a state key, most keys), so that a
@@ -68,13 +60,6 @@ impl hashbrown::Equivalent<CopyKey> for Read<&str> {
     }
 }
 
-/// A (namespace, key) of the component.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct EntryId {
-    namespace: Box<str>,
-    key: Box<str>,
-}
-
 /// What a host keeps with a copy besides its text (see
 /// [`CacheService::with_read_copy`](super::CacheService::with_read_copy)):
 /// dropped with the copy, under the service's lock, possibly on a background
@@ -92,14 +77,6 @@ struct Copy<A> {
     attachment: Option<A>,
     slot: u32,
     hint: u32,
-}
-
-/// An entry with copies, or with hits pending replay: its name and the reads
-/// whose copies came from it. Its index is its slot, used by the copies and
-/// the hit log, and reused once the entry has neither.
-struct Slot {
-    entry: Arc<EntryId>,
-    reads: Vec<CopyKey>,
 }
 
 /// What the read path holds and did since the service started.
@@ -135,10 +112,8 @@ pub(super) enum Lookup<T = Arc<str>> {
 pub(super) struct ReadPath<A> {
     enabled: bool,
     copies: HashMap<CopyKey, Copy<A>>,
-    /// Slots in use (`None`: free, listed in `free`), and each one's index by entry.
-    slots: Vec<Option<Slot>>,
-    by_entry: HashMap<Arc<EntryId>, u32>,
-    free: Vec<u32>,
+    /// The entries with copies or pending hits, each with the reads copied from it.
+    entries: Entries<CopyKey>,
     /// The slots hit since the last `sync`, with their hits.
     hits: HitLog,
     /// A call entered the component since the last `sync`: its changes are unknown.
@@ -157,9 +132,7 @@ impl<A> ReadPath<A> {
         Self {
             enabled,
             copies: HashMap::new(),
-            slots: Vec::new(),
-            by_entry: HashMap::new(),
-            free: Vec::new(),
+            entries: Entries::new(),
             hits: HitLog::new(),
             unsynced: false,
             bytes: 0,
@@ -307,29 +280,33 @@ impl<A> ReadPath<A> {
             entries: Vec::with_capacity(self.hits.len()),
             keys: String::new(),
         };
+        // The batch's index of each of `entries`' namespaces, once it has one.
+        let mut in_batch = vec![u32::MAX; self.entries.namespaces().len()];
         for (slot, hits) in self.hits.drain() {
-            let Some(Slot { entry, reads }) = &self.slots[slot as usize] else {
+            let Some((namespace, key)) = self.entries.entry(slot) else {
                 // Never: a slot with pending hits stays in use until this replay.
                 tracing::error!(slot, "a pending hit named a free slot; it is not replayed");
                 continue;
             };
-            let namespace = match batch
-                .namespaces
-                .iter()
-                .position(|n| **n == *entry.namespace)
-            {
-                Some(i) => i,
-                None => {
-                    batch.namespaces.push(entry.namespace.to_string());
-                    batch.namespaces.len() - 1
-                }
+            let Some(index) = in_batch.get_mut(namespace as usize) else {
+                tracing::error!(
+                    slot,
+                    "a slot named an unknown namespace; it is not replayed"
+                );
+                continue;
             };
-            // Keys are at most 1 KiB and namespaces few: both fit in a u32.
-            let index = u32::try_from(namespace).unwrap_or(u32::MAX);
-            let len = u32::try_from(entry.key.len()).unwrap_or(u32::MAX);
-            batch.entries.push((index, len, hits));
-            batch.keys.push_str(&entry.key);
-            if reads.is_empty() {
+            if *index == u32::MAX {
+                // Namespaces are few: their count fits in a u32.
+                *index = u32::try_from(batch.namespaces.len()).unwrap_or(u32::MAX);
+                batch
+                    .namespaces
+                    .push(self.entries.namespaces()[namespace as usize].to_string());
+            }
+            // Keys are at most 1 KiB: a length fits in a u32.
+            let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+            batch.entries.push((*index, len, hits));
+            batch.keys.push_str(key);
+            if self.entries.has_no_reads(slot) {
                 self.release(slot);
             }
         }
@@ -353,11 +330,7 @@ impl<A> ReadPath<A> {
                 Change::Everything => self.drop_copies(),
                 Change::WholeNamespace(namespace) => self.drop_namespace(&namespace),
                 Change::Entry((namespace, key)) => {
-                    let id = EntryId {
-                        namespace: namespace.into(),
-                        key: key.into(),
-                    };
-                    if let Some(&slot) = self.by_entry.get(&id) {
+                    if let Some(slot) = self.entries.find(&namespace, &key) {
                         self.drop_entry(slot);
                     }
                 }
@@ -379,8 +352,8 @@ impl<A> ReadPath<A> {
         if !self.enabled {
             return;
         }
-        let entry = entry_of(read);
-        if expires(&entry.namespace) {
+        let (namespace, key) = read.entry();
+        if expires(namespace) {
             return;
         }
         if self.copies.len() >= max_entries.saturating_mul(COPIES_PER_ENTRY) {
@@ -388,19 +361,15 @@ impl<A> ReadPath<A> {
         }
         let owned = CopyKey::of(read);
         self.remove_copy(&owned);
-        let slot = match self.by_entry.get(&entry) {
-            Some(&slot) => slot,
-            None => match self.claim(entry) {
-                Some(slot) => slot,
-                None => return,
-            },
-        };
-        // Never `None` (`by_entry` names slots in use); if it were, a copy its
-        // entry could not drop must not be made.
-        let Some(held) = self.slots[slot as usize].as_mut() else {
+        let Some(slot) = self.entries.claim(namespace, &key) else {
             return;
         };
-        held.reads.push(owned.clone());
+        // Never `None` (a claimed slot is in use); if it were, a copy its
+        // entry could not drop must not be made.
+        let Some(reads) = self.entries.reads_mut(slot) else {
+            return;
+        };
+        reads.push(owned.clone());
         self.bytes += copy_bytes(&owned, text);
         self.copies.insert(
             owned,
@@ -413,48 +382,19 @@ impl<A> ReadPath<A> {
         );
     }
 
-    /// A slot for `entry`, which has none; `None` past `u32::MAX - 1` slots
-    /// (the copies' bound keeps them far fewer), when no copy is made.
-    fn claim(&mut self, entry: EntryId) -> Option<u32> {
-        let entry = Arc::new(entry);
-        let held = Some(Slot {
-            entry: Arc::clone(&entry),
-            reads: Vec::new(),
-        });
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = held;
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.slots.len())
-                    .ok()
-                    .filter(|&slot| slot < u32::MAX)?;
-                self.slots.push(held);
-                slot
-            }
-        };
-        self.by_entry.insert(entry, slot);
-        Some(slot)
-    }
-
     /// Frees `slot`, which has no copies left, unless its hits are pending:
     /// it then names its entry until the `sync` that replays them.
     fn release(&mut self, slot: u32) {
         if self.hits.is_pending(slot) {
             return;
         }
-        if let Some(held) = self.slots[slot as usize].take() {
-            self.by_entry.remove(&held.entry);
-            self.free.push(slot);
-        }
+        self.entries.free(slot);
     }
 
     /// Drops every copy read from the entry of `slot`.
     fn drop_entry(&mut self, slot: u32) {
-        let reads = match &mut self.slots[slot as usize] {
-            Some(held) => std::mem::take(&mut held.reads),
-            None => return,
+        let Some(reads) = self.entries.reads_mut(slot).map(std::mem::take) else {
+            return;
         };
         for read in reads {
             if let Some(copy) = self.copies.remove(&read) {
@@ -468,9 +408,7 @@ impl<A> ReadPath<A> {
     /// belonged to is gone.
     pub(super) fn reset(&mut self) {
         self.copies.clear();
-        self.slots.clear();
-        self.by_entry.clear();
-        self.free.clear();
+        self.entries.clear();
         self.hits.clear();
         self.bytes = 0;
         self.unsynced = false;
@@ -480,23 +418,16 @@ impl<A> ReadPath<A> {
     fn drop_copies(&mut self) {
         self.copies.clear();
         self.bytes = 0;
-        for slot in 0..self.slots.len() {
-            if let Some(held) = &mut self.slots[slot] {
-                held.reads.clear();
-                // Slots are fewer than `u32::MAX` (`claim`).
-                self.release(slot as u32);
+        for slot in self.entries.in_use() {
+            if let Some(reads) = self.entries.reads_mut(slot) {
+                reads.clear();
             }
+            self.release(slot);
         }
     }
 
     fn drop_namespace(&mut self, namespace: &str) {
-        let gone: Vec<u32> = self
-            .by_entry
-            .iter()
-            .filter(|(entry, _)| &*entry.namespace == namespace)
-            .map(|(_, &slot)| slot)
-            .collect();
-        for slot in gone {
+        for slot in self.entries.in_namespace(namespace) {
             self.drop_entry(slot);
         }
     }
@@ -507,10 +438,10 @@ impl<A> ReadPath<A> {
             return;
         };
         self.bytes = self.bytes.saturating_sub(copy_bytes(read, &copy.text));
-        let last = match &mut self.slots[copy.slot as usize] {
-            Some(held) => {
-                held.reads.retain(|r| r != read);
-                held.reads.is_empty()
+        let last = match self.entries.reads_mut(copy.slot) {
+            Some(reads) => {
+                reads.retain(|r| r != read);
+                reads.is_empty()
             }
             None => false,
         };
@@ -633,13 +564,13 @@ mod tests {
             ))
         );
         assert_eq!(
-            path.slots.len(),
+            path.entries.capacity(),
             3,
             "c took a new slot while a's hits were pending"
         );
         path.insert(get("d"), &Arc::from("4"), |_| false, 10);
         assert_eq!(
-            path.slots.len(),
+            path.entries.capacity(),
             3,
             "d reuses a's slot, freed by the replay"
         );
