@@ -431,20 +431,31 @@ fn a_copy_outlives_a_get_many_that_enters_the_component() {
     );
 }
 
+/// An attachment that counts its clones alive and holds 1000 bytes.
+#[derive(Clone)]
+struct Alive(std::sync::Arc<()>);
+
+impl cache_host::Attachment for Alive {
+    fn bytes(&self) -> usize {
+        1000
+    }
+}
+
 /// A host's attachment, through a real service: kept with the copy of the very
 /// answer it was made from, handed to each hit served from that copy (each
-/// hit counted, as by `read`), and dropped when a write changes the entry.
+/// hit counted, as by `read`), counted in the read path's bytes, and dropped
+/// when a write changes the entry.
 /// `with_read_copy` and `attach` never wait: while the service's write-back
 /// thread holds it they give up, so the test asks again.
 #[test]
 fn an_attachment_is_served_with_its_copy_and_dropped_when_the_entry_changes() {
-    let s: CacheService<MockStorage, std::sync::Arc<()>> =
-        CacheServiceBuilder::new(component_path())
-            .runtime(runtime().clone())
-            .policy(Policy::new(table(false)).expect("a valid table"))
-            .build_with_attachments(MockStorage::new())
-            .expect("the service starts");
-    let alive = std::sync::Arc::new(());
+    let s: CacheService<MockStorage, Alive> = CacheServiceBuilder::new(component_path())
+        .runtime(runtime().clone())
+        .policy(Policy::new(table(false)).expect("a valid table"))
+        .build_with_attachments(MockStorage::new())
+        .expect("the service starts");
+    let alive = Alive(std::sync::Arc::new(()));
+    let count = |alive: &Alive| std::sync::Arc::strong_count(&alive.0);
     let read = Read::UserState {
         user_id: 1,
         state_key: "step",
@@ -457,26 +468,21 @@ fn an_attachment_is_served_with_its_copy_and_dropped_when_the_entry_changes() {
         s.attach(read, &stale, alive.clone()).is_err(),
         "another text"
     );
-    assert_eq!(
-        std::sync::Arc::strong_count(&alive),
-        1,
-        "handed back and dropped"
-    );
+    assert_eq!(count(&alive), 1, "handed back and dropped");
+    let bare = s.read_path_stats().bytes;
     until_some(|| s.attach(read, &text, alive.clone()).ok());
+    assert_eq!(s.read_path_stats().bytes, bare + 1000);
     let served = s.read_path_stats().served;
     let seen = until_some(|| s.with_read_copy(read, |t, a| (t.to_string(), a.is_some())));
     assert_eq!(seen, ("1".to_owned(), true));
     assert_eq!(s.read_path_stats().served, served + 1);
-    assert_eq!(std::sync::Arc::strong_count(&alive), 2);
+    assert_eq!(count(&alive), 2);
 
     s.set_user_state(1, "step", "2").unwrap();
     assert_eq!(s.with_read_copy(read, |_, _| ()), None, "a sync is due");
     assert_eq!(s.read(read).unwrap().as_deref(), Some("2"));
-    assert_eq!(
-        std::sync::Arc::strong_count(&alive),
-        1,
-        "dropped with the copy"
-    );
+    assert_eq!(count(&alive), 1, "dropped with the copy");
+    assert_eq!(s.read_path_stats().bytes, bare, "the new copy, bare");
     assert!(!until_some(|| s.with_read_copy(read, |_, a| a.is_some())));
 }
 

@@ -119,7 +119,9 @@ impl NativeCache {
         self.memo.share(py, namespace, on)
     }
 
-    /// The read path's figures: `enabled`, `copies` held, their `bytes`, hits
+    /// The read path's figures: `enabled`, `copies` held, their `bytes` (the
+    /// texts, keys and bookkeeping, and the Python objects kept with them, as
+    /// `sys.getsizeof` counts each), hits
     /// `served` from copies, `syncs` (replays into the component) and `stale`
     /// (copies served after their entry changed: always 0 unless the read path
     /// has a defect).

@@ -14,6 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::sizes::Tally;
+
 /// Deepest nesting of lists and dicts accepted from Python: the component's limit,
 /// checked here too so that a deep or self-containing value fails before the
 /// call, as `InvalidJsonError`.
@@ -22,8 +24,25 @@ const MAX_DEPTH: usize = cache_host::MAX_VALUE_DEPTH;
 /// Parses JSON text into a Python object. The text comes from the component, which
 /// validated it; a parse failure is still an error, never a panic.
 pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    parse(PySeed { py, tally: None }, text)
+}
+
+/// [`json_to_py`], and the bytes of the objects it built (see [`Tally`]).
+pub fn json_to_py_sized<'py>(py: Python<'py>, text: &str) -> PyResult<(Bound<'py, PyAny>, usize)> {
+    let tally = Tally::new(py)?;
+    let value = parse(
+        PySeed {
+            py,
+            tally: Some(&tally),
+        },
+        text,
+    )?;
+    Ok((value, tally.total()))
+}
+
+fn parse<'py>(seed: PySeed<'py, '_>, text: &str) -> PyResult<Bound<'py, PyAny>> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = PySeed { py }
+    let value = seed
         .deserialize(&mut de)
         .map_err(|e| PyValueError::new_err(format!("the cache returned invalid JSON: {e}")))?;
     de.end()
@@ -31,11 +50,15 @@ pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny
     Ok(value)
 }
 
-struct PySeed<'py> {
+/// Builds the Python objects of a JSON value, counting their bytes in
+/// `tally` if there is one.
+#[derive(Clone, Copy)]
+struct PySeed<'py, 't> {
     py: Python<'py>,
+    tally: Option<&'t Tally>,
 }
 
-impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py> {
+impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py, '_> {
     type Value = Bound<'py, PyAny>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -47,7 +70,7 @@ fn py_err<E: serde::de::Error>(e: PyErr) -> E {
     E::custom(e)
 }
 
-impl<'de, 'py> Visitor<'de> for PySeed<'py> {
+impl<'de, 'py> Visitor<'de> for PySeed<'py, '_> {
     type Value = Bound<'py, PyAny>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,37 +86,60 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        if let Some(tally) = self.tally {
+            tally.int(v.unsigned_abs());
+        }
         Ok(PyInt::new(self.py, v).into_any())
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        if let Some(tally) = self.tally {
+            tally.int(v);
+        }
         Ok(PyInt::new(self.py, v).into_any())
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        if let Some(tally) = self.tally {
+            tally.float();
+        }
         Ok(PyFloat::new(self.py, v).into_any())
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        if let Some(tally) = self.tally {
+            tally.str(v);
+        }
         Ok(PyString::new(self.py, v).into_any())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let list = PyList::empty(self.py);
-        while let Some(item) = seq.next_element_seed(PySeed { py: self.py })? {
+        while let Some(item) = seq.next_element_seed(self)? {
             list.append(item).map_err(py_err)?;
         }
-        Ok(list.into_any())
+        let list = list.into_any();
+        if let Some(tally) = self.tally {
+            tally.container(&list).map_err(py_err)?;
+        }
+        Ok(list)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let dict = PyDict::new(self.py);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let value = map.next_value_seed(PySeed { py: self.py })?;
+            let value = map.next_value_seed(self)?;
+            if let Some(tally) = self.tally {
+                tally.str(&key);
+            }
             dict.set_item(PyString::new(self.py, &key), value)
                 .map_err(py_err)?;
         }
-        Ok(dict.into_any())
+        let dict = dict.into_any();
+        if let Some(tally) = self.tally {
+            tally.container(&dict).map_err(py_err)?;
+        }
+        Ok(dict)
     }
 }
 

@@ -19,6 +19,7 @@ mod object_calls;
 mod object_storage;
 mod relay;
 mod service;
+mod sizes;
 mod staged;
 mod storage;
 

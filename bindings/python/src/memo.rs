@@ -27,12 +27,13 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::convert::json_to_py;
+use crate::convert::json_to_py_sized;
 use crate::gil_cell::GilCell;
 
-/// The Python objects of one answer, kept with the host's copy of it, and
-/// whether they are flat (a `dict` or `list` of immutable values only, so a
-/// shallow copy is a full one).
+/// The Python objects of one answer, kept with the host's copy of it, the
+/// memory they hold (as `crate::sizes` counts it), and whether they are flat (a
+/// `dict` or `list` of immutable values only, so a shallow copy is a full
+/// one).
 ///
 /// Dropped by the host under its lock, maybe with the GIL held, maybe on a
 /// thread without it: dropping the objects there could run Python code (a
@@ -41,7 +42,15 @@ use crate::gil_cell::GilCell;
 /// [`bury`] releases them once no lock of the cache is held.
 pub struct Kept {
     value: ManuallyDrop<Py<PyAny>>,
+    /// Saturated at `u32::MAX`: 32 bits keep a `Kept` in two words.
+    bytes: u32,
     flat: bool,
+}
+
+impl cache_host::Attachment for Kept {
+    fn bytes(&self) -> usize {
+        self.bytes as usize
+    }
 }
 
 impl Drop for Kept {
@@ -169,7 +178,7 @@ impl ValueMemo {
             Found::Copied { value, flat: true } => Ok((shallow_copy(&value)?, None)),
             Found::Copied { value, flat: false } => Ok((fresh_copy(&value)?, None)),
             Found::Text(text) => {
-                let value = json_to_py(py, &text)?;
+                let (value, bytes) = json_to_py_sized(py, &text)?;
                 let out = if self.shares(py, namespace) {
                     value.clone()
                 } else {
@@ -177,6 +186,7 @@ impl ValueMemo {
                 };
                 let kept = Kept {
                     flat: is_flat(&value),
+                    bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
                     value: ManuallyDrop::new(value.unbind()),
                 };
                 Ok((out, Some((text, kept))))
@@ -215,7 +225,7 @@ fn shallow_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     Ok(value.clone())
 }
 
-/// A copy of a value built by [`json_to_py`]: new `dict`s and `list`s all the way
+/// A copy of a value built by [`json_to_py`](crate::convert::json_to_py): new `dict`s and `list`s all the way
 /// down, immutable leaves shared.
 fn fresh_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: `value` is a live object and the GIL is held (its `py()`), as
@@ -225,7 +235,7 @@ fn fresh_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// Whether `object` is exactly a `dict` or a `list`, the containers
-/// [`json_to_py`] builds.
+/// [`json_to_py`](crate::convert::json_to_py) builds.
 ///
 /// # Safety
 /// `object` is a live object and the GIL is held.

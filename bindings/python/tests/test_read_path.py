@@ -5,6 +5,8 @@ the same with the read path off."""
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
 from gromozeka_cache import CacheService
@@ -121,3 +123,40 @@ def test_objects_kept_with_a_copy_are_released_outside_the_cache(cache: CacheSer
     cache.setUserState(1, "step", {"menu": [2]})
     assert cache.getUserState(1, "step") == {"menu": [2]}
     assert seen == ["other"]
+
+
+def _deep_size(value: Any) -> int:
+    """What keeping `value` holds, as `sys.getsizeof` counts each object, but
+    for `None`, `True` and `False`, which the whole process shares."""
+    if value is None or isinstance(value, bool):
+        return 0
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(_deep_size(k) + _deep_size(v) for k, v in value.items())
+    elif isinstance(value, list):
+        size += sum(_deep_size(v) for v in value)
+    return size
+
+
+def test_the_objects_kept_with_a_copy_are_counted_in_its_bytes(cache: CacheService) -> None:
+    cache.shareValues("users")
+    big = {
+        "items": ["x" * 100 + str(i) for i in range(100)],
+        "latin": "café " * 10,
+        "ru": "привет мир " * 10,
+        "emoji": "😀" * 5,
+        "numbers": [0, 7, -(2**40), 2**63 - 1, 1.5],
+        "flags": [True, False, None],
+    }
+    cache.setUserState(1, "step", big)
+    kept = cache.getUserState(1, "step")
+    assert cache.getUserState(1, "step") is kept, "served with the kept objects"
+    held = cache.getReadPathStats()["bytes"]
+    text = len(json.dumps(big, separators=(",", ":"), ensure_ascii=False).encode())
+    # The text, the kept objects, and at most 200 bytes of key and bookkeeping.
+    assert _deep_size(kept) + text <= held < _deep_size(kept) + text + 200, held
+
+    cache.setUserState(1, "step", "small")
+    assert cache.getUserState(1, "step") == "small"
+    assert cache.getUserState(1, "step") == "small"
+    assert cache.getReadPathStats()["bytes"] < 300, "the big value's objects went with its copy"

@@ -65,9 +65,17 @@ impl hashbrown::Equivalent<CopyKey> for Read<&str> {
 /// dropped with the copy, under the service's lock, possibly on a background
 /// thread (a change of another process), so its `Drop` must not call the
 /// service. `()` (the default) keeps nothing.
-pub trait Attachment: Send + 'static {}
+pub trait Attachment: Send + 'static {
+    /// The memory it holds, counted in [`ReadPathStats::bytes`] while it is
+    /// kept. Asked once, when it is attached.
+    fn bytes(&self) -> usize;
+}
 
-impl<T: Send + 'static> Attachment for T {}
+impl Attachment for () {
+    fn bytes(&self) -> usize {
+        0
+    }
+}
 
 /// A copy of an answer, the host's attachment, the slot of the entry it came
 /// from, and where its last hit found the entry in the hit log (a hint, see
@@ -79,6 +87,19 @@ struct Copy<A> {
     hint: u32,
 }
 
+impl<A: Attachment> Copy<A> {
+    /// The bytes counted for this copy of `read`'s answer: its key, its text,
+    /// its attachment and the bookkeeping.
+    fn bytes(&self, read: &CopyKey) -> usize {
+        let key = match &read.0 {
+            Read::Get { namespace, key } => namespace.len() + key.len(),
+            Read::UserState { state_key, .. } => state_key.len(),
+            _ => 0,
+        };
+        COPY_OVERHEAD + key + self.text.len() + self.attachment.as_ref().map_or(0, A::bytes)
+    }
+}
+
 /// What the read path holds and did since the service started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadPathStats {
@@ -87,7 +108,8 @@ pub struct ReadPathStats {
     pub enabled: bool,
     /// Copies held now.
     pub copies: u64,
-    /// Bytes the copies hold: their texts, keys and bookkeeping.
+    /// Bytes the copies hold: their texts, keys and bookkeeping, and what
+    /// their attachments report ([`Attachment::bytes`]).
     pub bytes: u64,
     /// Reads answered from a copy.
     pub served: u64,
@@ -127,7 +149,7 @@ pub(super) struct ReadPath<A> {
 /// Bytes of bookkeeping counted per copy besides its texts.
 const COPY_OVERHEAD: usize = 96;
 
-impl<A> ReadPath<A> {
+impl<A: Attachment> ReadPath<A> {
     pub(super) fn new(enabled: bool) -> Self {
         Self {
             enabled,
@@ -191,7 +213,9 @@ impl<A> ReadPath<A> {
     ) -> Result<(), A> {
         match self.copies.get_mut(&read) {
             Some(copy) if Arc::ptr_eq(&copy.text, text) => {
-                copy.attachment = Some(attachment);
+                let held = attachment.bytes();
+                let replaced = copy.attachment.replace(attachment);
+                self.bytes = self.bytes.saturating_sub(replaced.map_or(0, |a| a.bytes())) + held;
                 Ok(())
             }
             _ => Err(attachment),
@@ -370,16 +394,14 @@ impl<A> ReadPath<A> {
             return;
         };
         reads.push(owned.clone());
-        self.bytes += copy_bytes(&owned, text);
-        self.copies.insert(
-            owned,
-            Copy {
-                text: Arc::clone(text),
-                attachment: None,
-                slot,
-                hint: NO_HINT,
-            },
-        );
+        let copy = Copy {
+            text: Arc::clone(text),
+            attachment: None,
+            slot,
+            hint: NO_HINT,
+        };
+        self.bytes += copy.bytes(&owned);
+        self.copies.insert(owned, copy);
     }
 
     /// Frees `slot`, which has no copies left, unless its hits are pending:
@@ -398,7 +420,7 @@ impl<A> ReadPath<A> {
         };
         for read in reads {
             if let Some(copy) = self.copies.remove(&read) {
-                self.bytes = self.bytes.saturating_sub(copy_bytes(&read, &copy.text));
+                self.bytes = self.bytes.saturating_sub(copy.bytes(&read));
             }
         }
         self.release(slot);
@@ -437,7 +459,7 @@ impl<A> ReadPath<A> {
         let Some(copy) = self.copies.remove(read) else {
             return;
         };
-        self.bytes = self.bytes.saturating_sub(copy_bytes(read, &copy.text));
+        self.bytes = self.bytes.saturating_sub(copy.bytes(read));
         let last = match self.entries.reads_mut(copy.slot) {
             Some(reads) => {
                 reads.retain(|r| r != read);
@@ -449,15 +471,6 @@ impl<A> ReadPath<A> {
             self.release(copy.slot);
         }
     }
-}
-
-fn copy_bytes(read: &CopyKey, text: &str) -> usize {
-    let key = match &read.0 {
-        Read::Get { namespace, key } => namespace.len() + key.len(),
-        Read::UserState { state_key, .. } => state_key.len(),
-        _ => 0,
-    };
-    COPY_OVERHEAD + key + text.len()
 }
 
 /// A lookup's answer that is the copy's text.
@@ -629,40 +642,59 @@ mod tests {
         assert_eq!((path.stats().copies, path.stats().bytes), (0, 0));
     }
 
+    /// An attachment that counts its clones alive and holds 1000 bytes.
+    #[derive(Clone)]
+    struct Alive(Arc<()>);
+
+    impl Attachment for Alive {
+        fn bytes(&self) -> usize {
+            1000
+        }
+    }
+
     /// An attachment is kept only with the copy of the very text it was made
-    /// from, is handed to each hit of that copy, and goes with the copy.
+    /// from, is handed to each hit of that copy, is counted in the copies'
+    /// bytes while kept, and goes with the copy.
     #[test]
     fn attachments_go_with_their_copy() {
-        let alive = Arc::new(());
-        let mut path = ReadPath::<Arc<()>>::new(true);
+        let alive = Alive(Arc::new(()));
+        let count = |alive: &Alive| Arc::strong_count(&alive.0);
+        let mut path = ReadPath::<Alive>::new(true);
         let text: Arc<str> = Arc::from("1");
         assert!(
-            path.attach(get("a"), &text, Arc::clone(&alive)).is_err(),
+            path.attach(get("a"), &text, alive.clone()).is_err(),
             "no copy yet"
         );
         path.insert(get("a"), &text, |_| false, 10);
+        let bare = path.stats().bytes;
         let other: Arc<str> = Arc::from("1");
         assert!(
-            path.attach(get("a"), &other, Arc::clone(&alive)).is_err(),
+            path.attach(get("a"), &other, alive.clone()).is_err(),
             "another text"
         );
-        assert_eq!(Arc::strong_count(&alive), 1);
-        assert!(path.attach(get("a"), &text, Arc::clone(&alive)).is_ok());
-        let seen = |path: &mut ReadPath<Arc<()>>| match path.lookup(get("a"), |_, a| a.is_some()) {
+        assert_eq!(count(&alive), 1);
+        assert_eq!(path.stats().bytes, bare);
+        assert!(path.attach(get("a"), &text, alive.clone()).is_ok());
+        assert_eq!(path.stats().bytes, bare + 1000);
+        assert!(path.attach(get("a"), &text, alive.clone()).is_ok());
+        assert_eq!(path.stats().bytes, bare + 1000, "a replaced attachment");
+        let seen = |path: &mut ReadPath<Alive>| match path.lookup(get("a"), |_, a| a.is_some()) {
             Lookup::Served(seen) => seen,
             _ => panic!("the copy was not served"),
         };
         assert!(seen(&mut path) && seen(&mut path));
-        assert_eq!(Arc::strong_count(&alive), 2);
+        assert_eq!(count(&alive), 2);
         path.insert(get("b"), &Arc::from("2"), |_| false, 10);
         path.synced(SyncReport {
             changes: vec![Change::Entry(("g".into(), "a".into()))],
             stale: 0,
         });
-        assert_eq!(Arc::strong_count(&alive), 1, "dropped with a's copy");
+        assert_eq!(count(&alive), 1, "dropped with a's copy");
+        assert_eq!(path.stats().bytes, bare, "b's copy alone");
         path.insert(get("a"), &text, |_| false, 10);
-        assert!(path.attach(get("a"), &text, Arc::clone(&alive)).is_ok());
+        assert!(path.attach(get("a"), &text, alive.clone()).is_ok());
         path.insert(get("a"), &Arc::from("3"), |_| false, 10);
-        assert_eq!(Arc::strong_count(&alive), 1, "dropped with a replaced copy");
+        assert_eq!(count(&alive), 1, "dropped with a replaced copy");
+        assert_eq!(path.stats().bytes, 2 * bare);
     }
 }
