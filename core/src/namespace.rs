@@ -97,6 +97,11 @@ pub(crate) struct Namespace {
     pub(crate) changes: Journal,
 }
 
+/// Whether an entry written at `written` is at least `after` old at `now`.
+fn outlived(written: u64, now: u64, after: u64) -> bool {
+    now.saturating_sub(written) >= after
+}
+
 impl Namespace {
     pub(crate) fn new(config: NamespaceConfig, declared: Declared) -> Self {
         Namespace {
@@ -118,15 +123,20 @@ impl Namespace {
     /// Whether an entry written at `written` has expired at `now`.
     pub(crate) fn expired(&self, written: u64, now: u64) -> bool {
         self.expire_after
-            .is_some_and(|after| now.saturating_sub(written) >= after)
+            .is_some_and(|after| outlived(written, now, after))
     }
 
-    /// Drops `key` if it has expired at `now`; `true` if it did.
+    /// Drops `key` if it has expired at `now`; `true` if it did. In a
+    /// namespace without expiry, which is most, it looks nothing up: every
+    /// read calls it before its own lookup.
     pub(crate) fn expire(&mut self, key: &str, now: u64) -> bool {
+        let Some(after) = self.expire_after else {
+            return false;
+        };
         let due = self
             .entries
             .peek(key)
-            .is_some_and(|e| self.expired(e.written, now));
+            .is_some_and(|e| outlived(e.written, now, after));
         if due {
             self.entries.pop(key);
             self.changes.note(key);
