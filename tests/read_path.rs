@@ -496,3 +496,44 @@ fn until_some<T>(mut f: impl FnMut() -> Option<T>) -> T {
     }
     panic!("no answer in 10000 attempts");
 }
+
+/// `sync` reads a hit batch as three numbers per entry: the entries it cannot
+/// read (a namespace outside the batch, a key cut inside a character, numbers
+/// left over) are counted stale, and the others are replayed with their hits.
+#[test]
+fn sync_counts_the_entries_it_cannot_read_and_replays_the_rest() -> anyhow::Result<()> {
+    use cache_host::bindings::exports::gromozeka::cache::types::HitBatch;
+    use cache_tests::trap;
+    let mut h = cache_tests::Harness::new()?;
+    h.configure(&[NamespaceConfig {
+        name: "n".into(),
+        max_entries: 10,
+        persistence: Persistence::MemoryOnly,
+    }])
+    .map_err(trap)?
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (b, s) = h.parts();
+    b.gromozeka_cache_cache()
+        .call_set(&mut *s, "n", "a", "1")
+        .map_err(trap)?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let batch = HitBatch {
+        namespaces: vec!["n".into()],
+        // "a" twice; "b" in namespace 5; "a" four times; one byte of "é"; two numbers.
+        entries: vec![0, 1, 2, 5, 1, 1, 0, 1, 4, 0, 1, 1, 0, 1],
+        keys: "abaé".into(),
+    };
+    let report = b
+        .gromozeka_cache_cache()
+        .call_sync(&mut *s, &batch)
+        .map_err(trap)?;
+    assert_eq!(report.stale, 3);
+    let n = h
+        .stats()
+        .map_err(trap)?
+        .into_iter()
+        .find(|n| n.name == "n")
+        .expect("n");
+    assert_eq!((n.hits, n.misses), (6, 0));
+    Ok(())
+}

@@ -241,13 +241,17 @@ impl cache::Guest for Component {
 }
 
 /// The entries of a hit batch as (namespace, key, hits), and how many could
-/// not be read (a namespace index or key length outside the batch, or a key
-/// not cut at a character boundary).
+/// not be read (a namespace index or key length outside the batch, a key not
+/// cut at a character boundary, or fewer than three numbers at the end).
 fn hit_entries(batch: &HitBatch) -> (Vec<(&str, &str, u32)>, u32) {
-    let mut entries = Vec::with_capacity(batch.entries.len());
-    let mut unreadable = 0u32;
+    let numbers = batch.entries.chunks_exact(3);
+    let mut unreadable = u32::from(!numbers.remainder().is_empty());
+    let mut entries = Vec::with_capacity(numbers.len());
     let mut at = 0usize;
-    for &(namespace, len, hits) in &batch.entries {
+    for entry in numbers {
+        let &[namespace, len, hits] = entry else {
+            continue; // Never: `chunks_exact(3)` gives three numbers.
+        };
         let end = at.saturating_add(len as usize);
         let key = batch.keys.get(at..end);
         at = end;

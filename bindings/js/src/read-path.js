@@ -231,7 +231,7 @@ export class ReadPath {
         namespaces.push(entry.namespace);
         nsIndex.set(entry.namespace, i);
       }
-      entries.push([i, entry.keyBytes, entry.pending]);
+      entries.push(i, entry.keyBytes, entry.pending);
       keys += entry.key;
       entry.pending = 0;
       entry.last = -1;

@@ -301,7 +301,7 @@ impl<A: Attachment> ReadPath<A> {
     pub(super) fn take_hits(&mut self) -> HitBatch {
         let mut batch = HitBatch {
             namespaces: Vec::new(),
-            entries: Vec::with_capacity(self.hits.len()),
+            entries: Vec::with_capacity(3 * self.hits.len()),
             keys: String::new(),
         };
         // The batch's index of each of `entries`' namespaces, once it has one.
@@ -328,7 +328,7 @@ impl<A: Attachment> ReadPath<A> {
             }
             // Keys are at most 1 KiB: a length fits in a u32.
             let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
-            batch.entries.push((*index, len, hits));
+            batch.entries.extend([*index, len, hits]);
             batch.keys.push_str(key);
             if self.entries.has_no_reads(slot) {
                 self.release(slot);
@@ -537,7 +537,10 @@ mod tests {
     fn replayed(batch: &HitBatch) -> Vec<(String, String, u32)> {
         let mut at = 0;
         let mut out = Vec::new();
-        for &(namespace, len, hits) in &batch.entries {
+        for entry in batch.entries.chunks_exact(3) {
+            let &[namespace, len, hits] = entry else {
+                unreachable!("chunks of three")
+            };
             let key = &batch.keys[at..at + len as usize];
             at += len as usize;
             out.push((
