@@ -66,6 +66,35 @@ fn namespaces() -> Vec<NamespaceConfig> {
         .collect()
 }
 
+/// A service over SQLite in a new temporary folder (dropped with it), with one
+/// namespace of `n` entries of 64 B, all set.
+fn filled_service(
+    wasm: &std::path::Path,
+    namespace: &str,
+    n: usize,
+    persistence: Persistence,
+) -> Result<(CacheService, tempfile::TempDir)> {
+    let tmp = tempfile::tempdir()?;
+    let policy = Policy::new(vec![NamespaceConfig {
+        name: namespace.into(),
+        max_entries: n as u32,
+        persistence,
+    }])
+    .map_err(|e| anyhow!(e))?;
+    let svc = CacheService::builder(wasm)
+        .policy(policy)
+        .write_back(WriteBack::NEVER)
+        .load_on_start(false)
+        .open_sqlite(tmp.path().join("profile.db"))?;
+    let rows: Vec<(String, String)> = (0..n)
+        .map(|i| (workload::key(i), workload::value(i, Size::Small)))
+        .collect();
+    for c in rows.chunks(1000) {
+        svc.set_many(namespace, c)?;
+    }
+    Ok((svc, tmp))
+}
+
 /// Profile mode: one workload, `calls` calls.
 pub fn run(workload: &str, calls: u64) -> Result<()> {
     let root = crate::root();
@@ -134,25 +163,7 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             let _ = tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
                 .try_init();
-            let n = calls as usize;
-            let tmp = tempfile::tempdir()?;
-            let policy = Policy::new(vec![NamespaceConfig {
-                name: "p".into(),
-                max_entries: n as u32,
-                persistence: Persistence::OnShutdown,
-            }])
-            .map_err(|e| anyhow!(e))?;
-            let svc = CacheService::builder(&wasm)
-                .policy(policy)
-                .write_back(WriteBack::NEVER)
-                .load_on_start(false)
-                .open_sqlite(tmp.path().join("p.db"))?;
-            let rows: Vec<(String, String)> = (0..n)
-                .map(|i| (workload::key(i), workload::value(i, Size::Small)))
-                .collect();
-            for c in rows.chunks(1000) {
-                svc.set_many("p", c)?;
-            }
+            let (svc, _tmp) = filled_service(&wasm, "p", calls as usize, Persistence::OnShutdown)?;
             println!("persisted {:?}", svc.persist_all()?);
             Ok(())
         }
@@ -160,24 +171,7 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
             // Row 6's hot `get` at 100k entries (10k uniform random keys read
             // in a loop), for a cache simulation of what a replayed hit misses.
             let n = 100_000;
-            let policy = Policy::new(vec![NamespaceConfig {
-                name: "s".into(),
-                max_entries: n as u32,
-                persistence: Persistence::MemoryOnly,
-            }])
-            .map_err(|e| anyhow!(e))?;
-            let tmp = tempfile::tempdir()?;
-            let svc = CacheService::builder(&wasm)
-                .policy(policy)
-                .write_back(WriteBack::NEVER)
-                .load_on_start(false)
-                .open_sqlite(tmp.path().join("scale.db"))?;
-            let rows: Vec<(String, String)> = (0..n)
-                .map(|i| (workload::key(i), workload::value(i, Size::Small)))
-                .collect();
-            for c in rows.chunks(1000) {
-                svc.set_many("s", c)?;
-            }
+            let (svc, _tmp) = filled_service(&wasm, "s", n, Persistence::MemoryOnly)?;
             let seq: Vec<String> = workload::pattern(10_000, n)
                 .into_iter()
                 .map(workload::key)
