@@ -47,7 +47,7 @@ impl<R> Entries<R> {
     fn id(&self, namespace: &str, key: &str) -> Option<EntryId> {
         let namespace = self.namespaces.iter().position(|n| **n == *namespace)?;
         Some(EntryId {
-            // Namespaces are fewer than slots, which `claim` keeps below `u32::MAX`.
+            // Namespaces are fewer than slots, which `claim` numbers with a `u32`.
             namespace: u32::try_from(namespace).ok()?,
             key: SmolStr::new(key),
         })
@@ -59,7 +59,7 @@ impl<R> Entries<R> {
     }
 
     /// The slot of `(namespace, key)`, given one if it has none; `None` past
-    /// `u32::MAX - 1` slots, which no bounded set of copies reaches.
+    /// `u32::MAX` slots, which no bounded set of copies reaches.
     pub(super) fn claim(&mut self, namespace: &str, key: &str) -> Option<u32> {
         let id = match self.id(namespace, key) {
             Some(id) => id,
@@ -85,9 +85,7 @@ impl<R> Entries<R> {
                 slot
             }
             None => {
-                let slot = u32::try_from(self.slots.len())
-                    .ok()
-                    .filter(|&slot| slot < u32::MAX)?;
+                let slot = u32::try_from(self.slots.len()).ok()?;
                 self.slots.push(held);
                 slot
             }

@@ -1,7 +1,7 @@
 //! [`HitLog`]: the hits the read path served and has not replayed yet, per
 //! entry, in the order of each entry's last hit.
 //!
-//! Entries are small indexes (*slots*, see `read_path.rs`). The log is a
+//! Entries are small indexes (*slots*, see `entries.rs`). The log is a
 //! doubly linked list threaded through a dense array with one link per
 //! *pending* entry, found by slot through a small map: both hold only the
 //! entries hit since the last replay (at most about
