@@ -44,8 +44,13 @@ impl<R> Entries<R> {
         }
     }
 
+    /// The index of `namespace` among the names, if an entry of it has a slot.
+    fn namespace_index(&self, namespace: &str) -> Option<usize> {
+        self.namespaces.iter().position(|n| **n == *namespace)
+    }
+
     fn id(&self, namespace: &str, key: &str) -> Option<EntryId> {
-        let namespace = self.namespaces.iter().position(|n| **n == *namespace)?;
+        let namespace = self.namespace_index(namespace)?;
         Some(EntryId {
             // Namespaces are fewer than slots, which `claim` numbers with a `u32`.
             namespace: u32::try_from(namespace).ok()?,
@@ -137,7 +142,7 @@ impl<R> Entries<R> {
 
     /// The slots in use of the entries of `namespace`.
     pub(super) fn in_namespace(&self, namespace: &str) -> Vec<u32> {
-        let Some(index) = self.namespaces.iter().position(|n| **n == *namespace) else {
+        let Some(index) = self.namespace_index(namespace) else {
             return Vec::new();
         };
         self.by_entry
