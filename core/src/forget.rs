@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::namespace::Namespace;
+use crate::namespace::{Key, Namespace};
 use crate::{Cache, Persistence, Storage};
 
 impl<S: Storage> Cache<S> {
@@ -50,7 +50,7 @@ impl<S: Storage> Cache<S> {
             if ns.persistence() == Persistence::MemoryOnly {
                 continue;
             }
-            let clean: Vec<Box<str>> = ns
+            let clean: Vec<Key> = ns
                 .entries
                 .iter()
                 .filter(|(_, e)| !e.dirty)
@@ -62,7 +62,7 @@ impl<S: Storage> Cache<S> {
             }
             dropped = dropped.saturating_add(u32::try_from(clean.len()).unwrap_or(u32::MAX));
             if let Some(field) = ns.declared.mirror_field().map(Box::<str>::from) {
-                let keys: Vec<Box<str>> = ns.entries.iter().map(|(k, _)| k.clone()).collect();
+                let keys: Vec<Key> = ns.entries.iter().map(|(k, _)| k.clone()).collect();
                 for key in keys {
                     drop_field(ns, &key, &field);
                 }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use hashbrown::HashSet;
 use lru::LruCache;
 use serde_json::Value;
+use smol_str::SmolStr;
 
 use crate::config::{NamespaceConfig, Persistence};
 use crate::declared::{self, Declared};
@@ -45,6 +46,11 @@ pub struct Pending {
     pub cleared: bool,
 }
 
+/// An entry's key as the LRU holds it: up to 23 bytes inline (most keys), so a
+/// lookup compares it on the entry's own cache line instead of following a
+/// pointer to its bytes.
+pub(crate) type Key = SmolStr;
+
 /// A cached value and whether storage has yet to see it.
 pub(crate) struct Entry {
     pub(crate) value: Box<str>,
@@ -80,9 +86,9 @@ pub(crate) struct Namespace {
     /// from storage) and whether entries are records.
     pub(crate) declared: Declared,
     /// Unbounded: the cache evicts itself, so it can write a dirty entry first.
-    pub(crate) entries: LruCache<Box<str>, Entry>,
+    pub(crate) entries: LruCache<Key, Entry>,
     /// On-shutdown only: keys deleted since the last write of this namespace.
-    pub(crate) deleted: HashSet<Box<str>>,
+    pub(crate) deleted: HashSet<Key>,
     /// On-shutdown only: the whole namespace was cleared since the last write.
     pub(crate) cleared: bool,
     /// How many entries are dirty.
@@ -265,7 +271,7 @@ impl Namespace {
     /// none of them is dirty.
     pub(crate) fn evict_to(&mut self, capacity: usize, now: u64) {
         if self.entries.len() > capacity && self.expire_after.is_some() {
-            let due: Vec<Box<str>> = self
+            let due: Vec<Key> = self
                 .entries
                 .iter()
                 .filter(|(_, e)| self.expired(e.written, now))

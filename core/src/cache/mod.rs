@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::{self, NamespaceConfig, Persistence};
 use crate::declared::{Declared, FieldShape};
-use crate::namespace::{Namespace, NamespaceStats, Pending};
+use crate::namespace::{Key, Namespace, NamespaceStats, Pending};
 use crate::storage::{Batch, RowKey, Storage};
 use crate::{validate, CacheError};
 
@@ -27,7 +27,7 @@ pub(crate) enum Mode {
 /// An entry about to be stored: key, JSON text, and the text parsed if the
 /// caller already has it.
 pub(crate) struct NewEntry {
-    key: Box<str>,
+    key: Key,
     value: Box<str>,
     parsed: Option<Box<Value>>,
 }
@@ -35,7 +35,7 @@ pub(crate) struct NewEntry {
 impl NewEntry {
     fn text(key: String, value: String) -> Self {
         NewEntry {
-            key: key.into_boxed_str(),
+            key: Key::from(key),
             value: value.into_boxed_str(),
             parsed: None,
         }
@@ -339,7 +339,7 @@ impl<S: Storage> Cache<S> {
             .or_else(|_| validate::value_size(&self.namespaces[idx].without_mirror(&text)))?;
         validate::depth(&text)?;
         let entry = NewEntry {
-            key: key.into_boxed_str(),
+            key: Key::from(key),
             value: text.into_boxed_str(),
             parsed: Some(Box::new(value)),
         };
