@@ -46,9 +46,10 @@ pub struct Pending {
     pub cleared: bool,
 }
 
-/// An entry's key as the LRU holds it: up to 23 bytes inline (most keys), so a
-/// lookup compares it on the entry's own cache line instead of following a
-/// pointer to its bytes.
+/// An entry's key as the LRU holds it: up to 23 bytes inline, so a lookup
+/// compares it on the entry's own cache line instead of following a pointer
+/// to its bytes. A longer key (a supergroup's `chat:user`, 25 bytes) is on the
+/// heap, as every key was before.
 pub(crate) type Key = SmolStr;
 
 /// A cached value and whether storage has yet to see it.
