@@ -184,6 +184,20 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                 Ok(())
             })
         }
+        "debug-replayed-get" => {
+            // Hot `get`s of 2000 entries in turn: every hit is of an entry not
+            // yet pending, so each is replayed (a `sync` per 1024), all warm.
+            let n = 2000;
+            let (svc, _tmp) = filled_service(&wasm, "s", n, Persistence::MemoryOnly)?;
+            let keys: Vec<String> = (0..n).map(workload::key).collect();
+            for k in &keys {
+                black_box(svc.get("s", k)?);
+            }
+            measured_loop(calls, &mut |i| {
+                black_box(svc.get("s", &keys[i % n])?);
+                Ok(())
+            })
+        }
         "lru-get-many64" => {
             let native = Mutex::new(lru::LruCache::<String, String>::unbounded());
             for (k, v) in &small {
@@ -212,6 +226,26 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                 cache
                     .set_many("v64", batch)
                     .map_err(|e| anyhow!("set_many: {e}"))
+            })
+        }
+        "core-replay64" => {
+            // The component's replay, natively: 1000 entries replayed one
+            // call at a time, as `debug-replayed-get`'s batches carry them.
+            let mut cache = cache_core::Cache::new(cache_core::MemoryStorage::new());
+            cache
+                .configure(namespaces())
+                .map_err(|e| anyhow!("configure: {e}"))?;
+            let keys: Vec<String> = (0..1000).map(workload::key).collect();
+            for c in keys.chunks(100) {
+                let rows = c.iter().map(|k| (k.clone(), workload::value(0, Size::Small)));
+                cache
+                    .set_many("v64", rows.collect())
+                    .map_err(|e| anyhow!("set_many: {e}"))?;
+            }
+            let batch: Vec<(&str, &str, u32)> = keys.iter().map(|k| ("v64", k.as_str(), 1)).collect();
+            measured_loop(calls, &mut |i| {
+                black_box(cache.replay(&batch[i % batch.len()..][..1]));
+                Ok(())
             })
         }
         "lru-set-many64" => {

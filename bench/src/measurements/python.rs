@@ -87,6 +87,10 @@ pub fn python_package(root: &Path, tmp: &Path, quick: bool, report: &mut Report)
         ("getChatSettingsShared", "`getChatSettings` hit, `shareValues(\"chats\")`", 0.3),
         ("getUserStateSharedBusy", "`getUserState` hit, `shareValues(\"users\")`, after other work (diskcache in the rounds, as in the first rows)", 0.3),
         ("getChatSettingsSharedBusy", "`getChatSettings` hit, `shareValues(\"chats\")`, after other work", 0.3),
+        ("getUserStateReplayed", "`getUserState` hit with its replay (every hit of another entry, each round's 1000 replayed into the component at its end; warm)", 1.0),
+        ("getChatSettingsReplayed", "`getChatSettings` hit with its replay (as above)", 1.0),
+        ("getUserStateSharedReplayed", "`getUserState` hit with its replay, `shareValues(\"users\")`", 0.3),
+        ("getChatSettingsSharedReplayed", "`getChatSettings` hit with its replay, `shareValues(\"chats\")`", 0.3),
     ] {
         let (pkg, seed) = (get(call, "gromozeka_cache")?, get(call, "seed")?);
         report.lines.push(Line {
