@@ -237,12 +237,15 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                 .map_err(|e| anyhow!("configure: {e}"))?;
             let keys: Vec<String> = (0..1000).map(workload::key).collect();
             for c in keys.chunks(100) {
-                let rows = c.iter().map(|k| (k.clone(), workload::value(0, Size::Small)));
+                let rows = c
+                    .iter()
+                    .map(|k| (k.clone(), workload::value(0, Size::Small)));
                 cache
                     .set_many("v64", rows.collect())
                     .map_err(|e| anyhow!("set_many: {e}"))?;
             }
-            let batch: Vec<(&str, &str, u32)> = keys.iter().map(|k| ("v64", k.as_str(), 1)).collect();
+            let batch: Vec<(&str, &str, u32)> =
+                keys.iter().map(|k| ("v64", k.as_str(), 1)).collect();
             measured_loop(calls, &mut |i| {
                 black_box(cache.replay(&batch[i % batch.len()..][..1]));
                 Ok(())

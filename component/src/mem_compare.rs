@@ -104,6 +104,9 @@ mod tests {
         assert!(compare(b"0123456789a", b"0123456789b") < 0);
         assert!(compare(&[0xff], &[0x01]) > 0);
         assert_eq!(compare(b"", b""), 0);
-        assert_eq!(compare(b"same key 25 bytes long!!!", b"same key 25 bytes long!!!"), 0);
+        assert_eq!(
+            compare(b"same key 25 bytes long!!!", b"same key 25 bytes long!!!"),
+            0
+        );
     }
 }
