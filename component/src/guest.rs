@@ -214,7 +214,9 @@ impl cache::Guest for Component {
     fn sync(hits: HitBatch) -> SyncReport {
         with_cache(|c| {
             let (entries, unreadable) = hit_entries(&hits);
-            let stale = c.replay(&entries).saturating_add(unreadable);
+            let stale = c
+                .replay(&hits.namespaces, &entries)
+                .saturating_add(unreadable);
             let changes = c
                 .take_changes()
                 .into_iter()
@@ -240,10 +242,11 @@ impl cache::Guest for Component {
     }
 }
 
-/// The entries of a hit batch as (namespace, key, hits), and how many could
-/// not be read (a namespace index or key length outside the batch, a key not
-/// cut at a character boundary, or fewer than three numbers at the end).
-fn hit_entries(batch: &HitBatch) -> (Vec<(&str, &str, u32)>, u32) {
+/// The entries of a hit batch as (namespace index, key, hits), and how many
+/// could not be read (a key length outside the batch, a key not cut at a
+/// character boundary, or fewer than three numbers at the end). A namespace
+/// index outside the batch is the replay's to count.
+fn hit_entries(batch: &HitBatch) -> (Vec<(u32, &str, u32)>, u32) {
     let numbers = batch.entries.chunks_exact(3);
     let mut unreadable = u32::from(!numbers.remainder().is_empty());
     let mut entries = Vec::with_capacity(numbers.len());
@@ -255,9 +258,9 @@ fn hit_entries(batch: &HitBatch) -> (Vec<(&str, &str, u32)>, u32) {
         let end = at.saturating_add(len as usize);
         let key = batch.keys.get(at..end);
         at = end;
-        match (batch.namespaces.get(namespace as usize), key) {
-            (Some(namespace), Some(key)) => entries.push((namespace.as_str(), key, hits)),
-            _ => unreadable = unreadable.saturating_add(1),
+        match key {
+            Some(key) => entries.push((namespace, key, hits)),
+            None => unreadable = unreadable.saturating_add(1),
         }
     }
     (entries, unreadable)

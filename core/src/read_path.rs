@@ -240,23 +240,37 @@ impl hashbrown::Equivalent<Read<Box<str>>> for Read<&str> {
 }
 
 impl<S: Storage> Cache<S> {
-    /// Applies hits a host answered from its copies: `(namespace, key, hits)`
-    /// per entry, in the order of each entry's last hit. Each makes the entry
-    /// the most recent of its namespace and counts its hits, leaving recency
-    /// and counts exactly as the reads would have inside the cache (an LRU
-    /// order depends only on the order of last uses; an expired entry is
-    /// dropped and not counted). Returns how many named no held entry: 0
-    /// unless the host kept a copy it should have dropped, which it reports as
-    /// its own defect.
-    pub fn replay<N: AsRef<str>, K: AsRef<str>>(&mut self, hits: &[(N, K, u32)]) -> u32 {
+    /// Applies hits a host answered from its copies: per entry `(namespace,
+    /// key, hits)`, the namespace as an index into `namespaces`, in the order
+    /// of each entry's last hit. Each makes the entry the most recent of its
+    /// namespace and counts its hits, leaving recency and counts exactly as
+    /// the reads would have inside the cache (an LRU order depends only on
+    /// the order of last uses; an expired entry is dropped and not counted).
+    /// Returns how many named no held entry (or a namespace outside
+    /// `namespaces` or unknown): 0 unless the host kept a copy it should have
+    /// dropped, which it reports as its own defect. Each of `namespaces` is
+    /// looked up once, not once per entry.
+    pub fn replay<N: AsRef<str>, K: AsRef<str>>(
+        &mut self,
+        namespaces: &[N],
+        hits: &[(u32, K, u32)],
+    ) -> u32 {
+        let found: Vec<Option<usize>> = namespaces
+            .iter()
+            .map(|name| self.index(name.as_ref()).ok())
+            .collect();
         let mut stale = 0u32;
         let now = self.time();
         for (namespace, key, count) in hits {
-            let (namespace, key) = (namespace.as_ref(), key.as_ref());
-            let Some(ns) = self.namespace_mut(namespace) else {
+            let at = usize::try_from(*namespace).ok();
+            let ns = at
+                .and_then(|at| found.get(at).copied().flatten())
+                .and_then(|index| self.namespace_at(index));
+            let Some(ns) = ns else {
                 stale += 1;
                 continue;
             };
+            let key = key.as_ref();
             ns.expire(key, now);
             if ns.entries.get(key).is_some() {
                 ns.hits += u64::from(*count);

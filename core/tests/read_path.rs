@@ -104,7 +104,7 @@ fn a_replayed_hit_is_the_caches_own_hit() {
         set(c, "a");
         set(c, "b");
     }
-    assert_eq!(replayed.replay(&[("n", "a", 2)]), 0);
+    assert_eq!(replayed.replay(&["n"], &[(0, "a", 2)]), 0);
     direct.get("n", "a").expect("get");
     direct.get("n", "a").expect("get");
     for c in [&mut replayed, &mut direct] {
@@ -130,7 +130,7 @@ fn replaying_entries_in_the_order_of_their_last_hits_is_replaying_every_hit() {
         direct.get("n", key).expect("get");
     }
     assert_eq!(
-        replayed.replay(&[("n", "c", 1), ("n", "a", 3), ("n", "b", 2)]),
+        replayed.replay(&["n"], &[(0, "c", 1), (0, "a", 3), (0, "b", 2)]),
         0
     );
     for c in [&mut replayed, &mut direct] {
@@ -149,8 +149,12 @@ fn a_replayed_hit_of_an_absent_entry_is_stale_and_counts_nothing() {
     let mut c = cache(2, Persistence::MemoryOnly);
     set(&mut c, "a");
     assert_eq!(
-        c.replay(&[("n", "zz", 1), ("nope", "a", 1), ("n", "a", 1)]),
-        2
+        // An absent key, an unknown namespace, an index outside the list.
+        c.replay(
+            &["n", "nope"],
+            &[(0, "zz", 1), (1, "a", 1), (2, "a", 1), (0, "a", 1)]
+        ),
+        3
     );
     let stats = &c.stats()[0];
     assert_eq!((stats.hits, stats.misses), (1, 0));
@@ -162,7 +166,7 @@ fn a_replayed_hit_of_an_expired_entry_drops_it_and_is_stale() {
     c.expire_after_write("n", Some(10)).expect("memory-only");
     set(&mut c, "a");
     c.set_time(10);
-    assert_eq!(c.replay(&[("n", "a", 1)]), 1);
+    assert_eq!(c.replay(&["n"], &[(0, "a", 1)]), 1);
     assert_eq!(c.stats()[0].expirations, 1);
     assert_eq!(c.stats()[0].size, 0);
 }

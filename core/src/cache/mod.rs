@@ -135,6 +135,11 @@ impl<S: Storage> Cache<S> {
         &mut self.storage
     }
 
+    /// The namespace at `index` in the table (see [`index`](Self::index)).
+    pub(crate) fn namespace_at(&mut self, index: usize) -> Option<&mut Namespace> {
+        self.namespaces.get_mut(index)
+    }
+
     pub(crate) fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace> {
         self.namespaces.iter_mut().find(|ns| ns.name() == namespace)
     }
@@ -153,7 +158,8 @@ impl<S: Storage> Cache<S> {
         Ok(&self.namespaces[self.index(namespace)?].config)
     }
 
-    fn index(&self, namespace: &str) -> Result<usize, CacheError> {
+    /// Where `namespace` is in the table; `UnknownNamespace` if it is not.
+    pub(crate) fn index(&self, namespace: &str) -> Result<usize, CacheError> {
         self.namespaces
             .iter()
             .position(|ns| ns.name() == namespace)
