@@ -8,6 +8,7 @@
 //! [`MAX_PENDING_HITS`](super::read_path::MAX_PENDING_HITS)), so they stay in
 //! the CPU caches whatever the size of the cache, and a hit allocates nothing.
 
+use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 
 /// The end of the list.
@@ -71,12 +72,19 @@ impl HitLog {
     /// updated); a right one saves the map's lookup, whose lines a hit would
     /// otherwise touch.
     pub(super) fn hit(&mut self, slot: u32, hint: &mut u32) {
-        let hinted = match self.links.get(*hint as usize) {
+        let found = match self.links.get(*hint as usize) {
             // A slot has at most one link: this one is the slot's.
             Some(link) if link.slot == slot => Some(*hint as usize),
-            _ => self.index.get(&slot).copied(),
+            // One lookup finds the link or makes the slot's place for it.
+            _ => match self.index.entry(slot) {
+                Entry::Occupied(link) => Some(*link.get()),
+                Entry::Vacant(place) => {
+                    place.insert(self.links.len());
+                    None
+                }
+            },
         };
-        let at = match hinted {
+        let at = match found {
             Some(at) => {
                 if self.tail != at {
                     self.unlink(at);
@@ -92,7 +100,6 @@ impl HitLog {
                     next: NONE,
                     hits: 0,
                 });
-                self.index.insert(slot, at);
                 self.append(at);
                 at
             }
