@@ -257,7 +257,7 @@ impl<S: Storage> Cache<S> {
     ) -> u32 {
         let found: Vec<Option<usize>> = namespaces
             .iter()
-            .map(|name| self.index(name.as_ref()).ok())
+            .map(|name| self.position(name.as_ref()))
             .collect();
         let mut stale = 0u32;
         let now = self.time();

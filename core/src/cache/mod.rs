@@ -135,13 +135,14 @@ impl<S: Storage> Cache<S> {
         &mut self.storage
     }
 
-    /// The namespace at `index` in the table (see [`index`](Self::index)).
+    /// The namespace at `index` in the table (see [`position`](Self::position)).
     pub(crate) fn namespace_at(&mut self, index: usize) -> Option<&mut Namespace> {
         self.namespaces.get_mut(index)
     }
 
     pub(crate) fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace> {
-        self.namespaces.iter_mut().find(|ns| ns.name() == namespace)
+        let index = self.position(namespace)?;
+        self.namespaces.get_mut(index)
     }
 
     /// Whether the table was replaced since the last call; clears the mark.
@@ -158,11 +159,14 @@ impl<S: Storage> Cache<S> {
         Ok(&self.namespaces[self.index(namespace)?].config)
     }
 
-    /// Where `namespace` is in the table; `UnknownNamespace` if it is not.
-    pub(crate) fn index(&self, namespace: &str) -> Result<usize, CacheError> {
-        self.namespaces
-            .iter()
-            .position(|ns| ns.name() == namespace)
+    /// Where `namespace` is in the table, if it is.
+    pub(crate) fn position(&self, namespace: &str) -> Option<usize> {
+        self.namespaces.iter().position(|ns| ns.name() == namespace)
+    }
+
+    /// [`position`](Self::position), or `UnknownNamespace`.
+    fn index(&self, namespace: &str) -> Result<usize, CacheError> {
+        self.position(namespace)
             .ok_or_else(|| CacheError::UnknownNamespace(namespace.to_owned()))
     }
 
