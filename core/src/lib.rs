@@ -20,6 +20,7 @@ pub mod config;
 mod declared;
 mod error;
 mod forget;
+mod key_hash;
 mod memory_storage;
 mod mirror;
 mod mock_storage;

@@ -9,6 +9,7 @@ use smol_str::SmolStr;
 
 use crate::config::{NamespaceConfig, Persistence};
 use crate::declared::{self, Declared};
+use crate::key_hash::KeyHashBuilder;
 use crate::read_path::Journal;
 use crate::storage::{Batch, Row, RowKey};
 
@@ -87,9 +88,9 @@ pub(crate) struct Namespace {
     /// from storage) and whether entries are records.
     pub(crate) declared: Declared,
     /// Unbounded: the cache evicts itself, so it can write a dirty entry first.
-    pub(crate) entries: LruCache<Key, Entry>,
+    pub(crate) entries: LruCache<Key, Entry, KeyHashBuilder>,
     /// On-shutdown only: keys deleted since the last write of this namespace.
-    pub(crate) deleted: HashSet<Key>,
+    pub(crate) deleted: HashSet<Key, KeyHashBuilder>,
     /// On-shutdown only: the whole namespace was cleared since the last write.
     pub(crate) cleared: bool,
     /// How many entries are dirty.
@@ -114,8 +115,8 @@ impl Namespace {
         Namespace {
             config,
             declared,
-            entries: LruCache::unbounded(),
-            deleted: HashSet::new(),
+            entries: LruCache::unbounded_with_hasher(KeyHashBuilder::default()),
+            deleted: HashSet::default(),
             cleared: false,
             dirty_entries: 0,
             hits: 0,

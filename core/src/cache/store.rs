@@ -5,6 +5,7 @@ use hashbrown::{HashMap, HashSet};
 
 use super::{write, Cache, Mode, NewEntry};
 use crate::config::Persistence;
+use crate::key_hash::KeyHashBuilder;
 use crate::namespace::{Entry, Namespace};
 use crate::storage::{Batch, Storage};
 use crate::CacheError;
@@ -138,7 +139,8 @@ fn keep_last_of_each_key(entries: &mut Vec<NewEntry>) {
         return;
     }
     let keep: Vec<bool> = {
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+        let mut last: HashMap<&str, usize, KeyHashBuilder> =
+            HashMap::with_capacity_and_hasher(entries.len(), KeyHashBuilder::default());
         for (i, e) in entries.iter().enumerate() {
             last.insert(&*e.key, i);
         }
@@ -158,7 +160,7 @@ fn keep_last_of_each_key(entries: &mut Vec<NewEntry>) {
 /// Membership test over the keys of a store, cheap for the one-key case.
 enum PlannedKeys<'a> {
     Few(&'a [NewEntry]),
-    Many(HashSet<&'a str>),
+    Many(HashSet<&'a str, KeyHashBuilder>),
 }
 
 impl<'a> PlannedKeys<'a> {
