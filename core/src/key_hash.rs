@@ -11,8 +11,9 @@ use hashbrown::DefaultHashBuilder;
 pub(crate) struct KeyHashBuilder(DefaultHashBuilder);
 
 impl BuildHasher for KeyHashBuilder {
-    type Hasher = KeyHasher<<DefaultHashBuilder as BuildHasher>::Hasher>;
+    type Hasher = KeyHasher;
 
+    #[inline]
     fn build_hasher(&self) -> Self::Hasher {
         KeyHasher(self.0.build_hasher())
     }
@@ -22,17 +23,22 @@ impl BuildHasher for KeyHashBuilder {
 /// hasher hashes them, without the `0xff` that `str`'s `Hash` writes after
 /// them. That byte keeps a sequence of hashed strings prefix-free; a key is
 /// one string, so it adds nothing, and on wasm32 the default hasher pays a
-/// 128-bit shift and a final multiply for it on every lookup.
-pub(crate) struct KeyHasher<H>(H);
+/// 128-bit shift and a final multiply for it on every lookup. Its methods are
+/// `#[inline]` so that the component, another crate, inlines them into each
+/// lookup: called, a replayed hit costs 90 instructions more.
+pub(crate) struct KeyHasher(<DefaultHashBuilder as BuildHasher>::Hasher);
 
-impl<H: Hasher> Hasher for KeyHasher<H> {
+impl Hasher for KeyHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         self.0.write(bytes);
     }
 
     /// Only `str`'s terminator reaches it (see the type's doc).
+    #[inline]
     fn write_u8(&mut self, _terminator: u8) {}
 
+    #[inline]
     fn finish(&self) -> u64 {
         self.0.finish()
     }
