@@ -522,6 +522,7 @@ fn sync_counts_the_entries_it_cannot_read_and_replays_the_rest() -> anyhow::Resu
         // "a" twice; "b" in namespace 5; "a" four times; one byte of "é"; two numbers.
         entries: vec![0, 1, 2, 5, 1, 1, 0, 1, 4, 0, 1, 1, 0, 1],
         keys: "abaé".into(),
+        handles: Vec::new(),
     };
     let report = b
         .gromozeka_cache_cache()
@@ -535,5 +536,108 @@ fn sync_counts_the_entries_it_cannot_read_and_replays_the_rest() -> anyhow::Resu
         .find(|n| n.name == "n")
         .expect("n");
     assert_eq!((n.hits, n.misses), (6, 0));
+    Ok(())
+}
+
+/// A `sync` returns each readable entry's handle; a later batch that names
+/// the entry by it replays it as its key would, and a handle that names no
+/// held entry (a wrong generation, a removed entry, a slot out of range) or
+/// handles that are not two per entry are counted stale, changing nothing.
+#[test]
+fn sync_replays_entries_named_by_their_handles() -> anyhow::Result<()> {
+    use cache_host::bindings::exports::gromozeka::cache::types::HitBatch;
+    use cache_tests::trap;
+    const NONE: u32 = u32::MAX;
+    let mut h = cache_tests::Harness::new()?;
+    h.configure(&[NamespaceConfig {
+        name: "n".into(),
+        max_entries: 2,
+        persistence: Persistence::MemoryOnly,
+    }])
+    .map_err(trap)?
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (b, s) = h.parts();
+    let cache = b.gromozeka_cache_cache();
+    for key in ["a", "b"] {
+        cache
+            .call_set(&mut *s, "n", key, "1")
+            .map_err(trap)?
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    let by_key = HitBatch {
+        namespaces: vec!["n".into()],
+        entries: vec![0, 1, 1, 0, 1, 1],
+        keys: "ab".into(),
+        handles: vec![NONE; 4],
+    };
+    let report = cache.call_sync(&mut *s, &by_key).map_err(trap)?;
+    assert_eq!(report.stale, 0);
+    let [a_slot, a_gen, b_slot, b_gen] = report.handles[..] else {
+        panic!("two numbers per entry: {:?}", report.handles);
+    };
+    assert_ne!((a_slot, a_gen), (b_slot, b_gen));
+    // a, by its handle, becomes the most recent: the next write evicts b.
+    let by_handle = HitBatch {
+        namespaces: vec!["n".into()],
+        entries: vec![0, 0, 3],
+        keys: String::new(),
+        handles: vec![a_slot, a_gen],
+    };
+    let report = cache.call_sync(&mut *s, &by_handle).map_err(trap)?;
+    assert_eq!(
+        (report.stale, &report.handles[..]),
+        (0, &[a_slot, a_gen][..])
+    );
+    cache
+        .call_set(&mut *s, "n", "c", "1")
+        .map_err(trap)?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(
+        cache
+            .call_get(&mut *s, "n", "a")
+            .map_err(trap)?
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        cache
+            .call_get(&mut *s, "n", "b")
+            .map_err(trap)?
+            .ok()
+            .flatten(),
+        None
+    );
+    let stale = |handles: Vec<u32>, entries: Vec<u32>| HitBatch {
+        namespaces: vec!["n".into()],
+        entries,
+        keys: String::new(),
+        handles,
+    };
+    let batches = [
+        // b was evicted: its slot names nothing, or c with another generation.
+        stale(vec![b_slot, b_gen], vec![0, 0, 1]),
+        stale(vec![a_slot, a_gen.wrapping_add(1)], vec![0, 0, 1]),
+        stale(vec![1000, 0], vec![0, 0, 1]),
+        // Three numbers of handles for two entries.
+        stale(vec![a_slot, a_gen, a_slot], vec![0, 0, 1, 0, 0, 1]),
+    ];
+    for batch in &batches {
+        let report = cache.call_sync(&mut *s, batch).map_err(trap)?;
+        assert_eq!(
+            report.stale,
+            u32::try_from(batch.entries.len() / 3)?,
+            "{batch:?}"
+        );
+    }
+    let n = h
+        .stats()
+        .map_err(trap)?
+        .into_iter()
+        .find(|n| n.name == "n")
+        .expect("n");
+    // 2 by key, 3 by handle, 1 `get` of a; no stale batch counted any.
+    assert_eq!((n.hits, n.misses, n.evictions), (6, 1, 1));
     Ok(())
 }

@@ -244,7 +244,10 @@ pub fn run(workload: &str, calls: u64) -> Result<()> {
                     .set_many("v64", rows.collect())
                     .map_err(|e| anyhow!("set_many: {e}"))?;
             }
-            let batch: Vec<(u32, &str, u32)> = keys.iter().map(|k| (0, k.as_str(), 1)).collect();
+            let batch: Vec<_> = keys
+                .iter()
+                .map(|k| (0, cache_core::Named::Key(k.as_str()), 1))
+                .collect();
             measured_loop(calls, &mut |i| {
                 black_box(cache.replay(&["v64"], &batch[i % batch.len()..][..1]));
                 Ok(())

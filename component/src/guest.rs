@@ -214,9 +214,7 @@ impl cache::Guest for Component {
     fn sync(hits: HitBatch) -> SyncReport {
         with_cache(|c| {
             let (entries, unreadable) = hit_entries(&hits);
-            let stale = c
-                .replay(&hits.namespaces, &entries)
-                .saturating_add(unreadable);
+            let replayed = c.replay(&hits.namespaces, &entries);
             let changes = c
                 .take_changes()
                 .into_iter()
@@ -226,7 +224,15 @@ impl cache::Guest for Component {
                     core::Change::Everything => Change::Everything,
                 })
                 .collect();
-            SyncReport { changes, stale }
+            let mut handles = Vec::with_capacity(2 * replayed.handles.len());
+            for handle in replayed.handles {
+                handles.extend(handle.map_or([NO_HANDLE; 2], |h| [h.slot, h.generation]));
+            }
+            SyncReport {
+                changes,
+                stale: replayed.stale.saturating_add(unreadable),
+                handles,
+            }
         })
     }
 
@@ -242,24 +248,40 @@ impl cache::Guest for Component {
     }
 }
 
-/// The entries of a hit batch as (namespace index, key, hits), and how many
-/// could not be read (a key length outside the batch, a key not cut at a
-/// character boundary, or fewer than three numbers at the end). A namespace
-/// index outside the batch is the replay's to count.
-fn hit_entries(batch: &HitBatch) -> (Vec<(u32, &str, u32)>, u32) {
+/// Both numbers of "no handle" in `hit-batch` and `sync-report`.
+const NO_HANDLE: u32 = u32::MAX;
+
+/// The entries of a hit batch as (namespace index, key or handle, hits), and
+/// how many could not be read (a key length outside the batch, a key not cut
+/// at a character boundary, fewer than three numbers at the end, or handles
+/// that are neither absent nor two per entry). A namespace index outside the
+/// batch is the replay's to count.
+fn hit_entries(batch: &HitBatch) -> (Vec<core::HitOf<&str>>, u32) {
     let numbers = batch.entries.chunks_exact(3);
+    let mut handles = batch.handles.chunks_exact(2);
     let mut unreadable = u32::from(!numbers.remainder().is_empty());
+    if !batch.handles.is_empty() && handles.len() != numbers.len() {
+        unreadable = unreadable.saturating_add(u32::try_from(numbers.len()).unwrap_or(u32::MAX));
+        return (Vec::new(), unreadable);
+    }
     let mut entries = Vec::with_capacity(numbers.len());
     let mut at = 0usize;
     for entry in numbers {
         let &[namespace, len, hits] = entry else {
             continue; // Never: `chunks_exact(3)` gives three numbers.
         };
+        if let Some(&[slot, generation]) = handles.next() {
+            if slot != NO_HANDLE {
+                let handle = core::Handle { slot, generation };
+                entries.push((namespace, core::Named::Handle(handle), hits));
+                continue;
+            }
+        }
         let end = at.saturating_add(len as usize);
         let key = batch.keys.get(at..end);
         at = end;
         match key {
-            Some(key) => entries.push((namespace, key, hits)),
+            Some(key) => entries.push((namespace, core::Named::Key(key), hits)),
             None => unreadable = unreadable.saturating_add(1),
         }
     }

@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 use hashbrown::DefaultHashBuilder;
 
 /// Builds the [`KeyHasher`]s of a map or set whose keys each hash as one
-/// `str` (a namespace's [`Key`](crate::namespace::Key)s, or `&str`s):
+/// `str` (a namespace's [`Key`](crate::lru_map::Key)s, or `&str`s):
 /// hashbrown's default hasher, minus a constant.
 #[derive(Clone, Default)]
 pub(crate) struct KeyHashBuilder(DefaultHashBuilder);

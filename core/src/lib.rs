@@ -21,6 +21,7 @@ mod declared;
 mod error;
 mod forget;
 mod key_hash;
+mod lru_map;
 mod memory_storage;
 mod mirror;
 mod mock_storage;
@@ -39,10 +40,11 @@ pub use config::{
 };
 pub use declared::FieldShape;
 pub use error::{CacheError, StorageError, StorageErrorKind};
+pub use lru_map::Handle;
 pub use memory_storage::MemoryStorage;
 pub use mock_storage::{Call, FailRule, MockStorage};
 pub use namespace::{NamespaceStats, Pending};
-pub use read_path::{Change, Read, MAX_KEYS as MAX_JOURNALED_KEYS};
+pub use read_path::{Change, HitOf, Named, Read, Replayed, MAX_KEYS as MAX_JOURNALED_KEYS};
 pub use storage::{Batch, BotStorage, Row, RowKey, SettingsChange, Storage, StoredRow};
 pub use validate::{MAX_DEPTH, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 

@@ -3,13 +3,13 @@
 use std::borrow::Cow;
 
 use hashbrown::HashSet;
-use lru::LruCache;
 use serde_json::Value;
-use smol_str::SmolStr;
 
 use crate::config::{NamespaceConfig, Persistence};
 use crate::declared::{self, Declared};
 use crate::key_hash::KeyHashBuilder;
+pub(crate) use crate::lru_map::Key;
+use crate::lru_map::{Handle, LruMap};
 use crate::read_path::Journal;
 use crate::storage::{Batch, Row, RowKey};
 
@@ -47,12 +47,6 @@ pub struct Pending {
     pub cleared: bool,
 }
 
-/// An entry's key as the LRU holds it: up to 23 bytes inline, so a lookup
-/// compares it on the entry's own cache line instead of following a pointer
-/// to its bytes. A longer key (a supergroup's `chat:user`, 25 bytes) is on the
-/// heap, as every key was before.
-pub(crate) type Key = SmolStr;
-
 /// A cached value and whether storage has yet to see it.
 pub(crate) struct Entry {
     pub(crate) value: Box<str>,
@@ -88,7 +82,7 @@ pub(crate) struct Namespace {
     /// from storage) and whether entries are records.
     pub(crate) declared: Declared,
     /// Unbounded: the cache evicts itself, so it can write a dirty entry first.
-    pub(crate) entries: LruCache<Key, Entry, KeyHashBuilder>,
+    pub(crate) entries: LruMap<Entry>,
     /// On-shutdown only: keys deleted since the last write of this namespace.
     pub(crate) deleted: HashSet<Key, KeyHashBuilder>,
     /// On-shutdown only: the whole namespace was cleared since the last write.
@@ -115,7 +109,7 @@ impl Namespace {
         Namespace {
             config,
             declared,
-            entries: LruCache::unbounded_with_hasher(KeyHashBuilder::default()),
+            entries: LruMap::default(),
             deleted: HashSet::default(),
             cleared: false,
             dirty_entries: 0,
@@ -143,6 +137,19 @@ impl Namespace {
         match self.expire_after {
             None => false,
             Some(after) => self.expire_after_lookup(key, now, after),
+        }
+    }
+
+    /// [`expire`](Self::expire) for the entry `handle` names, if it names one.
+    /// Inlined, as `expire` is.
+    #[inline]
+    pub(crate) fn expire_at(&mut self, handle: Handle, now: u64) -> bool {
+        match self.expire_after {
+            None => false,
+            Some(after) => match self.entries.key_at(handle).cloned() {
+                Some(key) => self.expire_after_lookup(&key, now, after),
+                None => false,
+            },
         }
     }
 
@@ -269,7 +276,7 @@ impl Namespace {
     /// Marks everything clean, once a write has carried every pending change.
     pub(crate) fn mark_all_written(&mut self) {
         self.mark_removals_written();
-        for (_, entry) in self.entries.iter_mut() {
+        for entry in self.entries.values_mut() {
             entry.dirty = false;
         }
         self.dirty_entries = 0;

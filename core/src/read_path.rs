@@ -12,6 +12,7 @@
 //! for at most that many keys per namespace.
 
 use crate::config::{CHATS, CHAT_USERS, USERS};
+use crate::lru_map::Handle;
 use crate::{Cache, Storage};
 
 /// Keys journaled per namespace before it collapses into "all of it".
@@ -239,45 +240,79 @@ impl hashbrown::Equivalent<Read<Box<str>>> for Read<&str> {
     }
 }
 
+/// How a replayed hit names its entry: by key, or by the [`Handle`] an
+/// earlier [`Cache::replay`] gave for it, which skips the key's lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named<K> {
+    /// By its key.
+    Key(K),
+    /// By its handle.
+    Handle(Handle),
+}
+
+/// One entry of a replay: its namespace (an index into the replay's
+/// namespaces), the entry, and how many hits it had.
+pub type HitOf<K> = (u32, Named<K>, u32);
+
+/// What [`Cache::replay`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Replayed {
+    /// Entries that named no held entry (or a namespace outside the batch's
+    /// or unknown): 0 unless the host kept a copy it should have dropped,
+    /// which it reports as its own defect.
+    pub stale: u32,
+    /// Per entry, in order, its handle now: how the host may name it in later
+    /// replays, until a change names it. `None` for a stale entry.
+    pub handles: Vec<Option<Handle>>,
+}
+
 impl<S: Storage> Cache<S> {
     /// Applies hits a host answered from its copies: per entry `(namespace,
-    /// key, hits)`, the namespace as an index into `namespaces`, in the order
+    /// entry, hits)`, the namespace as an index into `namespaces`, in the order
     /// of each entry's last hit. Each makes the entry the most recent of its
     /// namespace and counts its hits, leaving recency and counts exactly as
     /// the reads would have inside the cache (an LRU order depends only on
     /// the order of last uses; an expired entry is dropped and not counted).
-    /// Returns how many named no held entry (or a namespace outside
-    /// `namespaces` or unknown): 0 unless the host kept a copy it should have
-    /// dropped, which it reports as its own defect. Each of `namespaces` is
-    /// looked up once, not once per entry.
+    /// Each of `namespaces` is looked up once, not once per entry.
     pub fn replay<N: AsRef<str>, K: AsRef<str>>(
         &mut self,
         namespaces: &[N],
-        hits: &[(u32, K, u32)],
-    ) -> u32 {
+        hits: &[HitOf<K>],
+    ) -> Replayed {
         let found: Vec<Option<usize>> = namespaces
             .iter()
             .map(|name| self.position(name.as_ref()))
             .collect();
-        let mut stale = 0u32;
+        let mut out = Replayed {
+            stale: 0,
+            handles: Vec::with_capacity(hits.len()),
+        };
         let now = self.time();
-        for (namespace, key, count) in hits {
+        for (namespace, entry, count) in hits {
             let at = usize::try_from(*namespace).ok();
             let ns = at
                 .and_then(|at| found.get(at).copied().flatten())
                 .and_then(|index| self.namespace_at(index));
-            let Some(ns) = ns else {
-                stale += 1;
-                continue;
-            };
-            let key = key.as_ref();
-            ns.expire(key, now);
-            if ns.entries.get(key).is_some() {
-                ns.hits += u64::from(*count);
-            } else {
-                stale += 1;
-            }
+            let handle = ns.and_then(|ns| {
+                let handle = match entry {
+                    Named::Key(key) => {
+                        let key = key.as_ref();
+                        ns.expire(key, now);
+                        ns.entries.touch(key).map(|(handle, _)| handle)
+                    }
+                    Named::Handle(handle) => {
+                        ns.expire_at(*handle, now);
+                        ns.entries.touch_at(*handle).map(|_| *handle)
+                    }
+                };
+                if handle.is_some() {
+                    ns.hits += u64::from(*count);
+                }
+                handle
+            });
+            out.stale += u32::from(handle.is_none());
+            out.handles.push(handle);
         }
-        stale
+        out
     }
 }

@@ -2,7 +2,8 @@
 //! changed or left memory, and a replayed hit is exactly the cache's own hit.
 
 use cache_core::{
-    BotCache, Cache, Change, MemoryStorage, NamespaceConfig, Persistence, Read, MAX_JOURNALED_KEYS,
+    BotCache, Cache, Change, Handle, MemoryStorage, Named, NamespaceConfig, Persistence, Read,
+    Replayed, MAX_JOURNALED_KEYS,
 };
 
 /// [`crate::support::one_namespace`], its journal emptied.
@@ -17,6 +18,23 @@ fn entry(key: &str) -> Change {
         namespace: "n".into(),
         key: key.into(),
     }
+}
+
+/// Replays `hits` named by their keys; the stale count.
+fn replay(c: &mut Cache<MemoryStorage>, namespaces: &[&str], hits: &[(u32, &str, u32)]) -> u32 {
+    replay_keys(c, namespaces, hits).stale
+}
+
+fn replay_keys(
+    c: &mut Cache<MemoryStorage>,
+    namespaces: &[&str],
+    hits: &[(u32, &str, u32)],
+) -> Replayed {
+    let named: Vec<_> = hits
+        .iter()
+        .map(|&(n, k, h)| (n, Named::Key(k), h))
+        .collect();
+    c.replay(namespaces, &named)
 }
 
 fn set(c: &mut Cache<MemoryStorage>, key: &str) {
@@ -104,7 +122,7 @@ fn a_replayed_hit_is_the_caches_own_hit() {
         set(c, "a");
         set(c, "b");
     }
-    assert_eq!(replayed.replay(&["n"], &[(0, "a", 2)]), 0);
+    assert_eq!(replay(&mut replayed, &["n"], &[(0, "a", 2)]), 0);
     direct.get("n", "a").expect("get");
     direct.get("n", "a").expect("get");
     for c in [&mut replayed, &mut direct] {
@@ -130,7 +148,11 @@ fn replaying_entries_in_the_order_of_their_last_hits_is_replaying_every_hit() {
         direct.get("n", key).expect("get");
     }
     assert_eq!(
-        replayed.replay(&["n"], &[(0, "c", 1), (0, "a", 3), (0, "b", 2)]),
+        replay(
+            &mut replayed,
+            &["n"],
+            &[(0, "c", 1), (0, "a", 3), (0, "b", 2)]
+        ),
         0
     );
     for c in [&mut replayed, &mut direct] {
@@ -150,7 +172,8 @@ fn a_replayed_hit_of_an_absent_entry_is_stale_and_counts_nothing() {
     set(&mut c, "a");
     assert_eq!(
         // An absent key, an unknown namespace, an index outside the list.
-        c.replay(
+        replay(
+            &mut c,
             &["n", "nope"],
             &[(0, "zz", 1), (1, "a", 1), (2, "a", 1), (0, "a", 1)]
         ),
@@ -166,9 +189,80 @@ fn a_replayed_hit_of_an_expired_entry_drops_it_and_is_stale() {
     c.expire_after_write("n", Some(10)).expect("memory-only");
     set(&mut c, "a");
     c.set_time(10);
-    assert_eq!(c.replay(&["n"], &[(0, "a", 1)]), 1);
+    assert_eq!(replay(&mut c, &["n"], &[(0, "a", 1)]), 1);
     assert_eq!(c.stats()[0].expirations, 1);
     assert_eq!(c.stats()[0].size, 0);
+}
+
+/// Entries named by the handles a replay by key gave replay as their keys
+/// would; a handle names nothing once its entry has left (evicted here, its
+/// slot taken by another key), and an expired entry named by its handle is
+/// dropped, as by its key.
+#[test]
+fn a_replay_by_handles_is_a_replay_by_keys() {
+    let mut replayed = cache(3, Persistence::MemoryOnly);
+    let mut direct = cache(3, Persistence::MemoryOnly);
+    for c in [&mut replayed, &mut direct] {
+        for key in ["a", "b", "c"] {
+            set(c, key);
+        }
+    }
+    let first = replay_keys(
+        &mut replayed,
+        &["n"],
+        &[(0, "a", 1), (0, "b", 1), (0, "c", 1)],
+    );
+    let handles: Vec<Handle> = first.handles.iter().flatten().copied().collect();
+    let [a, b, c] = handles[..] else {
+        panic!("a handle per entry: {first:?}");
+    };
+    // Then b, a by handle: c is the least recent.
+    let again = replayed.replay(
+        &["n"],
+        &[(0, Named::<&str>::Handle(b), 2), (0, Named::Handle(a), 1)],
+    );
+    assert_eq!(
+        again,
+        Replayed {
+            stale: 0,
+            handles: vec![Some(b), Some(a)]
+        }
+    );
+    for key in ["a", "b", "c", "b", "b", "a"] {
+        direct.get("n", key).expect("get");
+    }
+    for cache in [&mut replayed, &mut direct] {
+        set(cache, "d"); // evicts c
+        assert_eq!(cache.get("n", "c").expect("get"), None);
+    }
+    assert_eq!(replayed.stats(), direct.stats());
+    let gone = replayed.replay(&["n"], &[(0, Named::<&str>::Handle(c), 1)]);
+    assert_eq!(
+        gone,
+        Replayed {
+            stale: 1,
+            handles: vec![None]
+        }
+    );
+    assert_eq!(
+        replayed.stats(),
+        direct.stats(),
+        "a stale handle counts nothing"
+    );
+
+    let mut expiring = cache(2, Persistence::MemoryOnly);
+    expiring
+        .expire_after_write("n", Some(10))
+        .expect("memory-only");
+    set(&mut expiring, "a");
+    let a = replay_keys(&mut expiring, &["n"], &[(0, "a", 1)]).handles[0].expect("held");
+    expiring.set_time(10);
+    let late = expiring.replay(&["n"], &[(0, Named::<&str>::Handle(a), 1)]);
+    assert_eq!(late.stale, 1);
+    assert_eq!(
+        (expiring.stats()[0].expirations, expiring.stats()[0].size),
+        (1, 0)
+    );
 }
 
 #[test]

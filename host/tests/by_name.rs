@@ -204,7 +204,7 @@ fn the_services_own_calls_are_not_callable_by_name() {
         ("cache.set-time", json!([0])),
         (
             "cache.sync",
-            json!([{"namespaces": [], "entries": [], "keys": ""}]),
+            json!([{"namespaces": [], "entries": [], "keys": "", "handles": []}]),
         ),
     ] {
         let err = cache.call_by_name(name, args.as_array().unwrap());

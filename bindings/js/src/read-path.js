@@ -214,7 +214,8 @@ export class ReadPath {
   /**
    * The pending hits as `sync` takes them (`hit-batch` in wit/types.wit): each
    * entry once, in the order of its last hit, keys as UTF-8 byte lengths into
-   * one string. The log is then empty.
+   * one string, and no handles: every entry is named by its key. The log is
+   * then empty.
    */
   takeHits() {
     const namespaces = [];
@@ -237,7 +238,7 @@ export class ReadPath {
       entry.last = -1;
     }
     this.clearLog();
-    return { namespaces, entries, keys };
+    return { namespaces, entries, keys, handles: [] };
   }
 
   /** Applies what a `sync` returned (`sync-report`): the copies of changed entries go. */

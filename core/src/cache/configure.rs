@@ -61,7 +61,7 @@ impl<S: Storage> Cache<S> {
                         && config.persistence == Persistence::OnShutdown
                     {
                         // Storage has never seen these entries: they are now pending.
-                        for (_, entry) in ns.entries.iter_mut() {
+                        for entry in ns.entries.values_mut() {
                             entry.dirty = true;
                         }
                         ns.dirty_entries = u32::try_from(ns.entries.len()).unwrap_or(u32::MAX);

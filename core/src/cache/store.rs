@@ -51,7 +51,7 @@ impl<S: Storage> Cache<S> {
                 let capacity = ns.capacity();
                 let new_keys = entries
                     .iter()
-                    .filter(|e| !ns.entries.contains(&*e.key))
+                    .filter(|e| !ns.entries.contains(&e.key))
                     .count();
                 let overflow = (ns.entries.len() + new_keys).saturating_sub(capacity);
                 let mut evicted = Batch::default();

@@ -4,8 +4,11 @@
 //! An entry has a slot while it has copies or hits pending replay. The slot
 //! holds the entry's name inline (its namespace as an index, its key inline up
 //! to 23 bytes), so that a replay, which names each hit entry, reads one line
-//! per entry rather than three allocations.
+//! per entry rather than three allocations. It also holds the component's
+//! handle of the entry once a `sync` has given it, by which later replays
+//! name the entry without its key.
 
+use cache_core::Handle;
 use hashbrown::HashMap;
 use smol_str::SmolStr;
 
@@ -17,10 +20,12 @@ struct EntryId {
     key: SmolStr,
 }
 
-/// An entry with a slot, and the reads (`R`) whose copies came from it.
+/// An entry with a slot, the reads (`R`) whose copies came from it, and the
+/// component's handle of the entry once a `sync` has given it.
 struct Slot<R> {
     entry: EntryId,
     reads: Vec<R>,
+    handle: Option<Handle>,
 }
 
 /// The slots in use, found by entry (see the module doc).
@@ -83,6 +88,7 @@ impl<R> Entries<R> {
         let held = Some(Slot {
             entry: id.clone(),
             reads: Vec::new(),
+            handle: None,
         });
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -103,6 +109,20 @@ impl<R> Entries<R> {
     pub(super) fn entry(&self, slot: u32) -> Option<(u32, &str)> {
         let held = self.slots.get(slot as usize)?.as_ref()?;
         Some((held.entry.namespace, &held.entry.key))
+    }
+
+    /// The component's handle of the entry of `slot`, if a `sync` gave one
+    /// since the slot was claimed.
+    pub(super) fn handle(&self, slot: u32) -> Option<Handle> {
+        self.slots.get(slot as usize)?.as_ref()?.handle
+    }
+
+    /// Keeps `handle` as the component's handle of the entry of `slot`, if
+    /// the slot is in use.
+    pub(super) fn set_handle(&mut self, slot: u32, handle: Option<Handle>) {
+        if let Some(held) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+            held.handle = handle;
+        }
     }
 
     /// The names of the namespace indexes [`entry`](Self::entry) gives.

@@ -22,7 +22,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use cache_core::Read;
+use cache_core::{Handle, Read};
 use hashbrown::HashMap;
 use smol_str::SmolStr;
 
@@ -34,6 +34,9 @@ use crate::bindings::exports::gromozeka::cache::types::{Change, HitBatch, SyncRe
 /// this many are pending: the log's memory is bounded, and a replay's cost is
 /// spread thin. Repeated hits of one entry take one place.
 pub const MAX_PENDING_HITS: usize = 1024;
+
+/// Both numbers of "no handle" in `hit-batch` and `sync-report`.
+const NO_HANDLE: u32 = u32::MAX;
 
 /// Copies held at most, per entry the namespace table allows (its total
 /// `max-entries`): a copy exists only for an entry the component holds, but a
@@ -138,6 +141,9 @@ pub(super) struct ReadPath<A> {
     entries: Entries<CopyKey>,
     /// The slots hit since the last `sync`, with their hits.
     hits: HitLog,
+    /// The slots of the batch [`take_hits`](Self::take_hits) made last, in
+    /// its order (`None`: freed since), to keep the handles `sync` returns.
+    in_flight: Vec<Option<u32>>,
     /// A call entered the component since the last `sync`: its changes are unknown.
     unsynced: bool,
     bytes: usize,
@@ -156,6 +162,7 @@ impl<A: Attachment> ReadPath<A> {
             copies: HashMap::new(),
             entries: Entries::new(),
             hits: HitLog::new(),
+            in_flight: Vec::new(),
             unsynced: false,
             bytes: 0,
             served: 0,
@@ -297,13 +304,16 @@ impl<A: Attachment> ReadPath<A> {
     }
 
     /// The pending hits, as `sync` takes them (see `hit-batch` in
-    /// `wit/types.wit`): each entry once, in the order of its last hit.
+    /// `wit/types.wit`): each entry once, in the order of its last hit, by
+    /// its handle where a `sync` gave one, otherwise by its key.
     pub(super) fn take_hits(&mut self) -> HitBatch {
         let mut batch = HitBatch {
             namespaces: Vec::new(),
             entries: Vec::with_capacity(3 * self.hits.len()),
             keys: String::new(),
+            handles: Vec::with_capacity(2 * self.hits.len()),
         };
+        self.in_flight.clear();
         // The batch's index of each of `entries`' namespaces, once it has one.
         let mut in_batch = vec![u32::MAX; self.entries.namespaces().len()];
         for (slot, hits) in self.hits.drain() {
@@ -326,21 +336,44 @@ impl<A: Attachment> ReadPath<A> {
                     .namespaces
                     .push(self.entries.namespaces()[namespace as usize].to_string());
             }
-            // Keys are at most 1 KiB: a length fits in a u32.
-            let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
-            batch.entries.extend([*index, len, hits]);
-            batch.keys.push_str(key);
+            match self.entries.handle(slot) {
+                Some(handle) => {
+                    batch.entries.extend([*index, 0, hits]);
+                    batch.handles.extend([handle.slot, handle.generation]);
+                }
+                None => {
+                    // Keys are at most 1 KiB: a length fits in a u32.
+                    let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+                    batch.entries.extend([*index, len, hits]);
+                    batch.keys.push_str(key);
+                    batch.handles.extend([NO_HANDLE; 2]);
+                }
+            }
             if self.entries.has_no_reads(slot) {
                 self.release(slot);
+                self.in_flight.push(None);
+            } else {
+                self.in_flight.push(Some(slot));
             }
         }
         batch
     }
 
-    /// Applies what a `sync` returned: the copies of changed entries go.
+    /// Applies what a `sync` of [`take_hits`](Self::take_hits)' batch
+    /// returned: the entries' handles are kept, then the copies of changed
+    /// entries go.
     pub(super) fn synced(&mut self, report: SyncReport) {
         self.syncs += 1;
         self.unsynced = false;
+        let handles = report.handles.chunks_exact(2).map(|pair| match *pair {
+            [slot, generation] if slot != NO_HANDLE => Some(Handle { slot, generation }),
+            _ => None,
+        });
+        for (slot, handle) in self.in_flight.drain(..).zip(handles) {
+            if let Some(slot) = slot {
+                self.entries.set_handle(slot, handle);
+            }
+        }
         if report.stale > 0 {
             self.stale += u64::from(report.stale);
             tracing::error!(

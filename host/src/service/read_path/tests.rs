@@ -19,6 +19,7 @@ fn stale_copies_are_counted_and_dropped() {
     let clean = SyncReport {
         changes: Vec::new(),
         stale: 0,
+        handles: Vec::new(),
     };
     path.synced(clean);
     let stats = path.stats();
@@ -26,6 +27,7 @@ fn stale_copies_are_counted_and_dropped() {
     path.synced(SyncReport {
         changes: Vec::new(),
         stale: 2,
+        handles: Vec::new(),
     });
     let stats = path.stats();
     assert_eq!((stats.copies, stats.stale, stats.syncs), (0, 2, 2));
@@ -87,6 +89,7 @@ fn pending_hits_outlive_their_copies() {
     path.synced(SyncReport {
         changes: vec![Change::Entry(("g".into(), "a".into()))],
         stale: 0,
+        handles: Vec::new(),
     });
     assert_eq!(path.stats().copies, 1);
     path.insert(get("c"), &Arc::from("3"), |_| false, 10);
@@ -162,6 +165,7 @@ fn a_changed_entry_drops_all_its_copies() {
     path.synced(SyncReport {
         changes: vec![Change::Entry((namespace.to_string(), key.to_string()))],
         stale: 0,
+        handles: Vec::new(),
     });
     assert_eq!((path.stats().copies, path.stats().bytes), (0, 0));
 }
@@ -212,6 +216,7 @@ fn attachments_go_with_their_copy() {
     path.synced(SyncReport {
         changes: vec![Change::Entry(("g".into(), "a".into()))],
         stale: 0,
+        handles: Vec::new(),
     });
     assert_eq!(count(&alive), 1, "dropped with a's copy");
     assert_eq!(path.stats().bytes, bare, "b's copy alone");
@@ -220,4 +225,43 @@ fn attachments_go_with_their_copy() {
     path.insert(get("a"), &Arc::from("3"), |_| false, 10);
     assert_eq!(count(&alive), 1, "dropped with a replaced copy");
     assert_eq!(path.stats().bytes, 2 * bare);
+}
+
+/// A `sync`'s handles name the batch's entries in the next batches, without
+/// their keys; an entry that changed, or whose slot was freed, is named by
+/// its key again.
+#[test]
+fn handles_from_a_sync_name_entries_in_later_batches() {
+    let mut path = ReadPath::<()>::new(true);
+    for key in ["a", "b"] {
+        path.insert(get(key), &Arc::from("1"), |_| false, 10);
+    }
+    let hit = |path: &mut ReadPath<()>, keys: &[&str]| {
+        for key in keys {
+            assert!(matches!(path.lookup(get(key), text_of), Lookup::Served(_)));
+        }
+        path.take_hits()
+    };
+    let first = hit(&mut path, &["a", "b"]);
+    assert_eq!(first.keys, "ab");
+    assert_eq!(first.handles, [NO_HANDLE; 4]);
+    path.synced(SyncReport {
+        changes: Vec::new(),
+        stale: 0,
+        handles: vec![7, 1, 9, 2],
+    });
+    let second = hit(&mut path, &["b", "a"]);
+    assert_eq!(second.keys, "", "both named by handle");
+    assert_eq!(second.entries, [0, 0, 1, 0, 0, 1]);
+    assert_eq!(second.handles, [9, 2, 7, 1]);
+    path.synced(SyncReport {
+        changes: vec![Change::Entry(("g".into(), "a".into()))],
+        stale: 0,
+        handles: vec![9, 2, NO_HANDLE, NO_HANDLE],
+    });
+    path.insert(get("a"), &Arc::from("2"), |_| false, 10);
+    let third = hit(&mut path, &["a", "b"]);
+    assert_eq!(third.keys, "a", "a's slot was freed with its copy");
+    assert_eq!(third.entries, [0, 1, 1, 0, 0, 1]);
+    assert_eq!(third.handles, [NO_HANDLE, NO_HANDLE, 9, 2]);
 }
