@@ -82,7 +82,10 @@ impl<V> LruMap<V> {
     }
 
     fn find(&self, key: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    fn find_hashed(&self, hash: u64, key: &str) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(hash, |&at| {
@@ -165,12 +168,12 @@ impl<V> LruMap<V> {
     /// Holds `value` under `key` as the most recently used entry; returns the
     /// value it replaces.
     pub(crate) fn put(&mut self, key: Key, value: V) -> Option<V> {
-        if let Some(at) = self.find(&key) {
+        let hash = self.hasher.hash_one(&key);
+        if let Some(at) = self.find_hashed(hash, &key) {
             self.move_to_front(at);
             let (_, held) = self.slots.get_mut(at as usize)?.entry.as_mut()?;
             return Some(std::mem::replace(held, value));
         }
-        let hash = self.hasher.hash_one(&key);
         let at = self.take_free_slot((key, value));
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, at, |&i| {
@@ -210,8 +213,9 @@ impl<V> LruMap<V> {
 
     /// Removes `key`; returns its value.
     pub(crate) fn pop(&mut self, key: &str) -> Option<V> {
-        let at = self.find(key)?;
-        self.remove_at(at).map(|(_, v)| v)
+        let hash = self.hasher.hash_one(key);
+        let at = self.find_hashed(hash, key)?;
+        self.remove_hashed(at, hash).map(|(_, v)| v)
     }
 
     /// Removes the least recently used entry.
@@ -266,7 +270,12 @@ impl<V> LruMap<V> {
     /// Takes the entry out of slot `at`, unlinks it and frees the slot.
     fn remove_at(&mut self, at: u32) -> Option<(Key, V)> {
         let (key, _) = self.slots.get(at as usize)?.entry.as_ref()?;
-        let hash = self.hasher.hash_one(key);
+        self.remove_hashed(at, self.hasher.hash_one(key))
+    }
+
+    /// [`remove_at`](Self::remove_at), given the hash of the slot's key.
+    fn remove_hashed(&mut self, at: u32, hash: u64) -> Option<(Key, V)> {
+        self.slots.get(at as usize)?.entry.as_ref()?;
         if let Ok(found) = self.index.find_entry(hash, |&i| i == at) {
             found.remove();
         }

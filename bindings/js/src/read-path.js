@@ -87,8 +87,16 @@ class Entry {
     this.pending = 0;
     /** The index of its last hit in the log. */
     this.last = -1;
+    /**
+     * The component's handle of the entry, [slot, generation], once a `sync`
+     * gave it: later replays name the entry by it instead of its key.
+     */
+    this.handle = null;
   }
 }
+
+/** Both numbers of "no handle" in `hit-batch` and `sync-report`. */
+const NO_HANDLE = 0xffff_ffff;
 
 /** A copy of one read's answer. */
 class Copy {
@@ -153,6 +161,8 @@ export class ReadPath {
     this.bytes = 0;
     this.served = 0;
     this.syncs = 0;
+    /** The entries of the batch `takeHits()` made last, in its order. */
+    this.inFlight = [];
     this.stale = 0;
   }
 
@@ -213,15 +223,18 @@ export class ReadPath {
 
   /**
    * The pending hits as `sync` takes them (`hit-batch` in wit/types.wit): each
-   * entry once, in the order of its last hit, keys as UTF-8 byte lengths into
-   * one string, and no handles: every entry is named by its key. The log is
-   * then empty.
+   * entry once, in the order of its last hit, by its handle where a `sync`
+   * gave one, otherwise by its key (keys as UTF-8 byte lengths into one
+   * string). The log is then empty.
    */
   takeHits() {
     const namespaces = [];
     const nsIndex = new Map();
     const entries = [];
+    const handles = [];
     let keys = '';
+    /** The batch's entries in order, to keep the handles `sync` returns. */
+    this.inFlight = [];
     const { log } = this;
     for (let at = 0; at < log.length; at += 1) {
       const entry = log[at];
@@ -232,19 +245,35 @@ export class ReadPath {
         namespaces.push(entry.namespace);
         nsIndex.set(entry.namespace, i);
       }
-      entries.push(i, entry.keyBytes, entry.pending);
-      keys += entry.key;
+      if (entry.handle !== null) {
+        entries.push(i, 0, entry.pending);
+        handles.push(entry.handle[0], entry.handle[1]);
+      } else {
+        entries.push(i, entry.keyBytes, entry.pending);
+        keys += entry.key;
+        handles.push(NO_HANDLE, NO_HANDLE);
+      }
+      this.inFlight.push(entry);
       entry.pending = 0;
       entry.last = -1;
     }
     this.clearLog();
-    return { namespaces, entries, keys, handles: [] };
+    return { namespaces, entries, keys, handles };
   }
 
-  /** Applies what a `sync` returned (`sync-report`): the copies of changed entries go. */
+  /**
+   * Applies what a `sync` of `takeHits()`'s batch returned (`sync-report`): the
+   * entries' handles are kept, then the copies of changed entries go.
+   */
   synced(report) {
     this.syncs += 1;
     this.unsynced = false;
+    const { inFlight } = this;
+    this.inFlight = [];
+    for (let i = 0; i < inFlight.length && 2 * i + 1 < report.handles.length; i += 1) {
+      const slot = report.handles[2 * i];
+      inFlight[i].handle = slot === NO_HANDLE ? null : [slot, report.handles[2 * i + 1]];
+    }
     if (report.stale > 0) {
       this.stale += report.stale;
       process.emitWarning(

@@ -323,3 +323,32 @@ test('a trap drops every copy: no answer is served from the dead instance', asyn
   assert.throws(() => cache.get('m', 'a'), ComponentTrapError);
   assert.throws(() => cache.bot.getUserState(1n, 'x'), ComponentTrapError);
 });
+
+test('an entry replayed once is named by its handle in later replays, with the same effect as its key', async () => {
+  const caches = [];
+  for (const readPath of [true, false]) {
+    const cache = await createCache({ readPath });
+    cache.configure([{ name: 'n', maxEntries: 3, persistence: 'memory-only' }]);
+    caches.push(cache);
+  }
+  const run = (fn) => caches.map(fn);
+  const [on] = caches;
+  const batches = [];
+  const take = on.readPath.takeHits.bind(on.readPath);
+  on.readPath.takeHits = () => { const batch = take(); batches.push(batch); return batch; };
+  run((c) => ['a', 'b', 'c'].forEach((k) => c.set('n', k, '1')));
+  run((c) => ['a', 'b', 'c'].forEach((k) => c.get('n', k))); // copies made
+  run((c) => ['c', 'b', 'a'].forEach((k) => c.get('n', k))); // served, by key at the next call
+  run((c) => c.stats());
+  run((c) => ['b', 'c'].forEach((k) => c.get('n', k))); // served, by handle: a is the least recent
+  run((c) => c.set('n', 'd', '1')); // evicts a
+  const named = batches.filter((b) => b.entries.length > 0);
+  assert.equal(named.length, 2);
+  assert.equal(named[0].keys, 'cba');
+  assert.deepEqual([...named[0].handles], Array(6).fill(0xffff_ffff));
+  assert.equal(named[1].keys, '', 'b and c named by their handles');
+  assert.ok([...named[1].handles].every((n) => n !== 0xffff_ffff));
+  assert.deepEqual(run((c) => ['a', 'b', 'c', 'd'].map((k) => c.get('n', k))), Array(2).fill([null, '1', '1', '1']));
+  assert.deepEqual(run((c) => c.stats()).map(show), Array(2).fill(show(caches[1].stats())));
+  assert.equal(on.readPathStats().stale, 0);
+});
