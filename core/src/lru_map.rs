@@ -59,6 +59,9 @@ pub(crate) struct LruMap<V> {
     /// The first free slot.
     free: u32,
     len: usize,
+    /// The entries its owner holds at most: the slots grow by doubling, but
+    /// not past it, so a full namespace has no unused slots.
+    limit: usize,
 }
 
 impl<V> Default for LruMap<V> {
@@ -71,11 +74,18 @@ impl<V> Default for LruMap<V> {
             tail: NIL,
             free: NIL,
             len: 0,
+            limit: usize::MAX,
         }
     }
 }
 
 impl<V> LruMap<V> {
+    /// How many entries its owner will hold at most (see `limit`); it still
+    /// holds more if given more.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
     /// Entries held.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -200,6 +210,13 @@ impl<V> LruMap<V> {
                 // A map holds fewer than `u32::MAX` entries: a namespace's
                 // capacity is a `u32`, and it evicts past it.
                 let at = u32::try_from(self.slots.len()).unwrap_or(NIL);
+                let len = self.slots.len();
+                if len == self.slots.capacity() {
+                    let double = len.max(4);
+                    let room = self.limit.saturating_sub(len);
+                    self.slots
+                        .reserve_exact(if room == 0 { double } else { double.min(room) });
+                }
                 self.slots.push(Slot {
                     entry: Some(entry),
                     prev: NIL,

@@ -106,10 +106,12 @@ fn outlived(written: u64, now: u64, after: u64) -> bool {
 
 impl Namespace {
     pub(crate) fn new(config: NamespaceConfig, declared: Declared) -> Self {
+        let mut entries = LruMap::default();
+        entries.set_limit(config.max_entries as usize);
         Namespace {
             config,
             declared,
-            entries: LruMap::default(),
+            entries,
             deleted: HashSet::default(),
             cleared: false,
             dirty_entries: 0,

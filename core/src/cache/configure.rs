@@ -72,6 +72,7 @@ impl<S: Storage> Cache<S> {
                         ns.expire_after = None;
                     }
                     let capacity = ns.capacity();
+                    ns.entries.set_limit(capacity);
                     ns.evict_to(capacity, self.now);
                     ns
                 }

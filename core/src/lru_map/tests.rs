@@ -176,3 +176,18 @@ fn touching_by_handle_makes_the_entry_most_recent() {
         Some(("b".into(), 1))
     );
 }
+
+/// Filled to its limit, the map has no unused slots; past it, it still holds
+/// what it is given.
+#[test]
+fn slots_grow_to_the_limit_and_no_further_until_needed() {
+    let mut map = LruMap::<u32>::default();
+    map.set_limit(100);
+    for i in 0..100 {
+        map.put(SmolStr::new(format!("k{i}")), i);
+    }
+    assert_eq!(map.slots.capacity(), 100);
+    map.put(SmolStr::new("one more"), 100);
+    assert_eq!(map.len(), 101);
+    assert!(map.slots.capacity() > 101, "doubles past the limit");
+}
