@@ -185,9 +185,54 @@ fn slots_grow_to_the_limit_and_no_further_until_needed() {
     map.set_limit(100);
     for i in 0..100 {
         map.put(SmolStr::new(format!("k{i}")), i);
+        let capacity = map.slots.capacity();
+        assert!(
+            [4, 8, 16, 32, 64, 100].contains(&capacity),
+            "doubling, up to the limit: {capacity} slots for {} entries",
+            i + 1
+        );
     }
     assert_eq!(map.slots.capacity(), 100);
     map.put(SmolStr::new("one more"), 100);
     assert_eq!(map.len(), 101);
     assert!(map.slots.capacity() > 101, "doubles past the limit");
+}
+
+/// `values_mut` reaches every held value once, and no removed one.
+#[test]
+fn values_mut_reaches_each_held_value() {
+    let mut map = LruMap::<u32>::default();
+    for (i, k) in ["a", "b", "c", "d"].into_iter().enumerate() {
+        map.put(SmolStr::new(k), u32::try_from(i).unwrap_or(0));
+    }
+    map.pop("b");
+    for value in map.values_mut() {
+        *value += 10;
+    }
+    let mut held: Vec<_> = map.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    held.sort();
+    assert_eq!(held, [("a".into(), 10), ("c".into(), 12), ("d".into(), 13)]);
+}
+
+/// Walked from both ends at once, the entries are each met once, and the
+/// iterator says how many are left.
+#[test]
+fn iterating_from_both_ends_meets_each_entry_once() {
+    let mut map = LruMap::<u32>::default();
+    for (i, k) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
+        map.put(SmolStr::new(k), u32::try_from(i).unwrap_or(0));
+    }
+    let mut iter = map.iter();
+    assert_eq!(iter.len(), 5);
+    let mut met = Vec::new();
+    while let Some((front, _)) = iter.next() {
+        met.push(front.to_string());
+        assert_eq!(iter.size_hint(), (5 - met.len(), Some(5 - met.len())));
+        if let Some((back, _)) = iter.next_back() {
+            met.push(back.to_string());
+            assert_eq!(iter.len(), 5 - met.len());
+        }
+    }
+    assert_eq!(met, ["e", "a", "d", "b", "c"]);
+    assert_eq!(iter.next_back(), None);
 }

@@ -228,8 +228,8 @@ fn attachments_go_with_their_copy() {
 }
 
 /// A `sync`'s handles name the batch's entries in the next batches, without
-/// their keys; an entry that changed, or whose slot was freed, is named by
-/// its key again.
+/// their keys; an entry given no handle, or that changed (its slot freed), is
+/// named by its key again.
 #[test]
 fn handles_from_a_sync_name_entries_in_later_batches() {
     let mut path = ReadPath::<()>::new(true);
@@ -254,14 +254,25 @@ fn handles_from_a_sync_name_entries_in_later_batches() {
     assert_eq!(second.keys, "", "both named by handle");
     assert_eq!(second.entries, [0, 0, 1, 0, 0, 1]);
     assert_eq!(second.handles, [9, 2, 7, 1]);
+    // The component no longer gives a a handle: it is named by its key again.
     path.synced(SyncReport {
-        changes: vec![Change::Entry(("g".into(), "a".into()))],
+        changes: Vec::new(),
         stale: 0,
         handles: vec![9, 2, NO_HANDLE, NO_HANDLE],
     });
-    path.insert(get("a"), &Arc::from("2"), |_| false, 10);
     let third = hit(&mut path, &["a", "b"]);
-    assert_eq!(third.keys, "a", "a's slot was freed with its copy");
+    assert_eq!(third.keys, "a");
     assert_eq!(third.entries, [0, 1, 1, 0, 0, 1]);
     assert_eq!(third.handles, [NO_HANDLE, NO_HANDLE, 9, 2]);
+    // b changed: its slot goes with its copy, and so does its handle.
+    path.synced(SyncReport {
+        changes: vec![Change::Entry(("g".into(), "b".into()))],
+        stale: 0,
+        handles: vec![7, 1, 9, 2],
+    });
+    path.insert(get("b"), &Arc::from("2"), |_| false, 10);
+    let fourth = hit(&mut path, &["b", "a"]);
+    assert_eq!(fourth.keys, "b");
+    assert_eq!(fourth.entries, [0, 1, 1, 0, 0, 1]);
+    assert_eq!(fourth.handles, [NO_HANDLE, NO_HANDLE, 7, 1]);
 }
