@@ -497,6 +497,20 @@ fn until_some<T>(mut f: impl FnMut() -> Option<T>) -> T {
     panic!("no answer in 10000 attempts");
 }
 
+/// A bare component whose one namespace, `n`, is memory-only and holds
+/// `max_entries`.
+fn memory_only_n(max_entries: u32) -> anyhow::Result<cache_tests::Harness> {
+    let mut h = cache_tests::Harness::new()?;
+    h.configure(&[NamespaceConfig {
+        name: "n".into(),
+        max_entries,
+        persistence: Persistence::MemoryOnly,
+    }])
+    .map_err(cache_tests::trap)?
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(h)
+}
+
 /// `sync` reads a hit batch as three numbers per entry: the entries it cannot
 /// read (a namespace outside the batch, a key cut inside a character, numbers
 /// left over) are counted stale, and the others are replayed with their hits.
@@ -504,14 +518,7 @@ fn until_some<T>(mut f: impl FnMut() -> Option<T>) -> T {
 fn sync_counts_the_entries_it_cannot_read_and_replays_the_rest() -> anyhow::Result<()> {
     use cache_host::bindings::exports::gromozeka::cache::types::HitBatch;
     use cache_tests::trap;
-    let mut h = cache_tests::Harness::new()?;
-    h.configure(&[NamespaceConfig {
-        name: "n".into(),
-        max_entries: 10,
-        persistence: Persistence::MemoryOnly,
-    }])
-    .map_err(trap)?
-    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut h = memory_only_n(10)?;
     let (b, s) = h.parts();
     b.gromozeka_cache_cache()
         .call_set(&mut *s, "n", "a", "1")
@@ -548,14 +555,7 @@ fn sync_replays_entries_named_by_their_handles() -> anyhow::Result<()> {
     use cache_host::bindings::exports::gromozeka::cache::types::HitBatch;
     use cache_tests::trap;
     const NONE: u32 = u32::MAX;
-    let mut h = cache_tests::Harness::new()?;
-    h.configure(&[NamespaceConfig {
-        name: "n".into(),
-        max_entries: 2,
-        persistence: Persistence::MemoryOnly,
-    }])
-    .map_err(trap)?
-    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut h = memory_only_n(2)?;
     let (b, s) = h.parts();
     let cache = b.gromozeka_cache_cache();
     for key in ["a", "b"] {
