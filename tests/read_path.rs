@@ -548,8 +548,9 @@ fn sync_counts_the_entries_it_cannot_read_and_replays_the_rest() -> anyhow::Resu
 
 /// A `sync` returns each readable entry's handle; a later batch that names
 /// the entry by it replays it as its key would, and a handle that names no
-/// held entry (a wrong generation, a removed entry, a slot out of range) or
-/// handles that are not two per entry are counted stale, changing nothing.
+/// held entry (a wrong generation, a removed entry, a slot out of range), a
+/// handle given with a key length, and handles that are not two per entry are
+/// counted stale, changing nothing.
 #[test]
 fn sync_replays_entries_named_by_their_handles() -> anyhow::Result<()> {
     use cache_host::bindings::exports::gromozeka::cache::types::HitBatch;
@@ -622,6 +623,8 @@ fn sync_replays_entries_named_by_their_handles() -> anyhow::Result<()> {
         stale(vec![1000, 0], vec![0, 0, 1]),
         // Three numbers of handles for two entries.
         stale(vec![a_slot, a_gen, a_slot], vec![0, 0, 1, 0, 0, 1]),
+        // A handle with a key length.
+        stale(vec![a_slot, a_gen], vec![0, 1, 1]),
     ];
     for batch in &batches {
         let report = cache.call_sync(&mut *s, batch).map_err(trap)?;

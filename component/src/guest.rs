@@ -253,9 +253,9 @@ const NO_HANDLE: u32 = u32::MAX;
 
 /// The entries of a hit batch as (namespace index, key or handle, hits), and
 /// how many could not be read (a key length outside the batch, a key not cut
-/// at a character boundary, fewer than three numbers at the end, or handles
-/// that are neither absent nor two per entry). A namespace index outside the
-/// batch is the replay's to count.
+/// at a character boundary, fewer than three numbers at the end, handles
+/// that are neither absent nor two per entry, or a handle with a key length).
+/// A namespace index outside the batch is the replay's to count.
 fn hit_entries(batch: &HitBatch) -> (Vec<core::HitOf<&str>>, u32) {
     let numbers = batch.entries.chunks_exact(3);
     let mut handles = batch.handles.chunks_exact(2);
@@ -272,8 +272,14 @@ fn hit_entries(batch: &HitBatch) -> (Vec<core::HitOf<&str>>, u32) {
         };
         if let Some(&[slot, generation]) = handles.next() {
             if slot != NO_HANDLE {
-                let handle = core::Handle { slot, generation };
-                entries.push((namespace, core::Named::Handle(handle), hits));
+                // An entry named by its handle has no key in `keys`: a length
+                // would shift every later key.
+                if len == 0 {
+                    let handle = core::Handle { slot, generation };
+                    entries.push((namespace, core::Named::Handle(handle), hits));
+                } else {
+                    unreadable = unreadable.saturating_add(1);
+                }
                 continue;
             }
         }
