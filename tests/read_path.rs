@@ -511,6 +511,15 @@ fn memory_only_n(max_entries: u32) -> anyhow::Result<cache_tests::Harness> {
     Ok(h)
 }
 
+/// The counters of namespace `n`.
+fn stats_of_n(h: &mut cache_tests::Harness) -> anyhow::Result<cache_tests::NamespaceStats> {
+    let stats = h.stats().map_err(cache_tests::trap)?;
+    stats
+        .into_iter()
+        .find(|n| n.name == "n")
+        .ok_or_else(|| anyhow::anyhow!("no namespace n"))
+}
+
 /// `sync` reads a hit batch as three numbers per entry: the entries it cannot
 /// read (a namespace outside the batch, a key cut inside a character, numbers
 /// left over) are counted stale, and the others are replayed with their hits.
@@ -536,12 +545,7 @@ fn sync_counts_the_entries_it_cannot_read_and_replays_the_rest() -> anyhow::Resu
         .call_sync(&mut *s, &batch)
         .map_err(trap)?;
     assert_eq!(report.stale, 3);
-    let n = h
-        .stats()
-        .map_err(trap)?
-        .into_iter()
-        .find(|n| n.name == "n")
-        .expect("n");
+    let n = stats_of_n(&mut h)?;
     assert_eq!((n.hits, n.misses), (6, 0));
     Ok(())
 }
@@ -634,12 +638,7 @@ fn sync_replays_entries_named_by_their_handles() -> anyhow::Result<()> {
             "{batch:?}"
         );
     }
-    let n = h
-        .stats()
-        .map_err(trap)?
-        .into_iter()
-        .find(|n| n.name == "n")
-        .expect("n");
+    let n = stats_of_n(&mut h)?;
     // 2 by key, 3 by handle, 1 `get` of a; no stale batch counted any.
     assert_eq!((n.hits, n.misses, n.evictions), (6, 1, 1));
     Ok(())
